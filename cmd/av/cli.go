@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"time"
+
+	"github.com/99designs/keyring"
+	"github.com/alecthomas/kong"
+	"github.com/av-cli/av/env"
+	"github.com/av-cli/av/profiles"
+	"github.com/av-cli/av/runner"
+)
+
+const description = `Run COMMAND with an AWS profile's credentials from the aws-vault keyring and a
+throwaway Amazon ECR login for docker, buildx, crane, skopeo, podman, oras and helm.
+The login lives in a private tmpfs directory that is shredded when COMMAND ends.
+
+  av [flags] PROFILE -- COMMAND [ARGS...]   PROFILE is the profile, always
+  av [flags] COMMAND [ARGS...]              if COMMAND names a profile in the AWS config
+                                            file, it is the profile and the rest is the
+                                            command; otherwise the profile is $AWS_PROFILE,
+                                            else "default", and the whole line is the command
+  av [flags] PROFILE                        runs $SHELL (else /bin/sh) with the credentials
+
+The vault is aws-vault's: the same backends and AWS_VAULT_* variables.
+
+EXIT STATUS: the command's own status; if a signal killed it, av dies of the same signal
+(else exits 128+N). av's own failures: 1; usage errors as reported; 126 the command cannot
+be run; 127 the command was not found.`
+
+// CLI is av's command line.
+type CLI struct {
+	Debug      bool             `help:"Print each step to stderr (names, never secret values)."`
+	Version    kong.VersionFlag `help:"Print the version and exit."`
+	Region     string           `help:"AWS region for the credentials and the ECR token, instead of the profile's." placeholder:"REGION"`
+	Duration   time.Duration    `short:"d" help:"Length of the STS session (GetSessionToken or AssumeRole), as aws-vault exec --duration. Default: the profile's duration_seconds, else 1h."`
+	NoSession  bool             `short:"n" help:"Use the vault's master credentials without a GetSessionToken session, as aws-vault exec --no-session."`
+	RuntimeDir string           `name:"runtime-dir" env:"AV_RUNTIME_DIR" help:"Private directory (mode 0700) for the throwaway files when there is no tmpfs: XDG_RUNTIME_DIR/av or /dev/shm/av-UID by default." placeholder:"DIR"`
+	Nest       bool             `help:"Allow av to run inside another av's child."`
+
+	Exec struct {
+		Args []string `arg:"" optional:"" passthrough:"" help:"[PROFILE --] COMMAND [ARGS...]"`
+	} `cmd:"" default:"withargs" hidden:""`
+}
+
+// invocation is what the words after the flags mean.
+type invocation struct {
+	Profile  string
+	Explicit bool // named on the command line, not taken from $AWS_PROFILE or "default"
+	Command  []string
+}
+
+// splitArgs applies av's rule: "PROFILE -- COMMAND"; else a first word that names a
+// profile in the config file is the profile; else $AWS_PROFILE (or "default") and the
+// whole line is the command.
+func splitArgs(args []string, isProfile func(string) bool, envProfile string) invocation {
+	if len(args) >= 2 && args[1] == "--" {
+		return invocation{Profile: args[0], Explicit: true, Command: args[2:]}
+	}
+	if len(args) >= 1 && isProfile(args[0]) {
+		return invocation{Profile: args[0], Explicit: true, Command: args[1:]}
+	}
+	if envProfile == "" {
+		envProfile = "default"
+	}
+	return invocation{Profile: envProfile, Command: args}
+}
+
+// Run does av's job and returns how av should end.
+func (c *CLI) Run(*kong.Context) (runner.Status, error) {
+	setupLogging(c.Debug)
+	ctx, sup := runner.Supervise(context.Background())
+	defer sup.Stop()
+
+	status, err := c.run(ctx, sup)
+	if sig := sup.Interrupted(); sig != 0 {
+		// Stopped before the command started: everything is cleaned up; end as the
+		// signal would have ended av.
+		return runner.Status{Signal: sig}, nil
+	}
+	var ee *runner.ExecError
+	if errors.As(err, &ee) {
+		return runner.Status{Code: ee.Code}, err
+	}
+	if err != nil {
+		return runner.Status{Code: 1}, withHint(err)
+	}
+	return status, nil
+}
+
+func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, error) {
+	if p := os.Getenv(env.MarkerVar); p != "" && !c.Nest {
+		return runner.Status{}, hinted{
+			fmt.Errorf("already running inside av (profile %q)", p),
+			"leave that shell or command first, or pass --nest to run av inside av on purpose",
+		}
+	}
+	base, err := env.Base(c.RuntimeDir)
+	if err != nil {
+		return runner.Status{}, err
+	}
+	env.Sweep(base)
+
+	cfg, err := profiles.LoadConfig()
+	if err != nil {
+		return runner.Status{}, err
+	}
+	inv := splitArgs(c.Exec.Args, cfg.Has, os.Getenv("AWS_PROFILE"))
+	log.Printf("profile %s, command %q", inv.Profile, firstWord(inv.Command))
+
+	vault, err := profiles.OpenVault(profiles.VaultOptionsFromEnv())
+	if err != nil {
+		return runner.Status{}, err
+	}
+	sess, err := profiles.Resolve(ctx, cfg, vault, inv.Profile, profiles.Options{
+		Region:    c.Region,
+		Duration:  c.Duration,
+		NoSession: c.NoSession,
+	})
+	if err != nil {
+		return runner.Status{}, err
+	}
+	log.Printf("credentials for profile %s ready (region %q)", sess.Profile, sess.Region)
+	reg, err := env.MintECR(ctx, sess.AWS, sess.Region)
+	if err != nil {
+		return runner.Status{}, fmt.Errorf("profile %q: %w", sess.Profile, err)
+	}
+	log.Printf("ECR token for %s minted, expires %s", reg.Host, reg.Expires.Format(time.RFC3339))
+
+	dir, err := env.NewDir(base)
+	if err != nil {
+		return runner.Status{}, err
+	}
+	defer func() {
+		if err := dir.Shred(); err != nil {
+			fmt.Fprintf(os.Stderr, "av: warning: cleaning up %s: %v\n", dir.Path, err)
+		}
+		log.Printf("shredded %s", dir.Path)
+	}()
+	files, err := dir.WriteRegistryFiles([]env.Registry{reg})
+	if err != nil {
+		return runner.Status{}, err
+	}
+	log.Printf("wrote DOCKER_CONFIG, REGISTRY_AUTH_FILE and HELM_REGISTRY_CONFIG in %s", dir.Path)
+
+	child := env.Child{Profile: sess.Profile, Region: sess.Region, Credentials: sess.Credentials, Files: files}
+	command := inv.Command
+	if len(command) == 0 {
+		command = []string{defaultShell()}
+	}
+	status, err := sup.Run(runner.Command{Name: command[0], Args: command[1:], Env: child.Environ(os.Environ())})
+	var ee *runner.ExecError
+	if errors.As(err, &ee) && ee.Code == 127 && !inv.Explicit && len(inv.Command) > 0 {
+		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command[0], command[0])}
+	}
+	return status, err
+}
+
+func defaultShell() string {
+	if sh := os.Getenv("SHELL"); sh != "" {
+		return sh
+	}
+	return "/bin/sh"
+}
+
+func firstWord(cmd []string) string {
+	if len(cmd) == 0 {
+		return ""
+	}
+	return cmd[0]
+}
+
+// setupLogging silences aws-vault's and keyring's log lines unless --debug.
+func setupLogging(debug bool) {
+	log.SetFlags(0)
+	log.SetPrefix("av: debug: ")
+	log.SetOutput(io.Discard)
+	if debug {
+		log.SetOutput(os.Stderr)
+	}
+	keyring.Debug = debug
+}
+
+// hinted is an error with a concrete fix for the user.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h hinted) Error() string { return h.err.Error() }
+func (h hinted) Unwrap() error { return h.err }
+func (h hinted) Hint() string  { return h.hint }
+
+// withHint adds the fix for the errors a user can fix.
+func withHint(err error) error {
+	var unknown *profiles.UnknownProfileError
+	var nocreds *profiles.NoCredentialsError
+	switch {
+	case errors.As(err, &unknown) && unknown.Suggestion != "":
+		return hinted{err, fmt.Sprintf("did you mean %q?", unknown.Suggestion)}
+	case errors.As(err, &unknown):
+		return hinted{err, fmt.Sprintf("define it in %s, or add its keys with `aws-vault add %s`", unknown.ConfigPath, unknown.Profile)}
+	case errors.As(err, &nocreds):
+		return hinted{err, fmt.Sprintf("add them with `aws-vault add %s`", nocreds.Profile)}
+	case errors.Is(err, profiles.ErrVaultLocked):
+		return hinted{err, "check " + profiles.PassphraseVar + ", or the passphrase you typed"}
+	}
+	return err
+}

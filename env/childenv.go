@@ -1,0 +1,77 @@
+package env
+
+import (
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// MarkerVar is set in the child to the profile name, so a nested av (and a shell prompt)
+// can tell it runs inside av.
+const MarkerVar = "AV_PROFILE"
+
+// stripped are never inherited by the child: credentials of any kind (they would beat the
+// ones av sets), the vault's own passphrase, and DOCKER_AUTH_CONFIG (docker 28.3+ prefers it
+// to every file av writes).
+var stripped = []string{
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+	"AWS_CREDENTIAL_EXPIRATION", "AWS_CREDENTIAL_FILE", "AWS_DEFAULT_PROFILE", "AWS_PROFILE",
+	"AWS_SDK_LOAD_CONFIG",
+	"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+	"AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+	"AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+	"AWS_VAULT_FILE_PASSPHRASE",
+	"DOCKER_AUTH_CONFIG",
+}
+
+// Child describes what the child is given on top of the parent's environment.
+type Child struct {
+	Profile     string
+	Region      string
+	Credentials aws.Credentials
+	Files       Files
+}
+
+// Environ returns the child's environment: parent minus every inherited credential and
+// secret, plus what `aws-vault exec` sets, the three registry variables and the marker.
+func (c Child) Environ(parent []string) []string {
+	drop := make(map[string]bool, len(stripped))
+	for _, k := range stripped {
+		drop[k] = true
+	}
+	set := [][2]string{
+		{"AWS_VAULT", c.Profile},
+		{MarkerVar, c.Profile},
+		{"AWS_ACCESS_KEY_ID", c.Credentials.AccessKeyID},
+		{"AWS_SECRET_ACCESS_KEY", c.Credentials.SecretAccessKey},
+		{"DOCKER_CONFIG", c.Files.DockerConfig},
+		{"REGISTRY_AUTH_FILE", c.Files.AuthFile},
+		{"HELM_REGISTRY_CONFIG", c.Files.HelmConfig},
+	}
+	if c.Credentials.SessionToken != "" {
+		set = append(set, [2]string{"AWS_SESSION_TOKEN", c.Credentials.SessionToken})
+	}
+	if c.Credentials.CanExpire {
+		set = append(set, [2]string{"AWS_CREDENTIAL_EXPIRATION", c.Credentials.Expires.UTC().Format(time.RFC3339)})
+	}
+	if c.Region != "" {
+		// Most SDKs read AWS_REGION; boto3 and the AWS CLI v1 read AWS_DEFAULT_REGION.
+		set = append(set, [2]string{"AWS_REGION", c.Region}, [2]string{"AWS_DEFAULT_REGION", c.Region})
+	}
+	for _, kv := range set {
+		drop[kv[0]] = true
+	}
+
+	out := make([]string, 0, len(parent)+len(set))
+	for _, kv := range parent {
+		k, _, _ := strings.Cut(kv, "=")
+		if !drop[k] {
+			out = append(out, kv)
+		}
+	}
+	for _, kv := range set {
+		out = append(out, kv[0]+"="+kv[1])
+	}
+	return out
+}

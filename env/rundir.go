@@ -1,0 +1,253 @@
+// Package env builds the child's environment and removes every secret it wrote: the ECR
+// tokens, the throwaway directory on tmpfs and every file in it, and the sweep of
+// directories left by runs that were killed.
+package env
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// OverrideVar names the environment variable (also the --runtime-dir flag) that points av
+// at another private directory when no tmpfs is available.
+const OverrideVar = "AV_RUNTIME_DIR"
+
+// Filesystem magic numbers from statfs(2).
+const (
+	tmpfsMagic = 0x01021994
+	ramfsMagic = 0x858458f6
+)
+
+// NoPrivateDirError says there is no private memory-backed place for the files.
+type NoPrivateDirError struct{ Reason string }
+
+func (e *NoPrivateDirError) Error() string {
+	return "no private tmpfs directory for the registry files: " + e.Reason
+}
+
+// Hint names the override.
+func (e *NoPrivateDirError) Hint() string {
+	return fmt.Sprintf("set %s (or --runtime-dir) to a directory only you can read, mode 0700; av will not write tokens to disk on its own", OverrideVar)
+}
+
+// Base returns the directory under which av makes one directory per run, creating it
+// (mode 0700) when needed. In order: override (the user's explicit choice, any filesystem);
+// $XDG_RUNTIME_DIR/av when XDG_RUNTIME_DIR is a private tmpfs directory; /dev/shm/av-UID.
+func Base(override string) (string, error) {
+	uid := os.Getuid()
+	if override != "" {
+		dir, err := filepath.Abs(override)
+		if err != nil {
+			return "", err
+		}
+		if err := ensurePrivateDir(dir, uid); err != nil {
+			return "", &NoPrivateDirError{Reason: fmt.Sprintf("%s (%s): %v", dir, OverrideVar, err)}
+		}
+		return dir, nil
+	}
+	if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
+		if err := checkPrivate(xdg, uid); err != nil {
+			return "", &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR %s: %v", xdg, err)}
+		}
+		if err := checkMemoryFS(xdg); err != nil {
+			return "", &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR %s: %v", xdg, err)}
+		}
+		dir := filepath.Join(xdg, "av")
+		if err := ensurePrivateDir(dir, uid); err != nil {
+			return "", &NoPrivateDirError{Reason: fmt.Sprintf("%s: %v", dir, err)}
+		}
+		return dir, nil
+	}
+	if err := checkMemoryFS("/dev/shm"); err != nil {
+		return "", &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR is not set and /dev/shm: %v", err)}
+	}
+	dir := filepath.Join("/dev/shm", "av-"+strconv.Itoa(uid))
+	if err := ensurePrivateDir(dir, uid); err != nil {
+		return "", &NoPrivateDirError{Reason: fmt.Sprintf("%s: %v", dir, err)}
+	}
+	return dir, nil
+}
+
+// ensurePrivateDir creates dir with mode 0700 if it is missing, then checks it.
+func ensurePrivateDir(dir string, uid int) error {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return checkPrivate(dir, uid)
+}
+
+// checkPrivate accepts a real directory (not a symlink) owned by uid with no group or
+// other permissions. /dev/shm is shared by every user: someone else may have made the
+// directory first, or a symlink in its place.
+func checkPrivate(dir string, uid int) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return err
+	}
+	switch {
+	case st.Mode&unix.S_IFMT == unix.S_IFLNK:
+		return errors.New("is a symlink")
+	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+		return errors.New("is not a directory")
+	case int(st.Uid) != uid:
+		return fmt.Errorf("is owned by uid %d, not %d", st.Uid, uid)
+	case st.Mode&0o077 != 0:
+		return fmt.Errorf("has mode %04o, want 0700", st.Mode&0o777)
+	}
+	return nil
+}
+
+func checkMemoryFS(dir string) error {
+	var fsst unix.Statfs_t
+	if err := unix.Statfs(dir, &fsst); err != nil {
+		return err
+	}
+	if fsst.Type != tmpfsMagic && fsst.Type != ramfsMagic {
+		return fmt.Errorf("is not tmpfs or ramfs (filesystem type 0x%x)", fsst.Type)
+	}
+	return nil
+}
+
+// Dir is one run's throwaway directory. Its open descriptor holds an exclusive flock for
+// the run's lifetime, so a later av can tell a dead run's directory from a live one.
+type Dir struct {
+	Path string
+	lock *os.File
+}
+
+const (
+	runPrefix = "run-"
+	newPrefix = ".new-"
+	// newGrace is how old an unlocked half-made directory must be before a sweep takes it.
+	newGrace = time.Minute
+)
+
+// NewDir creates and locks a fresh private directory under base. It is made under a
+// temporary name and renamed once locked, so a concurrent sweep never sees it unlocked.
+func NewDir(base string) (*Dir, error) {
+	tmp, err := os.MkdirTemp(base, newPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("creating the run directory: %w", err)
+	}
+	lock, err := lockDir(tmp, unix.LOCK_EX|unix.LOCK_NB)
+	if err != nil {
+		os.Remove(tmp)
+		return nil, fmt.Errorf("locking the run directory: %w", err)
+	}
+	final := filepath.Join(base, runPrefix+strings.TrimPrefix(filepath.Base(tmp), newPrefix))
+	if err := os.Rename(tmp, final); err != nil {
+		lock.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("creating the run directory: %w", err)
+	}
+	return &Dir{Path: final, lock: lock}, nil
+}
+
+func lockDir(dir string, how int) (*os.File, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(fd, how); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), dir), nil
+}
+
+// Shred overwrites every file in the directory with zeros, syncs and unlinks it, removes
+// links (never what they point to) and the directory itself, then drops the lock.
+func (d *Dir) Shred() error {
+	if d == nil || d.lock == nil {
+		return nil
+	}
+	err := shredTree(d.Path)
+	d.lock.Close()
+	d.lock = nil
+	return err
+}
+
+func shredTree(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	var errs []error
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		switch {
+		case e.Type()&fs.ModeSymlink != 0:
+			errs = append(errs, os.Remove(p))
+		case e.IsDir():
+			errs = append(errs, shredTree(p))
+		case e.Type().IsRegular():
+			errs = append(errs, shredFile(p))
+		default:
+			errs = append(errs, os.Remove(p))
+		}
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// shredFile overwrites a file with zeros before unlinking it. On tmpfs the pages are freed
+// on unlink anyway; the overwrite clears them for anything that still holds the file open.
+func shredFile(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|unix.O_NOFOLLOW, 0)
+	if err == nil {
+		if st, serr := f.Stat(); serr == nil && st.Size() > 0 {
+			_, err = f.Write(make([]byte, st.Size()))
+		}
+		if err == nil {
+			err = f.Sync()
+		}
+		f.Close()
+	}
+	if rerr := os.Remove(path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+		return rerr
+	}
+	return err
+}
+
+// Sweep removes the directories of runs that died without cleaning up (SIGKILL, power
+// loss on ramfs-backed swap): any run directory whose lock nobody holds. Live runs hold
+// theirs, so their directories are left alone.
+func Sweep(base string) {
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || !(strings.HasPrefix(name, runPrefix) || strings.HasPrefix(name, newPrefix)) {
+			continue
+		}
+		p := filepath.Join(base, name)
+		if strings.HasPrefix(name, newPrefix) {
+			if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < newGrace {
+				continue
+			}
+		}
+		lock, err := lockDir(p, unix.LOCK_EX|unix.LOCK_NB)
+		if err != nil {
+			continue // held by a live run, or already gone
+		}
+		if err := shredTree(p); err != nil {
+			log.Printf("sweeping %s: %v", p, err)
+		} else {
+			log.Printf("swept %s, left by a run that was killed", p)
+		}
+		lock.Close()
+	}
+}

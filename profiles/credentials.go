@@ -1,0 +1,333 @@
+package profiles
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/99designs/aws-vault/v7/vault"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sso"
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// Options shape how a profile's credentials are obtained, as aws-vault exec's flags do.
+type Options struct {
+	Region    string        // overrides the profile's region (--region)
+	Duration  time.Duration // session length (--duration); zero means the profile's or aws-vault's default
+	NoSession bool          // skip GetSessionToken for master credentials (--no-session)
+}
+
+// Session is what a resolved profile gives: credentials and an AWS config that honours
+// the SDK's endpoint settings, ready for more clients (ECR).
+type Session struct {
+	Profile     string
+	Region      string
+	Credentials aws.Credentials
+	AWS         aws.Config
+}
+
+// NoCredentialsError says the vault holds nothing that could produce the profile's credentials.
+type NoCredentialsError struct{ Profile string }
+
+func (e *NoCredentialsError) Error() string {
+	return fmt.Sprintf("no credentials for profile %q in the vault", e.Profile)
+}
+
+// UnknownProfileError says the profile is neither in the AWS config nor in the vault.
+type UnknownProfileError struct {
+	Profile    string
+	ConfigPath string
+	Suggestion string // the closest known name, if any
+}
+
+func (e *UnknownProfileError) Error() string {
+	return fmt.Sprintf("profile %q is not in %s nor in the vault", e.Profile, e.ConfigPath)
+}
+
+// Exists reports whether a profile is defined in the config file or has credentials in
+// the vault (aws-vault accepts both).
+func Exists(cfg *Config, v *Vault, name string) (bool, error) {
+	if cfg.Has(name) {
+		return true, nil
+	}
+	return v.HasCredentials(name)
+}
+
+// Resolve returns the profile's temporary credentials, taking them from aws-vault's session
+// cache in the vault when a valid one is there, else from STS (or SSO, web identity,
+// credential_process), as `aws-vault exec` does.
+func Resolve(ctx context.Context, cfg *Config, v *Vault, name string, opts Options) (*Session, error) {
+	exists, err := Exists(cfg, v, name)
+	if err != nil {
+		return nil, err
+	}
+	if !exists {
+		return nil, &UnknownProfileError{Profile: name, ConfigPath: cfg.Path, Suggestion: closest(name, cfg.Names())}
+	}
+	pc, err := cfg.profileConfig(name, opts)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg, err := sdkConfig(ctx, cfg, name, pc.Region)
+	if err != nil {
+		return nil, err
+	}
+	c := &chain{
+		vault:     v,
+		base:      awsCfg,
+		noSession: opts.NoSession,
+		minTTL:    minTTL(),
+	}
+	provider, err := c.provider(pc)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := provider.Retrieve(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("getting credentials for profile %q: %w", name, err)
+	}
+	awsCfg.Credentials = aws.NewCredentialsCache(staticProvider{creds})
+	return &Session{Profile: name, Region: pc.Region, Credentials: creds, AWS: awsCfg}, nil
+}
+
+// sdkConfig loads the SDK's own configuration for the profile so every client honours
+// AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE> and endpoint_url in the config file.
+// aws-vault's vault package builds its aws.Config by hand and ignores them.
+func sdkConfig(ctx context.Context, cfg *Config, profile, region string) (aws.Config, error) {
+	opts := []func(*config.LoadOptions) error{
+		config.WithRegion(orDefault(region, "us-east-1")),
+		// Credentials come from the vault; this keeps the SDK from resolving its own
+		// chain (environment, ~/.aws/credentials, IMDS).
+		config.WithCredentialsProvider(aws.AnonymousCredentials{}),
+	}
+	if cfg.Has(profile) {
+		opts = append(opts, config.WithSharedConfigProfile(profile))
+	} else {
+		// A vault-only profile has no section to read endpoint_url from; an inherited
+		// AWS_PROFILE must not make the SDK fail on a profile it cannot find.
+		opts = append(opts, config.WithSharedConfigProfile("default"))
+	}
+	if _, err := os.Stat(cfg.Path); err == nil {
+		opts = append(opts, config.WithSharedConfigFiles([]string{cfg.Path}))
+	} else {
+		opts = append(opts, config.WithSharedConfigFiles([]string{}))
+	}
+	opts = append(opts, config.WithSharedCredentialsFiles([]string{}))
+	c, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("loading the SDK settings for profile %q: %w", profile, err)
+	}
+	return c, nil
+}
+
+// chain builds the provider for a profile exactly as vault.TempCredentialsCreator does,
+// with the STS and SSO clients built from the SDK's config instead of by hand.
+type chain struct {
+	vault      *Vault
+	base       aws.Config
+	noSession  bool
+	minTTL     time.Duration
+	chainedMfa string
+}
+
+func (c *chain) client(region string, creds aws.CredentialsProvider) aws.Config {
+	cfg := c.base.Copy()
+	if region != "" {
+		cfg.Region = region
+	}
+	cfg.Credentials = creds
+	return cfg
+}
+
+func (c *chain) stsClient(pc *vault.ProfileConfig, creds aws.CredentialsProvider) *sts.Client {
+	return sts.NewFromConfig(c.client(pc.Region, creds))
+}
+
+func (c *chain) cached(kind string, pc *vault.ProfileConfig, mfaSerial string, p vault.StsSessionProvider) aws.CredentialsProvider {
+	return &vault.CachedSessionProvider{
+		SessionKey: vault.SessionMetadata{
+			Type:        kind,
+			ProfileName: pc.ProfileName,
+			MfaSerial:   mfaSerial,
+		},
+		Keyring:         &vault.SessionKeyring{Keyring: c.vault.kr},
+		ExpiryWindow:    c.minTTL,
+		SessionProvider: p,
+	}
+}
+
+func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, error) {
+	stored, err := c.vault.HasCredentials(pc.ProfileName)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case stored || pc.HasSourceProfile():
+		return c.withSession(pc, stored)
+	case pc.HasSSOStartURL():
+		log.Printf("profile %s: using SSO role credentials", pc.ProfileName)
+		cfg := c.client(pc.SSORegion, aws.AnonymousCredentials{})
+		p := &vault.SSORoleCredentialsProvider{
+			OIDCClient:     ssooidc.NewFromConfig(cfg),
+			OIDCTokenCache: vault.OIDCTokenKeyring{Keyring: c.vault.kr},
+			StartURL:       pc.SSOStartURL,
+			SSOClient:      sso.NewFromConfig(cfg),
+			AccountID:      pc.SSOAccountID,
+			RoleName:       pc.SSORoleName,
+			UseStdout:      pc.SSOUseStdout,
+		}
+		return c.cached("sso.GetRoleCredentials", pc, pc.SSOStartURL, p), nil
+	case pc.HasWebIdentity():
+		log.Printf("profile %s: using web identity", pc.ProfileName)
+		p := &vault.AssumeRoleWithWebIdentityProvider{
+			StsClient:               c.stsClient(pc, aws.AnonymousCredentials{}),
+			RoleARN:                 pc.RoleARN,
+			RoleSessionName:         pc.RoleSessionName,
+			WebIdentityTokenFile:    pc.WebIdentityTokenFile,
+			WebIdentityTokenProcess: pc.WebIdentityTokenProcess,
+			Duration:                pc.AssumeRoleDuration,
+		}
+		return c.cached("sts.AssumeRoleWithWebIdentity", pc, "", p), nil
+	case pc.HasCredentialProcess():
+		log.Printf("profile %s: using credential process", pc.ProfileName)
+		p := &vault.CredentialProcessProvider{CredentialProcess: pc.CredentialProcess}
+		return c.cached("credential_process", pc, "", p), nil
+	}
+	return nil, &NoCredentialsError{Profile: pc.ProfileName}
+}
+
+func (c *chain) sourceCredentials(pc *vault.ProfileConfig, stored bool) (aws.CredentialsProvider, error) {
+	if stored {
+		log.Printf("profile %s: using stored credentials", pc.ProfileName)
+		return vault.NewMasterCredentialsProvider(c.vault.credentials(), pc.ProfileName), nil
+	}
+	log.Printf("profile %s: sourcing credentials from profile %s", pc.ProfileName, pc.SourceProfile.ProfileName)
+	return c.provider(pc.SourceProfile)
+}
+
+func (c *chain) withSession(pc *vault.ProfileConfig, stored bool) (aws.CredentialsProvider, error) {
+	source, err := c.sourceCredentials(pc, stored)
+	if err != nil {
+		return nil, err
+	}
+	if pc.HasRole() {
+		if pc.MfaSerial != "" && pc.MfaSerial == c.chainedMfa {
+			// The source session was already made with this MFA device: no second prompt.
+			pc.MfaSerial = ""
+		}
+		log.Printf("profile %s: using AssumeRole", pc.ProfileName)
+		p := &vault.AssumeRoleProvider{
+			StsClient:         c.stsClient(pc, source),
+			RoleARN:           pc.RoleARN,
+			RoleSessionName:   pc.RoleSessionName,
+			ExternalID:        pc.ExternalID,
+			Duration:          pc.AssumeRoleDuration,
+			Tags:              pc.SessionTags,
+			TransitiveTagKeys: pc.TransitiveSessionTags,
+			SourceIdentity:    pc.SourceIdentity,
+			Mfa:               vault.NewMfa(pc),
+		}
+		if pc.MfaSerial != "" {
+			return c.cached("sts.AssumeRole", pc, pc.MfaSerial, p), nil
+		}
+		return p, nil
+	}
+	if _, master := source.(*vault.KeyringProvider); master {
+		if ok, reason := c.canUseGetSessionToken(pc); !ok {
+			log.Printf("profile %s: skipping GetSessionToken because %s", pc.ProfileName, reason)
+			return source, nil
+		}
+		c.chainedMfa = pc.MfaSerial
+		log.Printf("profile %s: using GetSessionToken", pc.ProfileName)
+		p := &vault.SessionTokenProvider{
+			StsClient: c.stsClient(pc, source),
+			Duration:  pc.GetSessionTokenDuration(),
+			Mfa:       vault.NewMfa(pc),
+		}
+		return c.cached("sts.GetSessionToken", pc, pc.MfaSerial, p), nil
+	}
+	return source, nil
+}
+
+// roleChainingMaximumDuration is AWS's limit on a role session made from another role session.
+const roleChainingMaximumDuration = time.Hour
+
+func (c *chain) canUseGetSessionToken(pc *vault.ProfileConfig) (bool, string) {
+	if c.noSession {
+		return false, "sessions are disabled"
+	}
+	if !pc.IsChained() {
+		return true, ""
+	}
+	from := pc.ChainedFromProfile
+	switch {
+	case !from.HasMfaSerial():
+		return false, fmt.Sprintf("profile '%s' has no MFA serial defined", from.ProfileName)
+	case !pc.HasMfaSerial():
+		return false, fmt.Sprintf("profile '%s' has no MFA serial defined", pc.ProfileName)
+	case from.MfaSerial != pc.MfaSerial:
+		return false, fmt.Sprintf("MFA serial doesn't match profile '%s'", from.ProfileName)
+	case from.AssumeRoleDuration > roleChainingMaximumDuration:
+		return false, fmt.Sprintf("duration %s in profile '%s' is greater than the AWS maximum %s for chaining MFA", from.AssumeRoleDuration, from.ProfileName, roleChainingMaximumDuration)
+	}
+	return true, ""
+}
+
+// minTTL is aws-vault's expiry window for cached sessions: AWS_MIN_TTL, else 5 minutes.
+func minTTL() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("AWS_MIN_TTL")); err == nil {
+		return d
+	}
+	return 5 * time.Minute
+}
+
+type staticProvider struct{ creds aws.Credentials }
+
+func (s staticProvider) Retrieve(context.Context) (aws.Credentials, error) { return s.creds, nil }
+
+// IsNoCredentials reports whether err says the vault has nothing for a profile.
+func IsNoCredentials(err error) bool {
+	var nc *NoCredentialsError
+	return errors.As(err, &nc)
+}
+
+// closest returns the known name nearest to name (a typo), or "".
+func closest(name string, known []string) string {
+	best, bestD := "", 3
+	for _, k := range known {
+		if strings.HasPrefix(k, name) || strings.HasPrefix(name, k) {
+			return k
+		}
+		if d := editDistance(name, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
