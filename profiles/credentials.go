@@ -97,33 +97,30 @@ func Resolve(ctx context.Context, cfg *Config, v *Vault, name string, opts Optio
 	return &Session{Profile: name, Region: pc.Region, Credentials: creds, AWS: awsCfg}, nil
 }
 
-// sdkConfig loads the SDK's own configuration for the profile so every client honours
-// AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE> and endpoint_url in the config file.
-// aws-vault's vault package builds its aws.Config by hand and ignores them.
+// sdkConfig builds the SDK configuration every client of the run uses, so all of them
+// honour AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, and endpoint_url (and the services
+// section) of the profile in the config file. aws-vault's vault package builds its
+// aws.Config by hand and ignores them.
 func sdkConfig(ctx context.Context, cfg *Config, profile, region string) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{
+	c, err := config.LoadDefaultConfig(ctx,
 		config.WithRegion(orDefault(region, "us-east-1")),
 		// Credentials come from the vault; this keeps the SDK from resolving its own
 		// chain (environment, ~/.aws/credentials, IMDS).
 		config.WithCredentialsProvider(aws.AnonymousCredentials{}),
-	}
-	if cfg.Has(profile) {
-		opts = append(opts, config.WithSharedConfigProfile(profile))
-	} else {
-		// A vault-only profile has no section to read endpoint_url from; an inherited
-		// AWS_PROFILE must not make the SDK fail on a profile it cannot find.
-		opts = append(opts, config.WithSharedConfigProfile("default"))
-	}
-	if _, err := os.Stat(cfg.Path); err == nil {
-		opts = append(opts, config.WithSharedConfigFiles([]string{cfg.Path}))
-	} else {
-		opts = append(opts, config.WithSharedConfigFiles([]string{}))
-	}
-	opts = append(opts, config.WithSharedCredentialsFiles([]string{}))
-	c, err := config.LoadDefaultConfig(ctx, opts...)
+		// The config file is aws-vault's to interpret (see fileEndpoints). The caller
+		// consumes AWS_PROFILE: with it set, the SDK insists on finding that profile.
+		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedCredentialsFiles([]string{}),
+	)
 	if err != nil {
-		return aws.Config{}, fmt.Errorf("loading the SDK settings for profile %q: %w", profile, err)
+		return aws.Config{}, fmt.Errorf("loading the SDK settings: %w", err)
 	}
+	fe := readFileEndpoints(cfg.Path, profile)
+	if !fe.ignore && c.BaseEndpoint == nil && fe.global != "" {
+		c.BaseEndpoint = aws.String(fe.global)
+	}
+	// After the SDK's environment source, so the env vars keep precedence.
+	c.ConfigSources = append(c.ConfigSources, fe)
 	return c, nil
 }
 

@@ -111,6 +111,9 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 		return runner.Status{}, err
 	}
 	inv := splitArgs(c.Exec.Args, cfg.Has, os.Getenv("AWS_PROFILE"))
+	// AWS_PROFILE is consumed here: the child never gets it (aws-vault exec drops it too),
+	// and the SDK, which av configures itself, must not go looking for it.
+	os.Unsetenv("AWS_PROFILE")
 	log.Printf("profile %s, command %q", inv.Profile, firstWord(inv.Command))
 
 	vault, err := profiles.OpenVault(profiles.VaultOptionsFromEnv())
@@ -122,6 +125,10 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 		Duration:  c.Duration,
 		NoSession: c.NoSession,
 	})
+	var unknown *profiles.UnknownProfileError
+	if errors.As(err, &unknown) && !inv.Explicit {
+		return runner.Status{}, hinted{err, "name the profile: `av PROFILE -- COMMAND`, or set AWS_PROFILE"}
+	}
 	if err != nil {
 		return runner.Status{}, err
 	}
@@ -200,7 +207,10 @@ func (h hinted) Hint() string  { return h.hint }
 func withHint(err error) error {
 	var unknown *profiles.UnknownProfileError
 	var nocreds *profiles.NoCredentialsError
+	var already hinted
 	switch {
+	case errors.As(err, &already):
+		return err
 	case errors.As(err, &unknown) && unknown.Suggestion != "":
 		return hinted{err, fmt.Sprintf("did you mean %q?", unknown.Suggestion)}
 	case errors.As(err, &unknown):

@@ -1,0 +1,77 @@
+package env
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+func TestEnvironStripsInheritedSecrets(t *testing.T) {
+	parent := []string{
+		"PATH=/usr/bin",
+		"HOME=/home/u",
+		"AWS_ACCESS_KEY_ID=AKIAOLDOLDOLDOLDOLD1",
+		"AWS_SECRET_ACCESS_KEY=old",
+		"AWS_SESSION_TOKEN=old",
+		"AWS_SECURITY_TOKEN=old",
+		"AWS_PROFILE=other",
+		"AWS_VAULT_FILE_PASSPHRASE=hunter2",
+		"DOCKER_AUTH_CONFIG={}",
+		"DOCKER_CONFIG=/home/u/.docker",
+		"AWS_ENDPOINT_URL=http://127.0.0.1:1",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI=http://x",
+	}
+	c := Child{
+		Profile: "dev",
+		Region:  "eu-west-1",
+		Credentials: aws.Credentials{
+			AccessKeyID: "ASIANEW", SecretAccessKey: "newsecret", SessionToken: "newtoken",
+			CanExpire: true, Expires: time.Date(2026, 11, 28, 16, 0, 0, 0, time.UTC),
+		},
+		Files: Files{DockerConfig: "/dev/shm/x/docker", AuthFile: "/dev/shm/x/a.json", HelmConfig: "/dev/shm/x/h.json"},
+	}
+	got := map[string][]string{}
+	for _, kv := range c.Environ(parent) {
+		k, v, _ := strings.Cut(kv, "=")
+		got[k] = append(got[k], v)
+	}
+	want := map[string]string{
+		"PATH":                      "/usr/bin",
+		"HOME":                      "/home/u",
+		"AWS_ENDPOINT_URL":          "http://127.0.0.1:1",
+		"AWS_VAULT":                 "dev",
+		MarkerVar:                   "dev",
+		"AWS_ACCESS_KEY_ID":         "ASIANEW",
+		"AWS_SECRET_ACCESS_KEY":     "newsecret",
+		"AWS_SESSION_TOKEN":         "newtoken",
+		"AWS_CREDENTIAL_EXPIRATION": "2026-11-28T16:00:00Z",
+		"AWS_REGION":                "eu-west-1",
+		"AWS_DEFAULT_REGION":        "eu-west-1",
+		"DOCKER_CONFIG":             "/dev/shm/x/docker",
+		"REGISTRY_AUTH_FILE":        "/dev/shm/x/a.json",
+		"HELM_REGISTRY_CONFIG":      "/dev/shm/x/h.json",
+	}
+	for k, v := range want {
+		if len(got[k]) != 1 || got[k][0] != v {
+			t.Errorf("%s = %q, want exactly [%q]", k, got[k], v)
+		}
+	}
+	for _, k := range []string{"AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_VAULT_FILE_PASSPHRASE", "DOCKER_AUTH_CONFIG", "AWS_CONTAINER_CREDENTIALS_FULL_URI"} {
+		if _, ok := got[k]; ok {
+			t.Errorf("%s was passed to the child", k)
+		}
+	}
+}
+
+func TestEnvironWithoutSessionOrRegion(t *testing.T) {
+	c := Child{Profile: "p", Credentials: aws.Credentials{AccessKeyID: "AKIA", SecretAccessKey: "s"}}
+	for _, kv := range c.Environ(nil) {
+		for _, k := range []string{"AWS_SESSION_TOKEN=", "AWS_CREDENTIAL_EXPIRATION=", "AWS_REGION=", "AWS_DEFAULT_REGION="} {
+			if strings.HasPrefix(kv, k) {
+				t.Errorf("unexpected %s", kv)
+			}
+		}
+	}
+}

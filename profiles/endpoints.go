@@ -1,0 +1,72 @@
+package profiles
+
+import (
+	"context"
+	"os"
+	"strings"
+
+	ini "gopkg.in/ini.v1"
+)
+
+// fileEndpoints are a profile's endpoint settings in the AWS config file: endpoint_url,
+// the services section it names, and ignore_configured_endpoint_urls.
+//
+// av cannot let the SDK load the profile itself: the SDK also validates the profile's
+// credential settings and fails on ordinary aws-vault profiles (a role whose source
+// profile's keys are in the vault, not in ~/.aws/credentials). So av reads these keys
+// here and plugs them into the SDK's own resolution, keeping its order: service-specific
+// env var, AWS_ENDPOINT_URL, the services section, then the profile's endpoint_url.
+type fileEndpoints struct {
+	global   string
+	services map[string]string // keyed as in the services section: sts, ecr, ecr_public, sso_oidc
+	ignore   bool
+}
+
+// readFileEndpoints reads the endpoint settings of profile from the config file at path.
+// A missing file or profile gives none.
+func readFileEndpoints(path, profile string) fileEndpoints {
+	var fe fileEndpoints
+	f, err := ini.LoadSources(ini.LoadOptions{AllowNestedValues: true, Insensitive: false, InsensitiveKeys: true}, path)
+	if err != nil {
+		return fe
+	}
+	section := "profile " + profile
+	if profile == "default" && !f.HasSection(section) {
+		section = "default"
+	}
+	if !f.HasSection(section) {
+		return fe
+	}
+	s := f.Section(section)
+	fe.global = strings.TrimSpace(s.Key("endpoint_url").String())
+	fe.ignore = strings.EqualFold(strings.TrimSpace(s.Key("ignore_configured_endpoint_urls").String()), "true")
+	if name := strings.TrimSpace(s.Key("services").String()); name != "" && f.HasSection("services "+name) {
+		fe.services = map[string]string{}
+		for _, k := range f.Section("services " + name).Keys() {
+			for _, nested := range k.NestedValues() {
+				nk, nv, ok := strings.Cut(nested, "=")
+				if ok && strings.EqualFold(strings.TrimSpace(nk), "endpoint_url") {
+					fe.services[strings.ToLower(k.Name())] = strings.TrimSpace(nv)
+				}
+			}
+		}
+	}
+	if strings.EqualFold(os.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"), "true") {
+		fe.ignore = true
+	}
+	return fe
+}
+
+// GetServiceBaseEndpoint answers the SDK's per-service lookup (configsources.ServiceBaseEndpointProvider).
+func (fe fileEndpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	if fe.ignore {
+		return "", false, nil
+	}
+	v, ok := fe.services[strings.ReplaceAll(strings.ToLower(sdkID), " ", "_")]
+	return v, ok && v != "", nil
+}
+
+// GetIgnoreConfiguredEndpoints answers the SDK's opt-out lookup.
+func (fe fileEndpoints) GetIgnoreConfiguredEndpoints(context.Context) (bool, bool, error) {
+	return fe.ignore, fe.ignore, nil
+}

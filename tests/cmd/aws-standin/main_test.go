@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+func TestMain(m *testing.M) {
+	// Service-specific AWS_ENDPOINT_URL_* variables would override the
+	// endpoint the test sets, so the developer's AWS environment stays out.
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "AWS_") {
+			os.Unsetenv(k)
+		}
+	}
+	os.Exit(m.Run())
+}
+
+func TestRun(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "keys")
+	passwordFile := filepath.Join(dir, "password")
+	readyFile := filepath.Join(dir, "ready")
+	if err := os.WriteFile(passwordFile, []byte("pw-from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{
+			"-root-key-file", keyFile,
+			"-password-file", passwordFile,
+			"-region-registry", "eu-west-1=http://127.0.0.1:5000",
+			"-token-ttl", "30s",
+			"-ready-file", readyFile,
+		}, &stdout, &stderr)
+	}()
+
+	var url string
+	for deadline := time.Now().Add(5 * time.Second); url == ""; {
+		b, err := os.ReadFile(readyFile)
+		if err == nil {
+			url = string(b)
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run exited early: %v\n%s", err, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no ready file")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	info, err := os.Stat(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %v, want 0600", info.Mode().Perm())
+	}
+	keyLine, _ := os.ReadFile(keyFile)
+	key := strings.Fields(string(keyLine))
+	if len(key) != 2 || !strings.HasPrefix(key[0], "AKIA") {
+		t.Fatalf("key file holds %d fields", len(key))
+	}
+
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithRegion("eu-west-1"),
+		config.WithBaseEndpoint(url),
+		config.WithSharedConfigFiles(nil), config.WithSharedCredentialsFiles(nil),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(key[0], key[1], "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sts.NewFromConfig(cfg).GetSessionToken(ctx, &sts.GetSessionTokenInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Credentials = credentials.NewStaticCredentialsProvider(*st.Credentials.AccessKeyId, *st.Credentials.SecretAccessKey, *st.Credentials.SessionToken)
+	tok, err := ecr.NewFromConfig(cfg).GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := tok.AuthorizationData[0]
+	if decoded, _ := base64.StdEncoding.DecodeString(aws.ToString(data.AuthorizationToken)); string(decoded) != "AWS:pw-from-file" {
+		t.Errorf("token decodes to %q", decoded)
+	}
+	if aws.ToString(data.ProxyEndpoint) != "http://127.0.0.1:5000" {
+		t.Errorf("proxyEndpoint %q", aws.ToString(data.ProxyEndpoint))
+	}
+	if left := time.Until(*data.ExpiresAt); left > 30*time.Second || left < 25*time.Second {
+		t.Errorf("token TTL %s, want 30s", left)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(stdout.String()); got != url {
+		t.Errorf("stdout %q, want the URL %q", got, url)
+	}
+	for _, secret := range []string{key[1], "pw-from-file", *st.Credentials.SecretAccessKey, *st.Credentials.SessionToken} {
+		if strings.Contains(stderr.String(), secret) {
+			t.Errorf("stderr shows a secret:\n%s", stderr.String())
+		}
+	}
+	if _, err := os.Stat(readyFile); !os.IsNotExist(err) {
+		t.Errorf("ready file left behind: %v", err)
+	}
+
+	// A second run reads the key file it wrote instead of replacing it.
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if err := run(ctx2, []string{"-root-key-file", keyFile}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.ReadFile(keyFile); !bytes.Equal(again, keyLine) {
+		t.Error("key file rewritten")
+	}
+}
+
+func TestRunRejectsBadKeyFile(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "keys")
+	os.WriteFile(keyFile, []byte("AKIAONLYANID\n"), 0o600)
+	err := run(context.Background(), []string{"-root-key-file", keyFile}, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "keys:1") {
+		t.Fatalf("err = %v", err)
+	}
+}

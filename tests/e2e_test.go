@@ -1,0 +1,450 @@
+// End-to-end tests: the built av binary, run by testscript scripts in testdata/, against the
+// project's AWS stand-in (one per script), a real distribution registry with htpasswd auth,
+// a real file-backend vault filled by a real aws-vault v7.2.0, and real clients (crane).
+package tests
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/av-cli/av/tests/standin"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// Region is where the test profiles live; the stand-in answers for it with the local registry.
+const Region = "eu-west-1"
+
+var (
+	binDir   string // av, aws-vault and the clients the scripts run
+	registry *localRegistry
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	tmp, err := os.MkdirTemp("", "av-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	binDir = filepath.Join(tmp, "bin")
+	if err := buildBinaries(binDir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	registry, err = startRegistry(filepath.Join(tmp, "registry"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting the registry:", err)
+		return 1
+	}
+	defer registry.stop()
+	return m.Run()
+}
+
+// buildBinaries builds av and a real aws-vault v7.2.0 (go.mod's tool directive pins it).
+func buildBinaries(dir string) error {
+	for _, b := range []struct{ out, pkg string }{
+		{"av", "github.com/av-cli/av/cmd/av"},
+		{"aws-vault", "github.com/99designs/aws-vault/v7"},
+	} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b.out), b.pkg)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("building %s: %w", b.out, err)
+		}
+	}
+	return nil
+}
+
+// need finds a tool the tests run. In CI a missing tool fails the test; elsewhere it skips,
+// saying how to get it.
+func need(t testing.TB, tool string) string {
+	t.Helper()
+	p, err := lookTool(tool)
+	if err == nil {
+		return p
+	}
+	msg := fmt.Sprintf("%s is not installed: run `make tools`", tool)
+	if os.Getenv("CI") != "" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+func lookTool(tool string) (string, error) {
+	if p, err := exec.LookPath(tool); err == nil {
+		return p, nil
+	}
+	gobin := filepath.Join(goEnv("GOPATH"), "bin", tool)
+	if _, err := os.Stat(gobin); err == nil {
+		return gobin, nil
+	}
+	return "", fmt.Errorf("%s not found", tool)
+}
+
+func goEnv(name string) string {
+	out, err := exec.Command("go", "env", name).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// localRegistry is distribution's registry on 127.0.0.1 with htpasswd auth for user AWS and
+// the password the stand-in mints.
+type localRegistry struct {
+	Host     string
+	Password string
+	cmd      *exec.Cmd
+	err      error // why it could not start (tool missing)
+}
+
+func startRegistry(dir string) (*localRegistry, error) {
+	r := &localRegistry{Password: randomHex(16)}
+	bin, err := lookTool("registry")
+	if err != nil {
+		r.err = err
+		return r, nil
+	}
+	htpasswd, err := lookTool("htpasswd")
+	if err != nil {
+		r.err = err
+		return r, nil
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
+		return nil, err
+	}
+	// The password goes in on stdin (-i), not in argv.
+	hp := exec.Command(htpasswd, "-iBn", "AWS")
+	hp.Stdin = strings.NewReader(r.Password)
+	line, err := hp.Output()
+	if err != nil {
+		return nil, fmt.Errorf("htpasswd: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "htpasswd"), line, 0o600); err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	r.Host = "127.0.0.1:" + strconv.Itoa(port)
+	config := fmt.Sprintf(`version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+http:
+  addr: %s
+auth:
+  htpasswd:
+    realm: av-test
+    path: %s
+`, filepath.Join(dir, "data"), r.Host, filepath.Join(dir, "htpasswd"))
+	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(config), 0o600); err != nil {
+		return nil, err
+	}
+	r.cmd = exec.Command(bin, "serve", filepath.Join(dir, "config.yml"))
+	r.cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
+	var logs bytes.Buffer
+	r.cmd.Stdout, r.cmd.Stderr = &logs, &logs
+	if err := r.cmd.Start(); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get("http://" + r.Host + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusUnauthorized {
+				return r, nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.stop()
+	return nil, fmt.Errorf("registry did not answer on %s: %s", r.Host, logs.String())
+}
+
+func (r *localRegistry) stop() {
+	if r != nil && r.cmd != nil && r.cmd.Process != nil {
+		r.cmd.Process.Signal(syscall.SIGTERM)
+		r.cmd.Wait()
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func TestScripts(t *testing.T) {
+	need(t, "crane")
+	need(t, "registry")
+	need(t, "htpasswd")
+	if registry.err != nil {
+		t.Fatal(registry.err)
+	}
+	craneDir := filepath.Dir(need(t, "crane"))
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata",
+		RequireExplicitExec: true,
+		Setup: func(e *testscript.Env) error {
+			return setupScript(e, craneDir)
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"calls":     cmdCalls,
+			"nodirs":    cmdNoDirs,
+			"waitfile":  cmdWaitFile,
+			"killpid":   cmdKillPID,
+			"nosecrets": cmdNoSecrets,
+			"status":    cmdStatus,
+			"mfa":       cmdMFA,
+		},
+	})
+}
+
+// setupScript gives each script a temporary HOME, its own stand-in and runtime directory,
+// a root key the stand-in knows (for `aws-vault add`), and a file-backend vault setting.
+func setupScript(e *testscript.Env, craneDir string) error {
+	home := filepath.Join(e.WorkDir, "home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return err
+	}
+	srv := standin.New(standin.Options{})
+	url, err := srv.Start()
+	if err != nil {
+		return err
+	}
+	e.Defer(func() { srv.Close() })
+	srv.SetRegistry(Region, "http://"+registry.Host, registry.Password)
+	keyID, secret := srv.NewRootKey()
+	e.Values[standinKey{}] = srv
+
+	runtime, err := os.MkdirTemp("/dev/shm", "av-e2e-")
+	if err != nil {
+		return err
+	}
+	e.Defer(func() { os.RemoveAll(runtime) })
+
+	sec := secrets{passphrase: randomHex(8), rootSecret: secret}
+	e.Values[secretsKey{}] = sec
+	for k, v := range map[string]string{
+		"HOME":                      home,
+		"PATH":                      binDir + string(os.PathListSeparator) + craneDir + string(os.PathListSeparator) + "/usr/local/bin:/usr/bin:/bin",
+		"AWS_ENDPOINT_URL":          url,
+		"AWS_VAULT_BACKEND":         "file",
+		"AWS_VAULT_FILE_PASSPHRASE": sec.passphrase,
+		"ROOT_KEY_ID":               keyID,
+		"ROOT_SECRET":               secret,
+		"REGISTRY":                  registry.Host,
+		"REGION":                    Region,
+		"AV_RUNTIME_DIR":            runtime,
+		"XDG_RUNTIME_DIR":           "",
+		"TMPDIR":                    e.WorkDir,
+	} {
+		e.Setenv(k, v)
+	}
+	return nil
+}
+
+type standinKey struct{}
+
+// secrets are what must never show up in the command's environment, files or logs. They
+// are kept out of the script's environment so the checks cannot find them there.
+type secrets struct{ passphrase, rootSecret string }
+
+type secretsKey struct{}
+
+func standinOf(ts *testscript.TestScript) *standin.Server {
+	return ts.Value(standinKey{}).(*standin.Server)
+}
+
+// calls NAME N: the stand-in has answered exactly N calls to NAME (e.g. ecr.GetAuthorizationToken).
+func cmdCalls(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: calls NAME N")
+	}
+	want, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	got := standinOf(ts).Calls(args[0])
+	if (got == want) == neg {
+		ts.Fatalf("%s: %d calls, want %s%d", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
+	}
+}
+
+// nodirs [DIR]: the runtime directory (default $AV_RUNTIME_DIR) holds no run directory.
+func cmdNoDirs(ts *testscript.TestScript, neg bool, args []string) {
+	dir := ts.Getenv("AV_RUNTIME_DIR")
+	if len(args) == 1 {
+		dir = args[0]
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		ts.Fatalf("%v", err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if (len(names) == 0) == neg {
+		ts.Fatalf("%s holds %q", dir, names)
+	}
+}
+
+// waitfile FILE: wait up to 20s for FILE to exist.
+func cmdWaitFile(ts *testscript.TestScript, neg bool, args []string) {
+	p := ts.MkAbs(args[0])
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(p); err == nil {
+			return
+		}
+	}
+	ts.Fatalf("%s did not appear", args[0])
+}
+
+// killpid FILE: SIGKILL the process whose pid FILE holds (a child orphaned by a SIGKILLed av).
+func cmdKillPID(ts *testscript.TestScript, neg bool, args []string) {
+	pid, err := strconv.Atoi(strings.TrimSpace(ts.ReadFile(args[0])))
+	ts.Check(err)
+	syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// nosecrets FILE...: none of the files holds the vault passphrase, the root secret key or
+// the registry password.
+func cmdNoSecrets(ts *testscript.TestScript, neg bool, args []string) {
+	for _, f := range args {
+		data := ts.ReadFile(f)
+		sec := ts.Value(secretsKey{}).(secrets)
+		for name, v := range map[string]string{
+			"the vault passphrase":  sec.passphrase,
+			"the root secret key":   sec.rootSecret,
+			"the registry password": registry.Password,
+		} {
+			if strings.Contains(data, v) {
+				ts.Fatalf("%s contains %s", f, name)
+			}
+		}
+	}
+}
+
+// status WANT CMD [ARGS...]: run CMD and check how it ended: WANT is an exit code, or
+// "killed:SIGNAL" for a death by that signal (what a shell or make sees).
+func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: status WANT CMD [ARGS...]")
+	}
+	path, err := lookPathIn(args[1], ts.Getenv("PATH"))
+	ts.Check(err)
+	cmd := exec.Command(path, args[2:]...)
+	cmd.Args[0] = args[1]
+	cmd.Dir = ts.Getenv("WORK")
+	cmd.Env = scriptEnv(ts)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	ts.Logf("stdout: %s\nstderr: %s", stdout.String(), stderr.String())
+	if cmd.ProcessState == nil {
+		ts.Fatalf("%s did not run: %v", args[1], err)
+	}
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	got := strconv.Itoa(ws.ExitStatus())
+	if ws.Signaled() {
+		got = "killed:" + unixSignalName(ws.Signal())
+	}
+	if (got == args[0]) == neg {
+		ts.Fatalf("%s ended with %s, want %s", args[1], got, args[0])
+	}
+}
+
+func unixSignalName(s syscall.Signal) string {
+	names := map[syscall.Signal]string{
+		syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM", syscall.SIGKILL: "SIGKILL",
+		syscall.SIGHUP: "SIGHUP", syscall.SIGQUIT: "SIGQUIT", syscall.SIGSEGV: "SIGSEGV",
+		syscall.SIGPIPE: "SIGPIPE", syscall.SIGABRT: "SIGABRT",
+	}
+	if n, ok := names[s]; ok {
+		return n
+	}
+	return strconv.Itoa(int(s))
+}
+
+// scriptKeys are the variables the setup sets; scriptEnv passes them on with the script's values.
+var scriptKeys = []string{"HOME", "PATH", "AWS_ENDPOINT_URL", "AWS_VAULT_BACKEND", "AWS_VAULT_FILE_PASSPHRASE",
+	"ROOT_KEY_ID", "ROOT_SECRET", "REGISTRY", "REGION", "AV_RUNTIME_DIR", "XDG_RUNTIME_DIR",
+	"TMPDIR", "WORK", "AWS_CONFIG_FILE", "AWS_PROFILE", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+
+// scriptEnv is the script's environment as exec would pass it, for the variables av's tests
+// use (testscript does not export its whole environment): the process's own variables and
+// scriptKeys, each with the script's current value; empty means unset.
+func scriptEnv(ts *testscript.TestScript) []string {
+	keys := map[string]bool{}
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		keys[k] = true
+	}
+	for _, k := range scriptKeys {
+		keys[k] = true
+	}
+	var env []string
+	for k := range keys {
+		if v := ts.Getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
+func lookPathIn(name, path string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	for _, dir := range filepath.SplitList(path) {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && st.Mode()&0o111 != 0 && !st.IsDir() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found", name)
+}
+
+// mfa SERIAL CODE: the stand-in accepts CODE, and only CODE, for the MFA device SERIAL.
+func cmdMFA(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: mfa SERIAL CODE")
+	}
+	standinOf(ts).SetMFA(args[0], args[1])
+}

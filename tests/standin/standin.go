@@ -1,0 +1,439 @@
+// Package standin is the project's AWS stand-in: an HTTP server for
+// end-to-end tests that speaks the real AWS wire protocols of STS (query
+// protocol) and ECR / ECR Public (JSON 1.1), so that unmodified
+// aws-sdk-go-v2 clients pointed at it with AWS_ENDPOINT_URL or BaseEndpoint
+// work against it.
+//
+// It checks every SigV4 signature itself, issues temporary credentials that
+// really expire, enforces MFA codes the test configures, mints ECR
+// authorization tokens from passwords the test configures, and counts every
+// call so tests can assert how often the code under test went to AWS.
+//
+// One server serves every service: the service is taken from the SigV4
+// credential scope (sts, ecr, ecr-public), the operation from the STS Action
+// parameter or the X-Amz-Target header.
+//
+// Besides the AWS endpoints it answers, without authentication,
+// GET /_standin/calls with the call counts as a JSON object and
+// POST /_standin/reset by clearing them.
+package standin
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configures a Server. The zero value is usable.
+type Options struct {
+	// Addr is where Start listens; default 127.0.0.1:0.
+	Addr string
+	// AccountID is the account of the IAM user that owns the root keys;
+	// default 123456789012.
+	AccountID string
+	// UserName is that IAM user's name; default "standin".
+	UserName string
+	// MaxDuration, if set, caps the lifetime of issued STS credentials
+	// whatever DurationSeconds asked for, so tests can get credentials that
+	// expire in seconds without breaking AWS's 900-second minimum.
+	MaxDuration time.Duration
+	// TokenTTL is the lifetime of ECR authorization tokens; default 12h.
+	TokenTTL time.Duration
+	// Logf, if set, receives one line per request. Lines carry access key
+	// IDs but never secrets, session tokens or passwords.
+	Logf func(format string, args ...any)
+}
+
+// Server is the stand-in. It is an http.Handler; Start also serves it.
+type Server struct {
+	opts   Options
+	userID string // the AIDA… id of the IAM user behind the root keys
+
+	mu             sync.Mutex
+	roots          map[string]string // access key id -> secret
+	temps          map[string]*tempKey
+	mfa            map[string]string // serial -> the code that passes
+	registries     map[string]registry
+	publicPassword string
+	tokenTTL       time.Duration
+	calls          map[string]int
+	// testOnlyNow replaces the clock that issues and expires credentials
+	// and ECR tokens. Signature freshness is still judged by the real clock,
+	// because the SDK signs with it.
+	testOnlyNow func() time.Time
+
+	httpServer *http.Server
+}
+
+type registry struct {
+	proxyEndpoint string
+	password      string
+}
+
+// tempKey is a set of credentials issued by GetSessionToken or AssumeRole.
+// Expired ones are kept so that they are reported as expired, not unknown.
+type tempKey struct {
+	secret  string
+	token   string
+	expires time.Time
+	caller  caller
+}
+
+// caller is who signed a request.
+type caller struct {
+	accessKey string
+	arn       string
+	userID    string
+	account   string
+	temporary bool // signed with issued credentials
+	role      bool // signed with an assumed role's credentials
+}
+
+// New returns a Server with no keys, registries or MFA devices configured.
+func New(opts Options) *Server {
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	if opts.AccountID == "" {
+		opts.AccountID = "123456789012"
+	}
+	if opts.UserName == "" {
+		opts.UserName = "standin"
+	}
+	if opts.TokenTTL <= 0 {
+		opts.TokenTTL = 12 * time.Hour
+	}
+	return &Server{
+		opts:       opts,
+		userID:     "AIDA" + randomString(upperAlnum, 17),
+		roots:      map[string]string{},
+		temps:      map[string]*tempKey{},
+		mfa:        map[string]string{},
+		registries: map[string]registry{},
+		tokenTTL:   opts.TokenTTL,
+		calls:      map[string]int{},
+	}
+}
+
+// Start listens on Options.Addr and serves in the background. It returns the
+// base URL to use as the AWS endpoint, e.g. http://127.0.0.1:41234.
+func (s *Server) Start() (string, error) {
+	ln, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return "", err
+	}
+	s.httpServer = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go s.httpServer.Serve(ln)
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Close stops a server started with Start.
+func (s *Server) Close() error {
+	if s.httpServer == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.httpServer.Shutdown(ctx)
+}
+
+// AddRootKey registers a long-term access key, as if it belonged to the IAM
+// user Options.UserName.
+func (s *Server) AddRootKey(id, secret string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.roots[id] = secret
+}
+
+// NewRootKey generates and registers a long-term access key.
+func (s *Server) NewRootKey() (id, secret string) {
+	id, secret = "AKIA"+randomString(upperAlnum, 16), randomString(secretChars, 40)
+	s.AddRootKey(id, secret)
+	return id, secret
+}
+
+// SetMFA registers an MFA device: a call that names serial as SerialNumber
+// passes only with code as TokenCode. Naming an unregistered serial fails,
+// as it does against AWS.
+func (s *Server) SetMFA(serial, code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mfa[serial] = code
+}
+
+// SetRegistry sets what ECR GetAuthorizationToken returns when signed for
+// region: the registry's proxyEndpoint and a token carrying password.
+func (s *Server) SetRegistry(region, proxyEndpoint, password string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.registries[region] = registry{proxyEndpoint: proxyEndpoint, password: password}
+}
+
+// SetPublicPassword sets the password in ECR Public authorization tokens.
+func (s *Server) SetPublicPassword(password string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.publicPassword = password
+}
+
+// SetTokenTTL sets the lifetime of ECR and ECR Public authorization tokens
+// minted from now on.
+func (s *Server) SetTokenTTL(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokenTTL = d
+}
+
+// Calls reports how many calls, accepted or rejected, named the operation
+// name, written "service.Action", e.g. "sts.GetSessionToken".
+func (s *Server) Calls(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[name]
+}
+
+// CallsByName returns a copy of all call counts.
+func (s *Server) CallsByName() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// Reset clears the call counts; keys, registries and MFA devices stay.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.calls)
+}
+
+func (s *Server) now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.testOnlyNow != nil {
+		return s.testOnlyNow()
+	}
+	return time.Now()
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.opts.Logf != nil {
+		s.opts.Logf(format, args...)
+	}
+}
+
+// request is one AWS call being served.
+type request struct {
+	http    *http.Request
+	body    []byte
+	id      string
+	service string
+	action  string
+	params  url.Values // STS parameters
+	sig     sigHeader
+	sigErr  error
+	caller  caller
+}
+
+func (r *request) name() string { return r.service + "." + r.action }
+
+// jsonProtocol tells which error format the client expects.
+func (r *request) jsonProtocol() bool { return r.service != "sts" }
+
+const maxBody = 1 << 20
+
+// ServeHTTP serves the AWS endpoints and the /_standin/ control endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
+	if strings.HasPrefix(hr.URL.Path, "/_standin/") {
+		s.serveControl(w, hr)
+		return
+	}
+
+	body, err := io.ReadAll(io.LimitReader(hr.Body, maxBody+1))
+	if err != nil || len(body) > maxBody {
+		http.Error(w, "cannot read request body", http.StatusBadRequest)
+		return
+	}
+	r := &request{http: hr, body: body, id: newRequestID()}
+	r.identify()
+
+	s.mu.Lock()
+	s.calls[r.name()]++
+	s.mu.Unlock()
+
+	status, outcome := s.serve(w, r)
+	s.logf("standin: %s %s key=%s -> %d %s", r.id, r.name(), r.sig.accessKey, status, outcome)
+}
+
+// identify works out service and action before authenticating, so that
+// rejected calls are counted under the operation they were meant for.
+func (r *request) identify() {
+	hr := r.http
+	auth := hr.Header.Get("Authorization")
+	if auth == "" {
+		r.sigErr = errors.New("missing")
+	} else {
+		r.sig, r.sigErr = parseSigHeader(auth)
+	}
+	target := hr.Header.Get("X-Amz-Target")
+	switch {
+	case r.sigErr == nil:
+		r.service = r.sig.service
+	case target != "":
+		r.service = "ecr"
+		if strings.HasPrefix(target, publicTargetPrefix) {
+			r.service = "ecr-public"
+		}
+	default:
+		r.service = "sts"
+	}
+
+	if r.service == "sts" {
+		r.params = hr.URL.Query()
+		if hr.Method == http.MethodPost {
+			form, _ := url.ParseQuery(string(r.body))
+			for k, v := range form {
+				r.params[k] = append(r.params[k], v...)
+			}
+		}
+		r.action = r.params.Get("Action")
+	} else if _, op, ok := strings.Cut(target, "."); ok {
+		r.action = op
+	}
+	if r.action == "" {
+		r.action = "Unknown"
+	}
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *request) (int, string) {
+	if err := s.authenticate(r); err != nil {
+		return s.fail(w, r, err)
+	}
+	var (
+		result any
+		err    *awsError
+	)
+	switch r.service {
+	case "sts":
+		result, err = s.serveSTS(r)
+	case "ecr":
+		result, err = s.serveECR(r)
+	case "ecr-public":
+		result, err = s.serveECRPublic(r)
+	default:
+		err = errUnknownOperation(fmt.Sprintf("standin: service %q is not served here", r.service))
+	}
+	if err != nil {
+		return s.fail(w, r, err)
+	}
+	if r.jsonProtocol() {
+		writeJSON(w, http.StatusOK, r.id, result)
+	} else {
+		writeXML(w, http.StatusOK, r.id, result)
+	}
+	return http.StatusOK, "ok"
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *request, e *awsError) (int, string) {
+	if r.jsonProtocol() {
+		writeJSONError(w, r.id, e)
+		return http.StatusBadRequest, e.jsonName()
+	}
+	writeQueryError(w, r.id, e)
+	return e.status, e.code
+}
+
+// authenticate checks the request's SigV4 signature against the key it names
+// and sets r.caller.
+func (s *Server) authenticate(r *request) *awsError {
+	if r.http.Header.Get("Authorization") == "" {
+		return errMissingAuth()
+	}
+	if r.sigErr != nil {
+		return errIncompleteSignature(r.sigErr.Error())
+	}
+	token := r.http.Header.Get("X-Amz-Security-Token")
+
+	s.mu.Lock()
+	rootSecret, isRoot := s.roots[r.sig.accessKey]
+	temp, isTemp := s.temps[r.sig.accessKey]
+	s.mu.Unlock()
+
+	var secret string
+	switch {
+	case isRoot && token == "":
+		secret = rootSecret
+		r.caller = caller{
+			accessKey: r.sig.accessKey,
+			arn:       fmt.Sprintf("arn:aws:iam::%s:user/%s", s.opts.AccountID, s.opts.UserName),
+			userID:    s.userID,
+			account:   s.opts.AccountID,
+		}
+	case isTemp && token == temp.token:
+		if !r.sig.signs("x-amz-security-token") {
+			return errIncompleteSignature("The request signature does not cover the X-Amz-Security-Token header.")
+		}
+		secret = temp.secret
+		r.caller = temp.caller
+	default:
+		// A missing or mismatched session token makes the key unknown, as
+		// it does at AWS.
+		return errInvalidToken()
+	}
+
+	if err := checkSignature(r.http, r.body, r.sig, secret, time.Now()); err != nil {
+		return err
+	}
+	if isTemp && !s.now().Before(temp.expires) {
+		return errExpiredToken()
+	}
+	return nil
+}
+
+// serveControl answers the unauthenticated endpoints for test processes that
+// only know the stand-in's URL.
+func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/_standin/calls" && r.Method == http.MethodGet:
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(s.CallsByName())
+	case r.URL.Path == "/_standin/reset" && r.Method == http.MethodPost:
+		s.Reset()
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+const (
+	upperAlnum  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	secretChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+)
+
+func randomString(alphabet string, n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	for i := range b {
+		// Modulo bias is irrelevant for test credentials.
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}
+
+func newRequestID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
