@@ -111,6 +111,7 @@ func (d *Dir) WriteRegistryFiles(regs []Registry) (Files, error) {
 	if err != nil {
 		return Files{}, err
 	}
+	data = append(data, '\n')
 	for _, p := range []string{filepath.Join(f.DockerConfig, "config.json"), f.AuthFile, f.HelmConfig} {
 		if err := writeExclusive(p, data); err != nil {
 			return Files{}, fmt.Errorf("writing %s: %w", filepath.Base(p), err)

@@ -5,11 +5,7 @@ package tests
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/av-cli/av/tests/fixture"
 	"github.com/av-cli/av/tests/standin"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -27,8 +24,9 @@ import (
 const Region = "eu-west-1"
 
 var (
-	binDir   string // av, aws-vault and the clients the scripts run
-	registry *localRegistry
+	binDir      string // av and aws-vault, built for this run
+	registry    *fixture.Registry
+	registryErr error
 )
 
 func TestMain(m *testing.M) {
@@ -43,180 +41,34 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(tmp)
 	binDir = filepath.Join(tmp, "bin")
-	if err := buildBinaries(binDir); err != nil {
+	if err := fixture.Build(binDir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	registry, err = startRegistry(filepath.Join(tmp, "registry"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "starting the registry:", err)
-		return 1
-	}
-	defer registry.stop()
+	registry, registryErr = fixture.StartRegistry(filepath.Join(tmp, "registry"))
+	defer registry.Stop()
 	return m.Run()
-}
-
-// buildBinaries builds av and a real aws-vault v7.2.0 (go.mod's tool directive pins it).
-func buildBinaries(dir string) error {
-	for _, b := range []struct{ out, pkg string }{
-		{"av", "github.com/av-cli/av/cmd/av"},
-		{"aws-vault", "github.com/99designs/aws-vault/v7"},
-	} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b.out), b.pkg)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("building %s: %w", b.out, err)
-		}
-	}
-	return nil
 }
 
 // need finds a tool the tests run. In CI a missing tool fails the test; elsewhere it skips,
 // saying how to get it.
 func need(t testing.TB, tool string) string {
 	t.Helper()
-	p, err := lookTool(tool)
+	p, err := fixture.LookTool(tool)
 	if err == nil {
 		return p
 	}
-	msg := fmt.Sprintf("%s is not installed: run `make tools`", tool)
 	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
+		t.Fatal(err)
 	}
-	t.Skip(msg)
+	t.Skip(err)
 	return ""
 }
 
-func lookTool(tool string) (string, error) {
-	if p, err := exec.LookPath(tool); err == nil {
-		return p, nil
-	}
-	gobin := filepath.Join(goEnv("GOPATH"), "bin", tool)
-	if _, err := os.Stat(gobin); err == nil {
-		return gobin, nil
-	}
-	return "", fmt.Errorf("%s not found", tool)
-}
-
-func goEnv(name string) string {
-	out, err := exec.Command("go", "env", name).Output()
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(out))
-}
-
-// localRegistry is distribution's registry on 127.0.0.1 with htpasswd auth for user AWS and
-// the password the stand-in mints.
-type localRegistry struct {
-	Host     string
-	Password string
-	cmd      *exec.Cmd
-	err      error // why it could not start (tool missing)
-}
-
-func startRegistry(dir string) (*localRegistry, error) {
-	r := &localRegistry{Password: randomHex(16)}
-	bin, err := lookTool("registry")
-	if err != nil {
-		r.err = err
-		return r, nil
-	}
-	htpasswd, err := lookTool("htpasswd")
-	if err != nil {
-		r.err = err
-		return r, nil
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o700); err != nil {
-		return nil, err
-	}
-	// The password goes in on stdin (-i), not in argv.
-	hp := exec.Command(htpasswd, "-iBn", "AWS")
-	hp.Stdin = strings.NewReader(r.Password)
-	line, err := hp.Output()
-	if err != nil {
-		return nil, fmt.Errorf("htpasswd: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "htpasswd"), line, 0o600); err != nil {
-		return nil, err
-	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	r.Host = "127.0.0.1:" + strconv.Itoa(port)
-	config := fmt.Sprintf(`version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
-    enabled: true
-http:
-  addr: %s
-auth:
-  htpasswd:
-    realm: av-test
-    path: %s
-`, filepath.Join(dir, "data"), r.Host, filepath.Join(dir, "htpasswd"))
-	if err := os.WriteFile(filepath.Join(dir, "config.yml"), []byte(config), 0o600); err != nil {
-		return nil, err
-	}
-	r.cmd = exec.Command(bin, "serve", filepath.Join(dir, "config.yml"))
-	r.cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
-	var logs bytes.Buffer
-	r.cmd.Stdout, r.cmd.Stderr = &logs, &logs
-	if err := r.cmd.Start(); err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get("http://" + r.Host + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusUnauthorized {
-				return r, nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	r.stop()
-	return nil, fmt.Errorf("registry did not answer on %s: %s", r.Host, logs.String())
-}
-
-func (r *localRegistry) stop() {
-	if r != nil && r.cmd != nil && r.cmd.Process != nil {
-		r.cmd.Process.Signal(syscall.SIGTERM)
-		r.cmd.Wait()
-	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b)
-}
-
 func TestScripts(t *testing.T) {
-	need(t, "crane")
 	need(t, "registry")
-	need(t, "htpasswd")
-	if registry.err != nil {
-		t.Fatal(registry.err)
+	if registryErr != nil {
+		t.Fatal("starting the registry: ", registryErr)
 	}
 	craneDir := filepath.Dir(need(t, "crane"))
 	testscript.Run(t, testscript.Params{
@@ -260,7 +112,7 @@ func setupScript(e *testscript.Env, craneDir string) error {
 	}
 	e.Defer(func() { os.RemoveAll(runtime) })
 
-	sec := secrets{passphrase: randomHex(8), rootSecret: secret}
+	sec := secrets{passphrase: fixture.RandomHex(8), rootSecret: secret}
 	e.Values[secretsKey{}] = sec
 	for k, v := range map[string]string{
 		"HOME":                      home,

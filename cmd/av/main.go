@@ -20,7 +20,7 @@ func main() {
 		kong.Name("av"),
 		kong.Description(description),
 		kong.Vars{"version": version},
-		kong.UsageOnError(),
+		kong.Help(help),
 	)
 	kctx, err := parser.Parse(os.Args[1:])
 	parser.FatalIfErrorf(err)
@@ -34,6 +34,13 @@ func main() {
 		os.Exit(128 + int(status.Signal))
 	}
 	os.Exit(status.Code)
+}
+
+// help prints av's usage line: kong would show the hidden default command as "<command>".
+func help(options kong.HelpOptions, ctx *kong.Context) error {
+	fmt.Fprintln(ctx.Stdout, "Usage: av [flags] [PROFILE [--]] [COMMAND [ARGS...]]")
+	options.NoAppSummary = true
+	return kong.DefaultHelpPrinter(options, ctx)
 }
 
 func printError(err error) {

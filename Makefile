@@ -1,0 +1,49 @@
+# av: run commands with AWS credentials from the aws-vault keyring and a throwaway ECR login.
+
+GO      ?= go
+GOBIN   ?= $(shell $(GO) env GOPATH)/bin
+PREFIX  ?= /usr/local
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+# Tools the end-to-end tests and the demo run, pinned.
+CRANE_VERSION    := v0.22.1
+REGISTRY_VERSION := v3.1.2
+
+export PATH := $(GOBIN):$(PATH)
+
+.PHONY: all build install test unit e2e tools demo lint clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/av ./cmd/av
+
+install:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(DESTDIR)$(PREFIX)/bin/av ./cmd/av
+
+# Unit and end-to-end tests. The e2e tests build av and aws-vault themselves and start the
+# AWS stand-in and a registry; `tools` installs the registry and crane.
+test: tools
+	$(GO) test -count=1 ./...
+
+unit:
+	$(GO) test -count=1 ./cmd/... ./env/... ./profiles/... ./runner/...
+
+e2e: tools
+	$(GO) test -count=1 -v -run TestScripts ./tests/
+
+tools:
+	@test -x $(GOBIN)/crane || $(GO) install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
+	@test -x $(GOBIN)/registry || $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(REGISTRY_VERSION)
+
+# A local, account-free run of av's main job: stand-in AWS, local registry, throwaway vault.
+demo: tools
+	$(GO) run ./tests/cmd/av-demo
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf bin
