@@ -74,6 +74,7 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		RequireExplicitExec: true,
+		Condition:           haveTool,
 		Setup: func(e *testscript.Env) error {
 			return setupScript(e, craneDir)
 		},
@@ -299,4 +300,20 @@ func cmdMFA(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: mfa SERIAL CODE")
 	}
 	standinOf(ts).SetMFA(args[0], args[1])
+}
+
+// haveTool is the condition [have:TOOL]: TOOL is installed. In CI, which installs every
+// tool the scripts use, a missing one is an error instead of a skip.
+func haveTool(cond string) (bool, error) {
+	tool, ok := strings.CutPrefix(cond, "have:")
+	if !ok {
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+	if _, err := exec.LookPath(tool); err == nil {
+		return true, nil
+	}
+	if os.Getenv("CI") != "" {
+		return false, fmt.Errorf("%s is not installed (.ci/run installs it)", tool)
+	}
+	return false, nil
 }
