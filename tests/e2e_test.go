@@ -78,16 +78,19 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			return setupScript(e, craneDir)
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"calls":     cmdCalls,
-			"nodirs":    cmdNoDirs,
-			"waitfile":  cmdWaitFile,
-			"killpid":   cmdKillPID,
-			"nosecrets": cmdNoSecrets,
-			"status":    cmdStatus,
-			"mfa":       cmdMFA,
-		},
+		Cmds:                scriptCmds,
 	})
+}
+
+// scriptCmds are the scripts' own commands. Other files add theirs in init.
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"calls":     cmdCalls,
+	"nodirs":    cmdNoDirs,
+	"waitfile":  cmdWaitFile,
+	"killpid":   cmdKillPID,
+	"nosecrets": cmdNoSecrets,
+	"status":    cmdStatus,
+	"mfa":       cmdMFA,
 }
 
 // setupScript gives each script a temporary HOME, its own stand-in and runtime directory,
@@ -131,8 +134,16 @@ func setupScript(e *testscript.Env, craneDir string) error {
 	} {
 		e.Setenv(k, v)
 	}
+	for _, hook := range setupHooks {
+		if err := hook(e); err != nil {
+			return err
+		}
+	}
 	return nil
 }
+
+// setupHooks run after setupScript's own setup, for each script. Other files add theirs in init.
+var setupHooks []func(e *testscript.Env) error
 
 type standinKey struct{}
 
