@@ -1,79 +1,13 @@
 package env
 
 import (
-	"context"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"golang.org/x/sys/unix"
 )
-
-// Registry is one registry's credentials as the clients want them.
-type Registry struct {
-	Host    string    // bare host[:port], no scheme, no path
-	Auth    string    // base64("AWS:" + password), as GetAuthorizationToken returns it
-	Expires time.Time // when the token stops working
-}
-
-// MintECR asks ECR for a registry token in region, with the credentials and endpoint
-// settings in cfg. The host is the one ECR names in proxyEndpoint.
-func MintECR(ctx context.Context, cfg aws.Config, region string) (Registry, error) {
-	if region == "" {
-		return Registry{}, errors.New("no region for the ECR token: set region in the profile or pass --region")
-	}
-	client := ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.Region = region })
-	out, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
-	if err != nil {
-		return Registry{}, fmt.Errorf("minting an ECR token in %s: %w", region, err)
-	}
-	if len(out.AuthorizationData) == 0 {
-		return Registry{}, fmt.Errorf("minting an ECR token in %s: the answer has no authorization data", region)
-	}
-	d := out.AuthorizationData[0]
-	host, err := registryHost(aws.ToString(d.ProxyEndpoint))
-	if err != nil {
-		return Registry{}, fmt.Errorf("minting an ECR token in %s: %w", region, err)
-	}
-	auth := aws.ToString(d.AuthorizationToken)
-	if !validAuth(auth) {
-		// Never quote the token, even a malformed one.
-		return Registry{}, fmt.Errorf("minting an ECR token in %s: the token is not base64 of user:password", region)
-	}
-	return Registry{Host: host, Auth: auth, Expires: aws.ToTime(d.ExpiresAt)}, nil
-}
-
-// registryHost strips the scheme and any path from ECR's proxyEndpoint: the clients key
-// their credentials by bare host.
-func registryHost(endpoint string) (string, error) {
-	h := endpoint
-	if i := strings.Index(h, "://"); i >= 0 {
-		h = h[i+3:]
-	}
-	if i := strings.IndexByte(h, '/'); i >= 0 {
-		h = h[:i]
-	}
-	if h == "" || strings.ContainsAny(h, " \t\n@") {
-		return "", fmt.Errorf("proxyEndpoint %q does not name a registry host", endpoint)
-	}
-	return h, nil
-}
-
-func validAuth(auth string) bool {
-	raw, err := base64.StdEncoding.DecodeString(auth)
-	if err != nil {
-		return false
-	}
-	user, pass, ok := strings.Cut(string(raw), ":")
-	return ok && user != "" && pass != ""
-}
 
 // Files are the paths the child's clients read, all inside the run directory.
 type Files struct {
@@ -82,42 +16,82 @@ type Files struct {
 	HelmConfig   string // helm's registry config (HELM_REGISTRY_CONFIG)
 }
 
-// authsFile is the shape every client reads: {"auths": {host: {"auth": ...}}}.
-type authsFile struct {
-	Auths map[string]authEntry `json:"auths"`
+// FilesOptions say what goes into the registry files.
+type FilesOptions struct {
+	Logins    Logins
+	User      UserConfig  // the user's own configs, merged in
+	ListStore StoreLister // lists a credential helper's registries; nil means ListCredentialStore
+	AutoStore string      // the store docker would detect for a config with no auth (DetectDockerStore)
 }
 
-type authEntry struct {
-	Auth string `json:"auth"`
-}
-
-// WriteRegistryFiles writes the docker, containers and helm files for regs, each mode 0600,
-// created exclusively and complete before it returns: the child starts after, so it never
-// sees a half-written file.
-func (d *Dir) WriteRegistryFiles(regs []Registry) (Files, error) {
+// WriteRegistryFiles writes the docker, containers and helm files: the user's own configs
+// merged with av's logins (MergeDockerConfig, MergeAuthFiles), each mode 0600, created
+// exclusively and complete before it returns, so the child never sees a half-written file.
+// It returns notes for --debug.
+func (d *Dir) WriteRegistryFiles(o FilesOptions) (Files, []string, error) {
 	f := Files{
 		DockerConfig: filepath.Join(d.Path, "docker"),
 		AuthFile:     filepath.Join(d.Path, "containers-auth.json"),
 		HelmConfig:   filepath.Join(d.Path, "helm-registry.json"),
 	}
+	if o.ListStore == nil {
+		o.ListStore = ListCredentialStore
+	}
 	if err := os.Mkdir(f.DockerConfig, 0o700); err != nil {
-		return Files{}, fmt.Errorf("creating the docker config directory: %w", err)
+		return Files{}, nil, fmt.Errorf("creating the docker config directory: %w", err)
 	}
-	doc := authsFile{Auths: map[string]authEntry{}}
-	for _, r := range regs {
-		doc.Auths[r.Host] = authEntry{Auth: r.Auth}
-	}
-	data, err := json.MarshalIndent(doc, "", "\t")
+	var notes []string
+
+	userDocker := filepath.Join(o.User.DockerDir, "config.json")
+	docker, err := mergeUserDocker(userDocker, o)
 	if err != nil {
-		return Files{}, err
+		return Files{}, nil, err
 	}
-	data = append(data, '\n')
-	for _, p := range []string{filepath.Join(f.DockerConfig, "config.json"), f.AuthFile, f.HelmConfig} {
-		if err := writeExclusive(p, data); err != nil {
-			return Files{}, fmt.Errorf("writing %s: %w", filepath.Base(p), err)
+	notes = append(notes, docker.Notes...)
+	if err := writeExclusive(filepath.Join(f.DockerConfig, "config.json"), docker.Config); err != nil {
+		return Files{}, nil, fmt.Errorf("writing config.json: %w", err)
+	}
+	if err := linkDockerDir(o.User.DockerDir, f.DockerConfig); err != nil {
+		return Files{}, nil, err
+	}
+
+	var authFiles [][]byte
+	for _, p := range o.User.AuthFiles {
+		data, err := readUserFile(p)
+		if err != nil {
+			return Files{}, nil, err
 		}
+		authFiles = append(authFiles, data)
 	}
-	return f, nil
+	auth, err := MergeAuthFiles(authFiles, o.Logins)
+	if err != nil {
+		return Files{}, nil, fmt.Errorf("your containers auth files (%s): %w", strings.Join(o.User.AuthFiles, ", "), err)
+	}
+	if err := writeExclusive(f.AuthFile, auth); err != nil {
+		return Files{}, nil, fmt.Errorf("writing %s: %w", filepath.Base(f.AuthFile), err)
+	}
+
+	helm, err := mergeUserDocker(o.User.HelmFile, o)
+	if err != nil {
+		return Files{}, nil, err
+	}
+	if err := writeExclusive(f.HelmConfig, helm.Config); err != nil {
+		return Files{}, nil, fmt.Errorf("writing %s: %w", filepath.Base(f.HelmConfig), err)
+	}
+	return f, notes, nil
+}
+
+func mergeUserDocker(path string, o FilesOptions) (DockerMerge, error) {
+	data, err := readUserFile(path)
+	if err != nil {
+		return DockerMerge{}, err
+	}
+	m, err := MergeDockerConfig(data, o.Logins, o.ListStore, o.AutoStore)
+	if err != nil {
+		// Never the parse error itself: it may quote the file, which holds credentials.
+		return DockerMerge{}, fmt.Errorf("your config %s: %w", path, err)
+	}
+	return m, nil
 }
 
 func writeExclusive(path string, data []byte) error {

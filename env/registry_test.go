@@ -48,7 +48,13 @@ func TestWriteRegistryFiles(t *testing.T) {
 	}
 	defer d.Shred()
 	auth := base64.StdEncoding.EncodeToString([]byte("AWS:secret"))
-	files, err := d.WriteRegistryFiles([]Registry{{Host: "127.0.0.1:5000", Auth: auth}})
+	home := t.TempDir() // no user configs at all
+	opts := FilesOptions{
+		Logins:    Logins{"127.0.0.1:5000": auth},
+		User:      FindUserConfig(func(k string) string { return map[string]string{"HOME": home}[k] }),
+		ListStore: func(string) ([]string, error) { return nil, nil },
+	}
+	files, _, err := d.WriteRegistryFiles(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +78,7 @@ func TestWriteRegistryFiles(t *testing.T) {
 		}
 	}
 	// Written exclusively: a second write into the same directory must fail, not overwrite.
-	if _, err := d.WriteRegistryFiles(nil); err == nil {
+	if _, _, err := d.WriteRegistryFiles(opts); err == nil {
 		t.Error("second WriteRegistryFiles succeeded; files must be created exclusively")
 	}
 }

@@ -26,18 +26,10 @@ type fileEndpoints struct {
 // A missing file or profile gives none.
 func readFileEndpoints(path, profile string) fileEndpoints {
 	var fe fileEndpoints
-	f, err := ini.LoadSources(ini.LoadOptions{AllowNestedValues: true, Insensitive: false, InsensitiveKeys: true}, path)
-	if err != nil {
+	f, s := profileSection(path, profile)
+	if s == nil {
 		return fe
 	}
-	section := "profile " + profile
-	if profile == "default" && !f.HasSection(section) {
-		section = "default"
-	}
-	if !f.HasSection(section) {
-		return fe
-	}
-	s := f.Section(section)
 	fe.global = strings.TrimSpace(s.Key("endpoint_url").String())
 	fe.ignore = strings.EqualFold(strings.TrimSpace(s.Key("ignore_configured_endpoint_urls").String()), "true")
 	if name := strings.TrimSpace(s.Key("services").String()); name != "" && f.HasSection("services "+name) {
@@ -69,4 +61,31 @@ func (fe fileEndpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) 
 // GetIgnoreConfiguredEndpoints answers the SDK's opt-out lookup.
 func (fe fileEndpoints) GetIgnoreConfiguredEndpoints(context.Context) (bool, bool, error) {
 	return fe.ignore, fe.ignore, nil
+}
+
+// profileSection reads the config file's section for profile ([profile NAME], or [default]),
+// with aws-vault's parse options. A missing file or section gives nil.
+func profileSection(path, profile string) (*ini.File, *ini.Section) {
+	f, err := ini.LoadSources(ini.LoadOptions{AllowNestedValues: true, InsensitiveKeys: true}, path)
+	if err != nil {
+		return nil, nil
+	}
+	name := "profile " + profile
+	if profile == "default" && !f.HasSection(name) {
+		name = "default"
+	}
+	if !f.HasSection(name) {
+		return f, nil
+	}
+	return f, f.Section(name)
+}
+
+// AVSetting returns the value of an av_ key in the profile's own section. The AWS CLI,
+// the SDKs and aws-vault ignore keys they do not know, so av keeps its settings there.
+func (c *Config) AVSetting(profile, key string) string {
+	_, s := profileSection(c.Path, profile)
+	if s == nil {
+		return ""
+	}
+	return strings.TrimSpace(s.Key(key).String())
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/av-cli/av/env"
 	"github.com/av-cli/av/profiles"
 	"github.com/av-cli/av/runner"
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 const description = `Run COMMAND with an AWS profile's credentials from the aws-vault keyring and a
@@ -42,6 +43,7 @@ type CLI struct {
 	NoSession  bool             `short:"n" help:"Use the vault's master credentials without a GetSessionToken session, as aws-vault exec --no-session."`
 	RuntimeDir string           `name:"runtime-dir" env:"AV_RUNTIME_DIR" help:"Private directory (mode 0700) for the throwaway files when there is no tmpfs: XDG_RUNTIME_DIR/av or /dev/shm/av-UID by default." placeholder:"DIR"`
 	Nest       bool             `help:"Allow av to run inside another av's child."`
+	Registry   []string         `short:"r" help:"Also log in to this registry: an ECR host, public.ecr.aws, or a region; =PROFILE mints it with another profile. Repeatable; adds to av_registries in the profile." placeholder:"ENTRY[=PROFILE]"`
 
 	Exec struct {
 		Args []string `arg:"" optional:"" passthrough:"" help:"[PROFILE --] COMMAND [ARGS...]"`
@@ -133,11 +135,27 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 		return runner.Status{}, err
 	}
 	log.Printf("credentials for profile %s ready (region %q)", sess.Profile, sess.Region)
-	reg, err := env.MintECR(ctx, sess.AWS, sess.Region)
+
+	specs, err := c.registries(cfg, sess)
 	if err != nil {
-		return runner.Status{}, fmt.Errorf("profile %q: %w", sess.Profile, err)
+		return runner.Status{}, err
 	}
-	log.Printf("ECR token for %s minted, expires %s", reg.Host, reg.Expires.Format(time.RFC3339))
+	sessions := map[string]*profiles.Session{sess.Profile: sess}
+	logins, expires, err := env.MintAll(ctx, specs, sess.Profile, func(ctx context.Context, name string) (aws.Config, error) {
+		s, ok := sessions[name]
+		if !ok {
+			var err error
+			if s, err = profiles.Resolve(ctx, cfg, vault, name, profiles.Options{Duration: c.Duration, NoSession: c.NoSession}); err != nil {
+				return aws.Config{}, err
+			}
+			sessions[name] = s
+		}
+		return s.AWS, nil
+	})
+	if err != nil {
+		return runner.Status{}, err
+	}
+	log.Printf("%d registry logins, the first expiring %s", len(logins), expires.Format(time.RFC3339))
 
 	dir, err := env.NewDir(base)
 	if err != nil {
@@ -149,9 +167,16 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 		}
 		log.Printf("shredded %s", dir.Path)
 	}()
-	files, err := dir.WriteRegistryFiles([]env.Registry{reg})
+	files, notes, err := dir.WriteRegistryFiles(env.FilesOptions{
+		Logins:    logins,
+		User:      env.FindUserConfig(os.Getenv),
+		AutoStore: env.DetectDockerStore(),
+	})
 	if err != nil {
 		return runner.Status{}, err
+	}
+	for _, n := range notes {
+		log.Print(n)
 	}
 	log.Printf("wrote DOCKER_CONFIG, REGISTRY_AUTH_FILE and HELM_REGISTRY_CONFIG in %s", dir.Path)
 
@@ -166,6 +191,31 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command[0], command[0])}
 	}
 	return status, err
+}
+
+// registries lists what the run logs in to: the profile's own ECR registry in its region,
+// then av_registries from its section of the config file, then --registry.
+func (c *CLI) registries(cfg *profiles.Config, sess *profiles.Session) ([]env.RegistrySpec, error) {
+	var specs []env.RegistrySpec
+	if sess.Region != "" {
+		specs = append(specs, env.RegistrySpec{Region: sess.Region})
+	}
+	fromConfig, err := env.ParseRegistries(cfg.AVSetting(sess.Profile, "av_registries"))
+	if err != nil {
+		return nil, fmt.Errorf("profile %q: av_registries: %w", sess.Profile, err)
+	}
+	specs = append(specs, fromConfig...)
+	for _, r := range c.Registry {
+		spec, err := env.ParseRegistry(r)
+		if err != nil {
+			return nil, fmt.Errorf("--registry: %w", err)
+		}
+		specs = append(specs, spec)
+	}
+	if len(specs) == 0 {
+		return nil, fmt.Errorf("profile %q: no region for the ECR token: set region in the profile or pass --region", sess.Profile)
+	}
+	return specs, nil
 }
 
 func defaultShell() string {

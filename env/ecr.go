@@ -1,0 +1,214 @@
+package env
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecrpublic"
+)
+
+// Registry is one registry's credentials as the clients want them.
+type Registry struct {
+	Host    string    // bare host[:port], no scheme, no path
+	Auth    string    // base64("AWS:" + password), as GetAuthorizationToken returns it
+	Expires time.Time // when the token stops working
+}
+
+// MintECR asks ECR for a registry token in region, with the credentials and endpoint
+// settings in cfg. The host is the one ECR names in proxyEndpoint.
+func MintECR(ctx context.Context, cfg aws.Config, region string) (Registry, error) {
+	if region == "" {
+		return Registry{}, errors.New("no region for the ECR token: set region in the profile or pass --region")
+	}
+	client := ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.Region = region })
+	out, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	if err != nil {
+		return Registry{}, fmt.Errorf("minting an ECR token in %s: %w", region, err)
+	}
+	if len(out.AuthorizationData) == 0 {
+		return Registry{}, fmt.Errorf("minting an ECR token in %s: the answer has no authorization data", region)
+	}
+	d := out.AuthorizationData[0]
+	host, err := registryHost(aws.ToString(d.ProxyEndpoint))
+	if err != nil {
+		return Registry{}, fmt.Errorf("minting an ECR token in %s: %w", region, err)
+	}
+	auth := aws.ToString(d.AuthorizationToken)
+	if !validAuth(auth) {
+		// Never quote the token, even a malformed one.
+		return Registry{}, fmt.Errorf("minting an ECR token in %s: the token is not base64 of user:password", region)
+	}
+	return Registry{Host: host, Auth: auth, Expires: aws.ToTime(d.ExpiresAt)}, nil
+}
+
+// registryHost strips the scheme and any path from ECR's proxyEndpoint: the clients key
+// their credentials by bare host.
+func registryHost(endpoint string) (string, error) {
+	h := endpoint
+	if i := strings.Index(h, "://"); i >= 0 {
+		h = h[i+3:]
+	}
+	if i := strings.IndexByte(h, '/'); i >= 0 {
+		h = h[:i]
+	}
+	if h == "" || strings.ContainsAny(h, " \t\n@") {
+		return "", fmt.Errorf("proxyEndpoint %q does not name a registry host", endpoint)
+	}
+	return h, nil
+}
+
+func validAuth(auth string) bool {
+	raw, err := base64.StdEncoding.DecodeString(auth)
+	if err != nil {
+		return false
+	}
+	user, pass, ok := strings.Cut(string(raw), ":")
+	return ok && user != "" && pass != ""
+}
+
+// PublicHost is ECR Public's registry. Its tokens come from ecr-public in us-east-1.
+const PublicHost = "public.ecr.aws"
+
+const publicRegion = "us-east-1"
+
+// MintECRPublic asks ECR Public for a token for public.ecr.aws.
+func MintECRPublic(ctx context.Context, cfg aws.Config) (Registry, error) {
+	client := ecrpublic.NewFromConfig(cfg, func(o *ecrpublic.Options) { o.Region = publicRegion })
+	out, err := client.GetAuthorizationToken(ctx, &ecrpublic.GetAuthorizationTokenInput{})
+	if err != nil {
+		return Registry{}, fmt.Errorf("minting an ECR Public token: %w", err)
+	}
+	if out.AuthorizationData == nil || !validAuth(aws.ToString(out.AuthorizationData.AuthorizationToken)) {
+		return Registry{}, errors.New("minting an ECR Public token: the answer has no usable token")
+	}
+	return Registry{
+		Host:    PublicHost,
+		Auth:    aws.ToString(out.AuthorizationData.AuthorizationToken),
+		Expires: aws.ToTime(out.AuthorizationData.ExpiresAt),
+	}, nil
+}
+
+// RegistrySpec is one registry a run logs in to, from av_registries in the profile or
+// --registry: ENTRY[=PROFILE], where ENTRY is an ECR registry host, public.ecr.aws, or a
+// region (the registry ECR names for the identity in that region).
+type RegistrySpec struct {
+	Host    string // the registry host; "" for a region entry (ECR's proxyEndpoint names it)
+	Region  string // where the token is minted
+	Public  bool   // ECR Public
+	Profile string // whose credentials mint it; "" means the run's profile
+}
+
+func (s RegistrySpec) String() string {
+	name := s.Host
+	if name == "" {
+		name = "ECR in " + s.Region
+	}
+	return name
+}
+
+var (
+	// <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]
+	ecrHostRE = regexp.MustCompile(`^[0-9]{12}\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$`)
+	// dual-stack: <account>.dkr-ecr[-fips].<region>.on.aws
+	ecrDualStackRE = regexp.MustCompile(`^[0-9]{12}\.dkr-ecr(-fips)?\.([a-z0-9-]+)\.on\.aws$`)
+	regionRE       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	profileNameRE  = regexp.MustCompile(`^[A-Za-z0-9_.@+-]+$`)
+)
+
+// ParseRegistry reads one ENTRY[=PROFILE].
+func ParseRegistry(entry string) (RegistrySpec, error) {
+	target, profile, hasProfile := strings.Cut(strings.TrimSpace(entry), "=")
+	target = strings.ToLower(strings.TrimSpace(target))
+	profile = strings.TrimSpace(profile)
+	if hasProfile && !profileNameRE.MatchString(profile) {
+		return RegistrySpec{}, fmt.Errorf("registry %q: %q is not a profile name", entry, profile)
+	}
+	spec := RegistrySpec{Profile: profile}
+	switch {
+	case target == PublicHost:
+		spec.Host, spec.Region, spec.Public = PublicHost, publicRegion, true
+	case ecrHostRE.MatchString(target):
+		spec.Host, spec.Region = target, ecrHostRE.FindStringSubmatch(target)[2]
+	case ecrDualStackRE.MatchString(target):
+		spec.Host, spec.Region = target, ecrDualStackRE.FindStringSubmatch(target)[2]
+	case regionRE.MatchString(target):
+		spec.Region = target
+	default:
+		return RegistrySpec{}, fmt.Errorf("registry %q is not an ECR registry host (ACCOUNT.dkr.ecr.REGION.amazonaws.com), public.ecr.aws or a region", entry)
+	}
+	if !regionRE.MatchString(spec.Region) {
+		return RegistrySpec{}, fmt.Errorf("registry %q: %q is not a region", entry, spec.Region)
+	}
+	return spec, nil
+}
+
+// ParseRegistries reads a list of entries separated by commas or white space.
+func ParseRegistries(list string) ([]RegistrySpec, error) {
+	var specs []RegistrySpec
+	for _, f := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		s, err := ParseRegistry(f)
+		if err != nil {
+			return nil, err
+		}
+		specs = append(specs, s)
+	}
+	return specs, nil
+}
+
+// Minter gives the AWS config (credentials, endpoints) of a profile; "" is the run's.
+type Minter func(ctx context.Context, profile string) (aws.Config, error)
+
+// MintAll mints one token per profile and region (and one for ECR Public) and returns the
+// logins for every spec: an ECR token serves every account's registry in its region.
+// A registry that cannot be minted fails the whole run, naming the registry and profile.
+func MintAll(ctx context.Context, specs []RegistrySpec, runProfile string, configFor Minter) (Logins, time.Time, error) {
+	type key struct {
+		profile, region string
+		public          bool
+	}
+	minted := map[key]Registry{}
+	logins := Logins{}
+	var expires time.Time
+	for _, s := range specs {
+		profile := s.Profile
+		if profile == "" {
+			profile = runProfile
+		}
+		k := key{profile, s.Region, s.Public}
+		reg, ok := minted[k]
+		if !ok {
+			cfg, err := configFor(ctx, profile)
+			if err != nil {
+				return nil, time.Time{}, fmt.Errorf("registry %s (profile %q): %w", s, profile, err)
+			}
+			if s.Public {
+				reg, err = MintECRPublic(ctx, cfg)
+			} else {
+				reg, err = MintECR(ctx, cfg, s.Region)
+			}
+			if err != nil {
+				return nil, time.Time{}, fmt.Errorf("registry %s (profile %q): %w", s, profile, err)
+			}
+			minted[k] = reg
+			log.Printf("minted a token for %s in %s with profile %s, expires %s", reg.Host, s.Region, profile, reg.Expires.Format(time.RFC3339))
+		}
+		host := s.Host
+		if host == "" {
+			host = reg.Host
+		}
+		logins[host] = reg.Auth
+		if expires.IsZero() || reg.Expires.Before(expires) {
+			expires = reg.Expires
+		}
+	}
+	return logins, expires, nil
+}

@@ -1,0 +1,128 @@
+package env
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// UserConfig is where the user's own client configurations are, as the clients themselves
+// would find them from the parent's environment.
+type UserConfig struct {
+	DockerDir string   // $DOCKER_CONFIG, else ~/.docker
+	AuthFiles []string // containers/image's read order: $REGISTRY_AUTH_FILE alone, else its defaults
+	HelmFile  string   // $HELM_REGISTRY_CONFIG, else helm's default path
+}
+
+// FindUserConfig locates the user's configs the way docker, containers/image and helm do.
+func FindUserConfig(getenv func(string) string) UserConfig {
+	home := getenv("HOME")
+	xdgConfig := getenv("XDG_CONFIG_HOME")
+	if xdgConfig == "" {
+		xdgConfig = filepath.Join(home, ".config")
+	}
+	u := UserConfig{DockerDir: getenv("DOCKER_CONFIG")}
+	if u.DockerDir == "" {
+		u.DockerDir = filepath.Join(home, ".docker")
+	}
+	if f := getenv("REGISTRY_AUTH_FILE"); f != "" {
+		u.AuthFiles = []string{f}
+	} else {
+		if rt := getenv("XDG_RUNTIME_DIR"); rt != "" {
+			u.AuthFiles = append(u.AuthFiles, filepath.Join(rt, "containers", "auth.json"))
+		}
+		u.AuthFiles = append(u.AuthFiles,
+			filepath.Join(xdgConfig, "containers", "auth.json"),
+			filepath.Join(u.DockerDir, "config.json"))
+	}
+	switch {
+	case getenv("HELM_REGISTRY_CONFIG") != "":
+		u.HelmFile = getenv("HELM_REGISTRY_CONFIG")
+	case getenv("HELM_CONFIG_HOME") != "":
+		u.HelmFile = filepath.Join(getenv("HELM_CONFIG_HOME"), "registry", "config.json")
+	default:
+		u.HelmFile = filepath.Join(xdgConfig, "helm", "registry", "config.json")
+	}
+	return u
+}
+
+// readUserFile reads one of the user's configs; a missing file is an empty one.
+func readUserFile(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return data, nil
+}
+
+// ListCredentialStore runs `docker-credential-NAME list`, which prints the registries the
+// helper holds as {"server": "username"}: names only, never secrets.
+func ListCredentialStore(helper string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker-credential-"+helper, "list")
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, err
+	}
+	var servers map[string]string
+	if err := json.Unmarshal(out, &servers); err != nil {
+		return nil, errors.New("its answer is not a JSON object")
+	}
+	hosts := make([]string, 0, len(servers))
+	for s := range servers {
+		hosts = append(hosts, s)
+	}
+	sort.Strings(hosts)
+	return hosts, nil
+}
+
+// DetectDockerStore is the docker CLI's choice of credential store for a config with no
+// auth configuration (cli/config/credentials, Linux): pass when `pass` is installed, else
+// secretservice, and only if its docker-credential helper is on PATH.
+func DetectDockerStore() string {
+	store := "secretservice"
+	if _, err := exec.LookPath("pass"); err == nil {
+		store = "pass"
+	}
+	if _, err := exec.LookPath("docker-credential-" + store); err != nil {
+		return ""
+	}
+	return store
+}
+
+// linkDockerDir links every entry of the user's docker config directory but config.json
+// (cli-plugins, contexts, buildx, manifests, trust, tls, certificates…) into dir, so
+// plugins, contexts and builders behave as outside av. Cleanup removes the links only.
+func linkDockerDir(userDir, dir string) error {
+	entries, err := os.ReadDir(userDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", userDir, err)
+	}
+	abs, err := filepath.Abs(userDir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name() == "config.json" {
+			continue
+		}
+		if err := os.Symlink(filepath.Join(abs, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("linking %s: %w", e.Name(), err)
+		}
+	}
+	return nil
+}
