@@ -80,12 +80,14 @@ func profileSection(path, profile string) (*ini.File, *ini.Section) {
 	return f, f.Section(name)
 }
 
-// AVSetting returns the value of an av_ key in the profile's own section. The AWS CLI,
+// AVSetting returns the value of an av_ key in the profile's own section, with its nested
+// lines (the AWS CLI's "key =" followed by indented lines) joined by newlines. The AWS CLI,
 // the SDKs and aws-vault ignore keys they do not know, so av keeps its settings there.
 func (c *Config) AVSetting(profile, key string) string {
 	_, s := profileSection(c.Path, profile)
-	if s == nil {
+	if s == nil || !s.HasKey(key) {
 		return ""
 	}
-	return strings.TrimSpace(s.Key(key).String())
+	k := s.Key(key)
+	return strings.TrimSpace(strings.Join(append([]string{k.String()}, k.NestedValues()...), "\n"))
 }

@@ -20,13 +20,20 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-// Region is where the test profiles live; the stand-in answers for it with the local registry.
-const Region = "eu-west-1"
+// Region is where the test profiles live; the stand-in answers for it with the local
+// registry, and for RegionWest with another.
+const (
+	Region     = "eu-west-1"
+	RegionWest = "us-west-2"
+)
 
 var (
-	binDir      string // av and aws-vault, built for this run
-	registry    *fixture.Registry
-	registryErr error
+	binDir string // av and aws-vault, built for this run
+	// registry is the profiles' ECR registry in Region; registryWest stands for ECR in
+	// RegionWest (another region or account); registryHelper is a registry whose login
+	// only a docker credential helper of the user's holds.
+	registry, registryWest, registryHelper *fixture.Registry
+	registryErr                            error
 )
 
 func TestMain(m *testing.M) {
@@ -45,8 +52,16 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	registry, registryErr = fixture.StartRegistry(filepath.Join(tmp, "registry"))
-	defer registry.Stop()
+	for _, r := range []struct {
+		reg  **fixture.Registry
+		name string
+	}{{&registry, "registry"}, {&registryWest, "registry-west"}, {&registryHelper, "registry-helper"}} {
+		*r.reg, registryErr = fixture.StartRegistry(filepath.Join(tmp, r.name))
+		defer (*r.reg).Stop()
+		if registryErr != nil {
+			break
+		}
+	}
 	return m.Run()
 }
 
@@ -107,6 +122,8 @@ func setupScript(e *testscript.Env, craneDir string) error {
 	}
 	e.Defer(func() { srv.Close() })
 	srv.SetRegistry(Region, "http://"+registry.Host, registry.Password)
+	srv.SetRegistry(RegionWest, "http://"+registryWest.Host, registryWest.Password)
+	srv.SetPublicPassword(fixture.RandomHex(8))
 	keyID, secret := srv.NewRootKey()
 	e.Values[standinKey{}] = srv
 
@@ -127,6 +144,8 @@ func setupScript(e *testscript.Env, craneDir string) error {
 		"ROOT_KEY_ID":               keyID,
 		"ROOT_SECRET":               secret,
 		"REGISTRY":                  registry.Host,
+		"REGISTRY_WEST":             registryWest.Host,
+		"REGISTRY_HELPER":           registryHelper.Host,
 		"REGION":                    Region,
 		"AV_RUNTIME_DIR":            runtime,
 		"XDG_RUNTIME_DIR":           "",
