@@ -9,6 +9,8 @@ LDFLAGS := -X main.version=$(VERSION)
 # Tools the end-to-end tests and the demo run, pinned.
 CRANE_VERSION    := v0.22.1
 REGISTRY_VERSION := v3.1.2
+ORAS_VERSION     := v1.3.6
+HELM_VERSION     := v3.22.0
 
 export PATH := $(GOBIN):$(PATH)
 
@@ -23,7 +25,9 @@ install:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(DESTDIR)$(PREFIX)/bin/av ./cmd/av
 
 # Unit and end-to-end tests. The e2e tests build av and aws-vault themselves and start the
-# AWS stand-in and a registry; `tools` installs the registry and crane.
+# AWS stand-in and registries; `tools` installs the registry, crane, oras and helm. The
+# scripts that need skopeo, podman, docker, gpg/pass or gnome-keyring skip (outside CI)
+# when those are missing: .ci/run shows how to install them.
 test: tools
 	$(GO) test -count=1 ./...
 
@@ -36,6 +40,8 @@ e2e: tools
 tools:
 	@test -x $(GOBIN)/crane || $(GO) install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
 	@test -x $(GOBIN)/registry || $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(REGISTRY_VERSION)
+	@test -x $(GOBIN)/oras || $(GO) install oras.land/oras/cmd/oras@$(ORAS_VERSION)
+	@test -x $(GOBIN)/helm || $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
 # A local, account-free run of av's main job: stand-in AWS, local registry, throwaway vault.
 demo: tools
