@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -51,74 +50,41 @@ type DockerMerge struct {
 // configuration at all ("" for none).
 func MergeDockerConfig(user []byte, logins Logins, list StoreLister, autoStore string) (DockerMerge, error) {
 	var m DockerMerge
-	doc, err := decodeObject(user)
+	c, err := decodeClientConfig(user)
 	if err != nil {
 		return m, err
 	}
-	auths, err := decodeAuths(doc)
-	if err != nil {
-		return m, err
-	}
-	helpers, err := decodeHelpers(doc)
-	if err != nil {
-		return m, err
-	}
-	store, err := decodeStore(doc)
-	if err != nil {
-		return m, err
-	}
+	store := c.store
 	// docker detects pass/secretservice only for a file with no auth configuration; av's
 	// logins are auth configuration, so av does the detection in docker's place.
-	if store == "" && len(auths) == 0 && len(helpers) == 0 && autoStore != "" {
+	if store == "" && len(c.auths) == 0 && len(c.helpers) == 0 && autoStore != "" {
 		store = autoStore
 		m.Notes = append(m.Notes, fmt.Sprintf("docker would detect credential store %q: kept for the other registries", autoStore))
 	}
-
 	if store != "" {
 		hosts, lerr := list(store)
 		if lerr != nil {
 			m.Notes = append(m.Notes, fmt.Sprintf("docker-credential-%s list failed (%v): only the registries named in auths keep using it", store, lerr))
 		}
-		for k := range auths {
+		for k := range c.auths {
 			hosts = append(hosts, k)
 		}
 		for _, h := range hosts {
-			if _, explicit := helpers[h]; explicit || logins.injects(h) {
-				continue
+			if _, explicit := c.helpers[h]; !explicit {
+				c.helpers[h] = store
 			}
-			helpers[h] = store
 		}
 	}
-	for k := range auths {
-		if logins.injects(k) {
-			delete(auths, k)
+	// An empty helper means "use auths" to docker, but makes containers/image exec
+	// "docker-credential-" and fail; without credsStore, leaving the key out means the
+	// same thing to docker.
+	for k, v := range c.helpers {
+		if v == "" {
+			delete(c.helpers, k)
 		}
 	}
-	for k, v := range helpers {
-		// An empty helper means "use auths" to docker, but makes containers/image exec
-		// "docker-credential-" and fail; without credsStore, leaving the key out means
-		// the same thing to docker.
-		if v == "" || logins.injects(k) {
-			delete(helpers, k)
-		}
-	}
-	for host, auth := range logins {
-		entry, _ := json.Marshal(map[string]string{"auth": auth})
-		auths[host] = entry
-	}
-
-	delete(doc, "credsStore")
-	if err := setMember(doc, "auths", auths); err != nil {
-		return m, err
-	}
-	if len(helpers) > 0 {
-		if err := setMember(doc, "credHelpers", helpers); err != nil {
-			return m, err
-		}
-	} else {
-		delete(doc, "credHelpers")
-	}
-	m.Config, err = encode(doc)
+	delete(c.doc, "credsStore")
+	m.Config, err = c.withLogins(logins)
 	return m, err
 }
 
@@ -126,126 +92,97 @@ func MergeDockerConfig(user []byte, logins Logins, list StoreLister, autoStore s
 // containers/image's order of precedence (the first file naming a host wins) with av's
 // logins: auths and non-empty credHelpers only, as containers/image ignores credsStore.
 func MergeAuthFiles(files [][]byte, logins Logins) ([]byte, error) {
-	auths := map[string]json.RawMessage{}
-	helpers := map[string]string{}
+	merged := clientConfig{doc: map[string]json.RawMessage{}, auths: map[string]json.RawMessage{}, helpers: map[string]string{}}
 	for _, f := range files {
-		doc, err := decodeObject(f)
+		c, err := decodeClientConfig(f)
 		if err != nil {
 			return nil, err
 		}
-		a, err := decodeAuths(doc)
-		if err != nil {
-			return nil, err
-		}
-		h, err := decodeHelpers(doc)
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range a {
-			if _, seen := auths[k]; !seen {
-				auths[k] = v
+		for k, v := range c.auths {
+			if _, seen := merged.auths[k]; !seen {
+				merged.auths[k] = v
 			}
 		}
-		for k, v := range h {
-			if _, seen := helpers[k]; !seen && v != "" {
-				helpers[k] = v
+		for k, v := range c.helpers {
+			if _, seen := merged.helpers[k]; !seen && v != "" {
+				merged.helpers[k] = v
 			}
 		}
 	}
-	for k := range auths {
-		if logins.injects(k) {
-			delete(auths, k)
+	return merged.withLogins(logins)
+}
+
+// clientConfig is a docker-format config file: every member raw, and the three that carry
+// credentials decoded.
+type clientConfig struct {
+	doc     map[string]json.RawMessage
+	auths   map[string]json.RawMessage
+	helpers map[string]string
+	store   string
+}
+
+// decodeClientConfig reads a config (empty for none). Errors never quote the input: these
+// files hold credentials.
+func decodeClientConfig(data []byte) (clientConfig, error) {
+	c := clientConfig{doc: map[string]json.RawMessage{}, auths: map[string]json.RawMessage{}, helpers: map[string]string{}}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return c, nil
+	}
+	if err := json.Unmarshal(data, &c.doc); err != nil || c.doc == nil {
+		return c, errors.New("not a JSON object")
+	}
+	if raw, ok := c.doc["auths"]; ok && !isNull(raw) {
+		if err := json.Unmarshal(raw, &c.auths); err != nil || c.auths == nil {
+			return c, errors.New(`"auths" is not an object`)
 		}
 	}
-	for k := range helpers {
+	if raw, ok := c.doc["credHelpers"]; ok && !isNull(raw) {
+		if err := json.Unmarshal(raw, &c.helpers); err != nil || c.helpers == nil {
+			return c, errors.New(`"credHelpers" is not an object of strings`)
+		}
+	}
+	if raw, ok := c.doc["credsStore"]; ok && !isNull(raw) {
+		if err := json.Unmarshal(raw, &c.store); err != nil {
+			return c, errors.New(`"credsStore" is not a string`)
+		}
+	}
+	return c, nil
+}
+
+// withLogins drops every auths and credHelpers entry for an injected host, adds the
+// logins, and encodes the whole document.
+func (c clientConfig) withLogins(logins Logins) ([]byte, error) {
+	for k := range c.auths {
 		if logins.injects(k) {
-			delete(helpers, k)
+			delete(c.auths, k)
+		}
+	}
+	for k := range c.helpers {
+		if logins.injects(k) {
+			delete(c.helpers, k)
 		}
 	}
 	for host, auth := range logins {
 		entry, _ := json.Marshal(map[string]string{"auth": auth})
-		auths[host] = entry
+		c.auths[host] = entry
 	}
-	doc := map[string]json.RawMessage{}
-	if err := setMember(doc, "auths", auths); err != nil {
+	raw, err := json.Marshal(c.auths)
+	if err != nil {
 		return nil, err
 	}
-	if len(helpers) > 0 {
-		if err := setMember(doc, "credHelpers", helpers); err != nil {
+	c.doc["auths"] = raw
+	delete(c.doc, "credHelpers")
+	if len(c.helpers) > 0 {
+		if raw, err = json.Marshal(c.helpers); err != nil {
 			return nil, err
 		}
+		c.doc["credHelpers"] = raw
 	}
-	return encode(doc)
-}
-
-// decodeObject reads a JSON object keeping every member raw. Errors never quote the input:
-// these files hold credentials.
-func decodeObject(data []byte) (map[string]json.RawMessage, error) {
-	doc := map[string]json.RawMessage{}
-	if len(bytes.TrimSpace(data)) == 0 {
-		return doc, nil
-	}
-	if err := json.Unmarshal(data, &doc); err != nil || doc == nil {
-		return nil, errors.New("not a JSON object")
-	}
-	return doc, nil
-}
-
-func decodeAuths(doc map[string]json.RawMessage) (map[string]json.RawMessage, error) {
-	auths := map[string]json.RawMessage{}
-	if raw, ok := doc["auths"]; ok && !isNull(raw) {
-		if err := json.Unmarshal(raw, &auths); err != nil || auths == nil {
-			return nil, errors.New(`"auths" is not an object`)
-		}
-	}
-	return auths, nil
-}
-
-func decodeHelpers(doc map[string]json.RawMessage) (map[string]string, error) {
-	helpers := map[string]string{}
-	if raw, ok := doc["credHelpers"]; ok && !isNull(raw) {
-		if err := json.Unmarshal(raw, &helpers); err != nil || helpers == nil {
-			return nil, errors.New(`"credHelpers" is not an object of strings`)
-		}
-	}
-	return helpers, nil
-}
-
-func decodeStore(doc map[string]json.RawMessage) (string, error) {
-	var store string
-	if raw, ok := doc["credsStore"]; ok && !isNull(raw) {
-		if err := json.Unmarshal(raw, &store); err != nil {
-			return "", errors.New(`"credsStore" is not a string`)
-		}
-	}
-	return store, nil
-}
-
-func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
-
-func setMember(doc map[string]json.RawMessage, key string, v any) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	doc[key] = raw
-	return nil
-}
-
-func encode(doc map[string]json.RawMessage) ([]byte, error) {
-	out, err := json.MarshalIndent(doc, "", "\t")
+	out, err := json.MarshalIndent(c.doc, "", "\t")
 	if err != nil {
 		return nil, err
 	}
 	return append(out, '\n'), nil
 }
 
-// sortedHosts lists the logins' hosts in order, for messages.
-func (l Logins) sortedHosts() []string {
-	hosts := make([]string, 0, len(l))
-	for h := range l {
-		hosts = append(hosts, h)
-	}
-	sort.Strings(hosts)
-	return hosts
-}
+func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
