@@ -12,7 +12,7 @@ import (
 
 func run(t *testing.T, name string, args ...string) (Status, error) {
 	t.Helper()
-	_, sup := Supervise(context.Background())
+	_, sup := Supervise(context.Background(), Options{})
 	defer sup.Stop()
 	return sup.Run(Command{Name: name, Args: args, Env: os.Environ()})
 }
@@ -57,7 +57,7 @@ func TestCommandsThatCannotRun(t *testing.T) {
 }
 
 func TestSignalBeforeTheChildCancels(t *testing.T) {
-	ctx, sup := Supervise(context.Background())
+	ctx, sup := Supervise(context.Background(), Options{})
 	defer sup.Stop()
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	<-ctx.Done()

@@ -78,7 +78,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			return setupScript(e, craneDir)
 		},
-		Cmds:                scriptCmds,
+		Cmds: scriptCmds,
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/av-cli/av/env"
 	"github.com/av-cli/av/profiles"
 	"github.com/av-cli/av/runner"
+	"golang.org/x/term"
 )
 
 const description = `Run COMMAND with an AWS profile's credentials from the aws-vault keyring and a
@@ -42,10 +43,20 @@ type CLI struct {
 	NoSession  bool             `short:"n" help:"Use the vault's master credentials without a GetSessionToken session, as aws-vault exec --no-session."`
 	RuntimeDir string           `name:"runtime-dir" env:"AV_RUNTIME_DIR" help:"Private directory (mode 0700) for the throwaway files when there is no tmpfs: XDG_RUNTIME_DIR/av or /dev/shm/av-UID by default." placeholder:"DIR"`
 	Nest       bool             `help:"Allow av to run inside another av's child."`
+	PTY        bool             `name:"pty" help:"Run COMMAND on a new pseudo-terminal, as the shell runs when there is no COMMAND (for programs that need to own a terminal)."`
+	Grace      time.Duration    `default:"${grace}" help:"How long COMMAND has to exit after av passes SIGTERM on before av kills it with SIGKILL (0: never)."`
 
 	Exec struct {
 		Args []string `arg:"" optional:"" passthrough:"" help:"[PROFILE --] COMMAND [ARGS...]"`
 	} `cmd:"" default:"withargs" hidden:""`
+}
+
+// Validate rejects what kong's types let through.
+func (c *CLI) Validate() error {
+	if c.Grace < 0 {
+		return fmt.Errorf("--grace must not be negative")
+	}
+	return nil
 }
 
 // invocation is what the words after the flags mean.
@@ -74,7 +85,7 @@ func splitArgs(args []string, isProfile func(string) bool, envProfile string) in
 // Run does av's job and returns how av should end.
 func (c *CLI) Run(*kong.Context) (runner.Status, error) {
 	setupLogging(c.Debug)
-	ctx, sup := runner.Supervise(context.Background())
+	ctx, sup := runner.Supervise(context.Background(), runner.Options{Grace: c.Grace})
 	defer sup.Stop()
 
 	status, err := c.run(ctx, sup)
@@ -156,11 +167,13 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	log.Printf("wrote DOCKER_CONFIG, REGISTRY_AUTH_FILE and HELM_REGISTRY_CONFIG in %s", dir.Path)
 
 	child := env.Child{Profile: sess.Profile, Region: sess.Region, Credentials: sess.Credentials, Files: files}
-	command := inv.Command
+	command, pty := inv.Command, c.PTY
 	if len(command) == 0 {
-		command = []string{defaultShell()}
+		// The shell gets a pty of its own when av has a terminal; with input from a
+		// pipe or a file it reads that, as `sh < script` would.
+		command, pty = []string{defaultShell()}, pty || term.IsTerminal(0)
 	}
-	status, err := sup.Run(runner.Command{Name: command[0], Args: command[1:], Env: child.Environ(os.Environ())})
+	status, err := sup.Run(runner.Command{Name: command[0], Args: command[1:], Env: child.Environ(os.Environ()), PTY: pty})
 	var ee *runner.ExecError
 	if errors.As(err, &ee) && ee.Code == 127 && !inv.Explicit && len(inv.Command) > 0 {
 		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command[0], command[0])}
