@@ -127,7 +127,8 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	os.Unsetenv("AWS_PROFILE")
 	log.Printf("profile %s, command %q", inv.Profile, firstWord(inv.Command))
 
-	vault, err := profiles.OpenVault(profiles.VaultOptionsFromEnv())
+	// ctx ends the vault's prompts too: Ctrl-C at the passphrase prompt stops av at once.
+	vault, err := profiles.OpenVault(ctx, profiles.VaultOptionsFromEnv())
 	if err != nil {
 		return runner.Status{}, err
 	}
