@@ -89,7 +89,7 @@ func (jc *jobControl) suspend(stopsig syscall.Signal) {
 		jc.sess.pause()
 		stopsig = unix.SIGSTOP
 	}
-	log.Printf("the command stopped: stopping av with %v", stopsig)
+	log.Printf("the command stopped: stopping av with %s", unix.SignalName(stopsig))
 	_ = unix.Kill(unix.Getpid(), stopsig)
 }
 

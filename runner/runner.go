@@ -129,20 +129,21 @@ func (s *Supervisor) loop() {
 // to terminate. Called with s.mu held.
 func (s *Supervisor) forward(j *job, sig syscall.Signal) {
 	a, escalate := route(j.mode, sig)
+	name := unix.SignalName(sig)
 	switch a {
 	case skip:
-		log.Printf("%v: the terminal delivered it to the command already", sig)
+		log.Printf("%s: the terminal delivered it to the command already", name)
 	case toChild:
-		log.Printf("%v: forwarded to the command", sig)
+		log.Printf("%s: forwarded to the command", name)
 		_ = unix.Kill(j.pid, sig)
 	case toGroup:
-		log.Printf("%v: forwarded to the command's process group", sig)
+		log.Printf("%s: forwarded to the command's process group", name)
 		_ = unix.Kill(-j.pid, sig)
 	case toForeground:
-		log.Printf("%v: forwarded to the pty's foreground process group", sig)
+		log.Printf("%s: forwarded to the pty's foreground process group", name)
 		_ = unix.Kill(-foregroundGroup(j.pty, j.pid), sig)
 	case hangUp:
-		log.Printf("%v: hanging up the pty", sig)
+		log.Printf("%s: hanging up the pty", name)
 		if j.fg == 0 {
 			j.fg = foregroundGroup(j.pty, j.pid)
 		}
