@@ -26,13 +26,14 @@ The login lives in a private tmpfs directory that is shredded when COMMAND ends.
                                             file, it is the profile and the rest is the
                                             command; otherwise the profile is $AWS_PROFILE,
                                             else "default", and the whole line is the command
-  av [flags] PROFILE                        runs $SHELL (else /bin/sh) with the credentials
+  av [flags] PROFILE                        runs $SHELL (else /bin/sh) with the credentials,
+                                            on a pty of its own when av has a terminal
 
 The vault is aws-vault's: the same backends and AWS_VAULT_* variables.
 
 EXIT STATUS: the command's own status; if a signal killed it, av dies of the same signal
-(else exits 128+N). av's own failures: 1; usage errors as reported; 126 the command cannot
-be run; 127 the command was not found.`
+(else exits 128+N). av's own failures: 1; usage errors: 80; 126 the command cannot be run;
+127 the command was not found. Ctrl-C at av's own prompts: av dies of SIGINT (130).`
 
 // CLI is av's command line.
 type CLI struct {
