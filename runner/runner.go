@@ -269,9 +269,10 @@ func (s *Supervisor) Run(c Command) (Status, error) {
 		return Status{}, fmt.Errorf("waiting for %s: %w", c.Name, werr)
 	}
 	if ws.Signaled() {
-		if found != nil {
-			// As bash does for a job killed by a signal: a killed editor must not
-			// leave the terminal raw.
+		if found != nil && inTerminalForeground() {
+			// As bash does for a foreground job killed by a signal: a killed editor
+			// must not leave the terminal raw. (From the background, changing the
+			// terminal would stop av with SIGTTOU.)
 			_ = term.Restore(stdinFD, found)
 		}
 		return Status{Signal: ws.Signal()}, nil
