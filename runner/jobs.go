@@ -4,6 +4,7 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"unsafe"
 
@@ -25,34 +26,46 @@ type jobControl struct {
 	pidfd  int // -1 if pidfd_open is not available: then the pid is used
 	sess   *ptySession
 	waitID int // unix.P_PIDFD or unix.P_PID
+
+	stopOnce sync.Once
 }
 
-func watchJob(pid int, sess *ptySession) *jobControl {
-	jc := &jobControl{sigs: make(chan os.Signal, 8), done: make(chan struct{}), pid: pid, pidfd: -1, sess: sess}
-	// A pidfd cannot name another process once the child is reaped, as a pid could.
-	if fd, err := unix.PidfdOpen(pid, 0); err == nil {
-		jc.pidfd, jc.waitID = fd, unix.P_PIDFD
-	} else {
-		jc.waitID = unix.P_PID
-	}
+// newJobControl starts catching the signals job control needs. It is made before the
+// child starts: a child that stops at once must not stop before av listens for SIGCHLD.
+func newJobControl(sess *ptySession) *jobControl {
+	jc := &jobControl{sigs: make(chan os.Signal, 8), done: make(chan struct{}), pidfd: -1, sess: sess}
 	watched := []os.Signal{unix.SIGCHLD, unix.SIGCONT}
 	if sess != nil {
 		// In raw mode the terminal never sends SIGTSTP to av: only kill(1) does.
 		watched = append(watched, unix.SIGWINCH, unix.SIGTSTP)
 	}
 	signal.Notify(jc.sigs, watched...)
-	go jc.loop()
 	return jc
 }
 
-// stop ends the watch; when it returns, nothing touches the terminal any more.
-func (jc *jobControl) stop() {
-	signal.Stop(jc.sigs)
-	close(jc.sigs)
-	<-jc.done
-	if jc.pidfd >= 0 {
-		unix.Close(jc.pidfd)
+// watch starts acting on those signals for the child that has just started.
+func (jc *jobControl) watch(pid int) {
+	jc.pid, jc.waitID = pid, unix.P_PID
+	// A pidfd cannot name another process once the child is reaped, as a pid could.
+	if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+		jc.pidfd, jc.waitID = fd, unix.P_PIDFD
 	}
+	go jc.loop()
+}
+
+// stop ends the watch; when it returns, nothing touches the terminal any more. It runs
+// once, on every way out of Run.
+func (jc *jobControl) stop() {
+	jc.stopOnce.Do(func() {
+		signal.Stop(jc.sigs)
+		close(jc.sigs)
+		if jc.pid != 0 {
+			<-jc.done
+		}
+		if jc.pidfd >= 0 {
+			unix.Close(jc.pidfd)
+		}
+	})
 }
 
 func (jc *jobControl) loop() {

@@ -228,6 +228,12 @@ func (s *Supervisor) Run(c Command) (Status, error) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	}
 
+	var jc *jobControl
+	if j.mode != detached {
+		jc = newJobControl(sess)
+		defer jc.stop()
+	}
+
 	s.mu.Lock()
 	if s.early != 0 {
 		s.mu.Unlock()
@@ -245,9 +251,8 @@ func (s *Supervisor) Run(c Command) (Status, error) {
 	if sess != nil {
 		sess.relay()
 	}
-	var jc *jobControl
-	if j.mode != detached {
-		jc = watchJob(j.pid, sess)
+	if jc != nil {
+		jc.watch(j.pid)
 	}
 
 	werr := cmd.Wait()
