@@ -64,6 +64,8 @@ func Exists(cfg *Config, v *Vault, name string) (bool, error) {
 // cache in the vault when a valid one is there, else from STS (or SSO, web identity,
 // credential_process), as `aws-vault exec` does.
 func Resolve(ctx context.Context, cfg *Config, v *Vault, name string, opts Options) (*Session, error) {
+	// The end of ctx ends an MFA prompt too.
+	defer currentPrompt.set(ctx)()
 	exists, err := Exists(cfg, v, name)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,7 +11,6 @@ import (
 	"github.com/99designs/aws-vault/v7/prompt"
 	"github.com/99designs/aws-vault/v7/vault"
 	"github.com/99designs/keyring"
-	"golang.org/x/term"
 )
 
 // PassphraseVar holds the file backend's passphrase. av reads it and never passes it on.
@@ -47,11 +47,12 @@ type Vault struct {
 }
 
 // OpenVault opens the keyring with aws-vault v7's service name, backend order and settings,
-// so credentials stored by `aws-vault add` are used as they are.
-func OpenVault(o VaultOptions) (*Vault, error) {
+// so credentials stored by `aws-vault add` are used as they are. The end of ctx ends the
+// passphrase prompt, if the vault needs one.
+func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
 	cfg := keyring.Config{
 		ServiceName:              "aws-vault",
-		FilePasswordFunc:         filePassphrase,
+		FilePasswordFunc:         func(message string) (string, error) { return filePassphrase(ctx, message) },
 		LibSecretCollectionName:  orDefault(o.SecretServiceCollection, "awsvault"),
 		KWalletAppID:             "aws-vault",
 		KWalletFolder:            "aws-vault",
@@ -129,37 +130,28 @@ func (g *guardedKeyring) Get(key string) (keyring.Item, error) {
 	return item, fmt.Errorf("reading the %s vault: %w", g.backend, err)
 }
 
-func filePassphrase(message string) (string, error) {
+func filePassphrase(ctx context.Context, message string) (string, error) {
 	if p, ok := os.LookupEnv(PassphraseVar); ok {
 		return p, nil
 	}
-	return readSecretFromTTY(message + ": ")
-}
-
-// readSecretFromTTY prompts on the terminal, never on stdout: stdout belongs to the child.
-func readSecretFromTTY(message string) (string, error) {
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err != nil {
+	p, err := readFromTTY(ctx, message+": ", echoOff)
+	switch {
+	case errors.Is(err, ErrNoTTY):
 		return "", fmt.Errorf("the vault needs a passphrase and there is no terminal to ask on: set %s", PassphraseVar)
-	}
-	defer tty.Close()
-	fmt.Fprint(tty, message)
-	b, err := term.ReadPassword(int(tty.Fd()))
-	fmt.Fprintln(tty)
-	if err != nil {
+	case err != nil:
 		return "", fmt.Errorf("reading the vault passphrase: %w", err)
 	}
-	return string(b), nil
+	return p, nil
 }
 
-// mfaPromptMethod is aws-vault's prompt driver: AWS_VAULT_PROMPT, else the terminal.
+// mfaPromptMethod is aws-vault's prompt driver: AWS_VAULT_PROMPT, else the terminal,
+// where av's own prompt stands in for aws-vault's (see ttyPromptMethod).
 func mfaPromptMethod() string {
-	if p := os.Getenv("AWS_VAULT_PROMPT"); p != "" {
-		if _, ok := prompt.Methods[p]; ok {
-			return p
-		}
+	p := os.Getenv("AWS_VAULT_PROMPT")
+	if _, ok := prompt.Methods[p]; ok && p != "terminal" {
+		return p
 	}
-	return "terminal"
+	return ttyPromptMethod
 }
 
 func backendNames() string {

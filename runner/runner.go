@@ -1,5 +1,6 @@
-// Package runner runs the child and stands between it and whoever started av: exec,
-// signals, process groups and exit status. It knows nothing of AWS.
+// Package runner runs the child and stands between it and whoever started av: exec, pty,
+// signals, process groups, job control, terminal restore and exit status. It knows
+// nothing of AWS.
 package runner
 
 import (
@@ -7,24 +8,41 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log"
 	"os"
 	"os/exec"
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 )
 
 // Forwarded are the signals av passes on to the child. A named list: Go's runtime uses
 // SIGURG for preemption, and SIGCHLD is av's own business.
 var Forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT}
 
+// DefaultGrace is how long a child has to exit after SIGTERM before av kills it: long
+// enough for a build tool to stop its workers, shorter than CI runners wait for av.
+const DefaultGrace = 5 * time.Second
+
+// Options shape how av supervises the child.
+type Options struct {
+	// Grace is how long the child has to exit after av forwards SIGTERM to it (or hangs
+	// up its pty) before av sends SIGKILL to what is left of it. Zero: never.
+	Grace time.Duration
+}
+
 // Command is what to run.
 type Command struct {
 	Name string   // looked up in PATH unless it contains a slash
 	Args []string // arguments after the name
 	Env  []string
+	// PTY runs the child on a new pseudo-terminal as its session leader, with av relaying
+	// between that pty and its own stdin and stdout: what an interactive shell needs.
+	PTY bool
 }
 
 // Status is how the child ended.
@@ -43,24 +61,33 @@ func (e *ExecError) Error() string { return e.Err.Error() }
 func (e *ExecError) Unwrap() error { return e.Err }
 
 // Supervisor owns av's signal handling from start-up to exit. Before the child runs, a
-// signal cancels the context (av is minting, and must clean up and stop); while it runs,
-// signals go to the child; afterwards they are held until cleanup is over.
+// signal cancels the context (av is minting or prompting, and must clean up and stop);
+// while it runs, signals go to the child as route says; afterwards they are held until
+// cleanup is over.
 type Supervisor struct {
+	opts   Options
 	sigs   chan os.Signal
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	child    *os.Process
-	group    bool // the child leads its own process group: signal the group
-	terminal bool // av is in the terminal's foreground group, and so is the child
-	done     bool
-	early    syscall.Signal
+	mu    sync.Mutex
+	job   *job // the running child
+	done  bool // the child has ended
+	early syscall.Signal
+}
+
+// job is the running child and what it takes to signal it.
+type job struct {
+	mode  mode
+	pid   int      // also the child's process group, except in foreground mode
+	pty   *os.File // session mode: the pty's master, to find its foreground group
+	fg    int      // session mode: the pty's foreground group when av hung up
+	grace *time.Timer
 }
 
 // Supervise starts catching the forwarded signals. Call Stop when av is about to exit.
-func Supervise(parent context.Context) (context.Context, *Supervisor) {
+func Supervise(parent context.Context, opts Options) (context.Context, *Supervisor) {
 	ctx, cancel := context.WithCancel(parent)
-	s := &Supervisor{sigs: make(chan os.Signal, 8), cancel: cancel}
+	s := &Supervisor{opts: opts, sigs: make(chan os.Signal, 8), cancel: cancel}
 	signal.Notify(s.sigs, Forwarded...)
 	go s.loop()
 	return ctx, s
@@ -81,32 +108,96 @@ func (s *Supervisor) Interrupted() syscall.Signal {
 
 func (s *Supervisor) loop() {
 	for sig := range s.sigs {
-		s.mu.Lock()
 		ssig := sig.(syscall.Signal)
+		s.mu.Lock()
 		switch {
 		case s.done:
 			// Cleanup is running: it must finish, so the signal waits for nothing.
-		case s.child == nil:
+		case s.job == nil:
 			if s.early == 0 {
 				s.early = ssig
 			}
 			s.cancel()
-		case s.terminal && ssig != unix.SIGTERM:
-			// The terminal sent SIGINT/SIGQUIT/SIGHUP to its whole foreground group,
-			// the child included: sending it again would deliver it twice.
-		case s.group:
-			_ = unix.Kill(-s.child.Pid, ssig)
 		default:
-			_ = s.child.Signal(ssig)
+			s.forward(s.job, ssig)
 		}
 		s.mu.Unlock()
 	}
 }
 
-// Run starts the child with av's stdin, stdout and stderr, relays signals and waits.
+// forward passes sig on as route says, and starts the grace period if it is a request
+// to terminate. Called with s.mu held.
+func (s *Supervisor) forward(j *job, sig syscall.Signal) {
+	a, escalate := route(j.mode, sig)
+	name := unix.SignalName(sig)
+	switch a {
+	case skip:
+		log.Printf("%s: the terminal delivered it to the command already", name)
+	case toChild:
+		log.Printf("%s: forwarded to the command", name)
+		_ = unix.Kill(j.pid, sig)
+	case toGroup:
+		log.Printf("%s: forwarded to the command's process group", name)
+		_ = unix.Kill(-j.pid, sig)
+	case toForeground:
+		log.Printf("%s: forwarded to the pty's foreground process group", name)
+		_ = unix.Kill(-foregroundGroup(j.pty, j.pid), sig)
+	case hangUp:
+		log.Printf("%s: hanging up the pty", name)
+		if j.fg == 0 {
+			j.fg = foregroundGroup(j.pty, j.pid)
+		}
+		for _, pg := range groups(j.pid, j.fg) {
+			_ = unix.Kill(-pg, unix.SIGHUP)
+			_ = unix.Kill(-pg, unix.SIGCONT) // a stopped job must wake up to die
+		}
+	}
+	if escalate && s.opts.Grace > 0 && j.grace == nil {
+		j.grace = time.AfterFunc(s.opts.Grace, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.job == j && !s.done {
+				log.Printf("the command outlived the %v grace period: SIGKILL", s.opts.Grace)
+				j.kill()
+			}
+		})
+	}
+}
+
+// kill sends SIGKILL to the child and, where av may, to its process group.
+func (j *job) kill() {
+	switch j.mode {
+	case foreground:
+		// The child shares av's group: the group is not av's to kill.
+		_ = unix.Kill(j.pid, unix.SIGKILL)
+	case session:
+		for _, pg := range groups(j.pid, j.fg, foregroundGroup(j.pty, j.pid)) {
+			_ = unix.Kill(-pg, unix.SIGKILL)
+		}
+	default:
+		_ = unix.Kill(-j.pid, unix.SIGKILL)
+	}
+}
+
+// groups lists the distinct, valid process groups among pgs.
+func groups(pgs ...int) []int {
+	var out []int
+	seen := map[int]bool{}
+	for _, pg := range pgs {
+		if pg > 1 && !seen[pg] {
+			seen[pg] = true
+			out = append(out, pg)
+		}
+	}
+	return out
+}
+
+// Run starts the child, relays signals (and, with PTY, the terminal) and waits.
+//
 // Without a terminal the child leads its own process group, so a signal to av reaches the
 // child's children too (a CI cancel stops grandchildren). In a terminal's foreground the
 // child stays in av's group, which keeps the terminal: editors, pagers and Ctrl-Z work.
+// With PTY the child leads a session on a new pty, and av's terminal is raw meanwhile.
 func (s *Supervisor) Run(c Command) (Status, error) {
 	path, err := lookPath(c.Name)
 	if err != nil {
@@ -115,9 +206,33 @@ func (s *Supervisor) Run(c Command) (Status, error) {
 	cmd := exec.Command(path, c.Args...)
 	cmd.Args[0] = c.Name
 	cmd.Env = c.Env
+	// *os.File, not io.Reader/Writer: exec then hands the descriptors over as they are and
+	// Wait does not wait for pipes, so a grandchild that keeps stdout open cannot hold av.
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	terminal := inTerminalForeground()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: !terminal}
+
+	j := &job{mode: detached}
+	var sess *ptySession
+	var found *term.State // foreground mode: av's terminal as the child found it
+	switch {
+	case c.PTY:
+		j.mode = session
+		if sess, err = openPTY(cmd); err != nil {
+			return Status{}, err
+		}
+		defer sess.end()
+		j.pty = sess.master
+	case inTerminalForeground():
+		j.mode = foreground
+		found, _ = term.GetState(stdinFD)
+	default:
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	}
+
+	var jc *jobControl
+	if j.mode != detached {
+		jc = newJobControl(sess)
+		defer jc.stop()
+	}
 
 	s.mu.Lock()
 	if s.early != 0 {
@@ -128,19 +243,43 @@ func (s *Supervisor) Run(c Command) (Status, error) {
 		s.mu.Unlock()
 		return Status{}, startError(c.Name, err)
 	}
-	s.child, s.group, s.terminal = cmd.Process, !terminal, terminal
+	j.pid = cmd.Process.Pid
+	s.job = j
 	s.mu.Unlock()
+	log.Printf("started %s (pid %d, %s)", c.Name, j.pid, j.mode)
+
+	if sess != nil {
+		sess.relay()
+	}
+	if jc != nil {
+		jc.watch(j.pid)
+	}
 
 	werr := cmd.Wait()
+	if jc != nil {
+		jc.stop()
+	}
 	s.mu.Lock()
 	s.done = true
+	if j.grace != nil {
+		j.grace.Stop()
+	}
 	s.mu.Unlock()
+	if sess != nil {
+		sess.end()
+	}
 
 	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if !ok {
 		return Status{}, fmt.Errorf("waiting for %s: %w", c.Name, werr)
 	}
 	if ws.Signaled() {
+		if found != nil && inTerminalForeground() {
+			// As bash does for a foreground job killed by a signal: a killed editor
+			// must not leave the terminal raw. (From the background, changing the
+			// terminal would stop av with SIGTTOU.)
+			_ = term.Restore(stdinFD, found)
+		}
 		return Status{Signal: ws.Signal()}, nil
 	}
 	return Status{Code: ws.ExitStatus()}, nil

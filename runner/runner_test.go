@@ -4,15 +4,19 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func run(t *testing.T, name string, args ...string) (Status, error) {
 	t.Helper()
-	_, sup := Supervise(context.Background())
+	_, sup := Supervise(context.Background(), Options{})
 	defer sup.Stop()
 	return sup.Run(Command{Name: name, Args: args, Env: os.Environ()})
 }
@@ -57,7 +61,7 @@ func TestCommandsThatCannotRun(t *testing.T) {
 }
 
 func TestSignalBeforeTheChildCancels(t *testing.T) {
-	ctx, sup := Supervise(context.Background())
+	ctx, sup := Supervise(context.Background(), Options{})
 	defer sup.Stop()
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	<-ctx.Done()
@@ -67,4 +71,53 @@ func TestSignalBeforeTheChildCancels(t *testing.T) {
 	if _, err := sup.Run(Command{Name: "true", Env: os.Environ()}); err == nil {
 		t.Error("a command started after av was told to stop")
 	}
+}
+
+func TestGraceKillsWhatIgnoresSIGTERM(t *testing.T) {
+	_, sup := Supervise(context.Background(), Options{Grace: 50 * time.Millisecond})
+	defer sup.Stop()
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	go func() {
+		// Safety net only: the child says when its trap is set.
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if _, err := os.Stat(ready); err == nil {
+				syscall.Kill(os.Getpid(), syscall.SIGTERM)
+				return
+			}
+		}
+	}()
+	st, err := sup.Run(Command{Name: "sh", Args: []string{"-c", `trap "" TERM; touch "$1"; while :; do sleep 0.05; done`, "sh", ready}, Env: os.Environ()})
+	if err != nil || st.Signal != syscall.SIGKILL {
+		t.Errorf("got %+v, %v; want a death by SIGKILL", st, err)
+	}
+}
+
+func TestStoppedChildIsSeen(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "kill -STOP $$")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	jc := &jobControl{pid: cmd.Process.Pid, pidfd: -1, waitID: unix.P_PID}
+	if fd, err := unix.PidfdOpen(cmd.Process.Pid, 0); err == nil {
+		defer unix.Close(fd)
+		jc.pidfd, jc.waitID = fd, unix.P_PIDFD
+	}
+	// Safety net only: the child stops itself at once.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if sig, ok := jc.stopped(); ok {
+			if sig != syscall.SIGSTOP {
+				t.Errorf("stopped by %v, want SIGSTOP", sig)
+			}
+			// WNOWAIT: asking again gives the same answer.
+			if _, ok := jc.stopped(); !ok {
+				t.Error("the stop report was consumed")
+			}
+			syscall.Kill(cmd.Process.Pid, syscall.SIGCONT)
+			return
+		}
+	}
+	t.Fatal("the stopped child was not seen")
 }

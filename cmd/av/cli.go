@@ -15,6 +15,7 @@ import (
 	"github.com/av-cli/av/profiles"
 	"github.com/av-cli/av/runner"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"golang.org/x/term"
 )
 
 const description = `Run COMMAND with an AWS profile's credentials from the aws-vault keyring and a
@@ -26,13 +27,14 @@ The login lives in a private tmpfs directory that is shredded when COMMAND ends.
                                             file, it is the profile and the rest is the
                                             command; otherwise the profile is $AWS_PROFILE,
                                             else "default", and the whole line is the command
-  av [flags] PROFILE                        runs $SHELL (else /bin/sh) with the credentials
+  av [flags] PROFILE                        runs $SHELL (else /bin/sh) with the credentials,
+                                            on a pty of its own when av has a terminal
 
 The vault is aws-vault's: the same backends and AWS_VAULT_* variables.
 
 EXIT STATUS: the command's own status; if a signal killed it, av dies of the same signal
-(else exits 128+N). av's own failures: 1; usage errors as reported; 126 the command cannot
-be run; 127 the command was not found.`
+(else exits 128+N). av's own failures: 1; usage errors: 80; 126 the command cannot be run;
+127 the command was not found. Ctrl-C at av's own prompts: av dies of SIGINT (130).`
 
 // CLI is av's command line.
 type CLI struct {
@@ -44,10 +46,20 @@ type CLI struct {
 	RuntimeDir string           `name:"runtime-dir" env:"AV_RUNTIME_DIR" help:"Private directory (mode 0700) for the throwaway files when there is no tmpfs: XDG_RUNTIME_DIR/av or /dev/shm/av-UID by default." placeholder:"DIR"`
 	Nest       bool             `help:"Allow av to run inside another av's child."`
 	Registry   []string         `short:"r" help:"Also log in to this registry: an ECR host, public.ecr.aws, or a region; =PROFILE mints it with another profile. Repeatable; adds to av_registries in the profile." placeholder:"ENTRY[=PROFILE]"`
+	PTY        bool             `name:"pty" help:"Run COMMAND on a new pseudo-terminal, as the shell runs when there is no COMMAND (for programs that need to own a terminal)."`
+	Grace      time.Duration    `default:"${grace}" help:"How long COMMAND has to exit after av passes SIGTERM on before av kills it with SIGKILL (0: never)."`
 
 	Exec struct {
 		Args []string `arg:"" optional:"" passthrough:"" help:"[PROFILE --] COMMAND [ARGS...]"`
 	} `cmd:"" default:"withargs" hidden:""`
+}
+
+// Validate rejects what kong's types let through.
+func (c *CLI) Validate() error {
+	if c.Grace < 0 {
+		return fmt.Errorf("--grace must not be negative")
+	}
+	return nil
 }
 
 // invocation is what the words after the flags mean.
@@ -76,7 +88,7 @@ func splitArgs(args []string, isProfile func(string) bool, envProfile string) in
 // Run does av's job and returns how av should end.
 func (c *CLI) Run(*kong.Context) (runner.Status, error) {
 	setupLogging(c.Debug)
-	ctx, sup := runner.Supervise(context.Background())
+	ctx, sup := runner.Supervise(context.Background(), runner.Options{Grace: c.Grace})
 	defer sup.Stop()
 
 	status, err := c.run(ctx, sup)
@@ -118,7 +130,8 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	os.Unsetenv("AWS_PROFILE")
 	log.Printf("profile %s, command %q", inv.Profile, firstWord(inv.Command))
 
-	vault, err := profiles.OpenVault(profiles.VaultOptionsFromEnv())
+	// ctx ends the vault's prompts too: Ctrl-C at the passphrase prompt stops av at once.
+	vault, err := profiles.OpenVault(ctx, profiles.VaultOptionsFromEnv())
 	if err != nil {
 		return runner.Status{}, err
 	}
@@ -181,11 +194,13 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	log.Printf("wrote DOCKER_CONFIG, REGISTRY_AUTH_FILE and HELM_REGISTRY_CONFIG in %s", dir.Path)
 
 	child := env.Child{Profile: sess.Profile, Region: sess.Region, Credentials: sess.Credentials, Files: files}
-	command := inv.Command
+	command, pty := inv.Command, c.PTY
 	if len(command) == 0 {
-		command = []string{defaultShell()}
+		// The shell gets a pty of its own when av has a terminal; with input from a
+		// pipe or a file it reads that, as `sh < script` would.
+		command, pty = []string{defaultShell()}, pty || term.IsTerminal(0)
 	}
-	status, err := sup.Run(runner.Command{Name: command[0], Args: command[1:], Env: child.Environ(os.Environ())})
+	status, err := sup.Run(runner.Command{Name: command[0], Args: command[1:], Env: child.Environ(os.Environ()), PTY: pty})
 	var ee *runner.ExecError
 	if errors.As(err, &ee) && ee.Code == 127 && !inv.Explicit && len(inv.Command) > 0 {
 		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command[0], command[0])}

@@ -19,7 +19,7 @@ func main() {
 	parser := kong.Must(&cli,
 		kong.Name("av"),
 		kong.Description(description),
-		kong.Vars{"version": version},
+		kong.Vars{"version": version, "grace": runner.DefaultGrace.String()},
 		kong.Help(help),
 	)
 	kctx, err := parser.Parse(os.Args[1:])

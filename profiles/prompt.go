@@ -1,0 +1,150 @@
+package profiles
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/99designs/aws-vault/v7/prompt"
+	"golang.org/x/sys/unix"
+)
+
+// ttyPromptMethod is av's MFA prompt, registered with aws-vault's prompt methods. It
+// replaces aws-vault's "terminal" method, which reads in a raw mode of its own that
+// nothing can interrupt: Ctrl-C there would leave av waiting for Enter.
+const ttyPromptMethod = "av-terminal"
+
+func init() {
+	prompt.Methods[ttyPromptMethod] = func(mfaSerial string) (string, error) {
+		return readFromTTY(currentPrompt.context(), fmt.Sprintf("Enter MFA code for %s: ", mfaSerial), echoOn)
+	}
+}
+
+// currentPrompt holds the context of the Resolve running now: aws-vault calls prompt
+// methods as plain functions from a global map, so av's method finds its context here.
+var currentPrompt promptContext
+
+type promptContext struct {
+	mu  sync.Mutex
+	ctx context.Context
+}
+
+func (p *promptContext) set(ctx context.Context) (reset func()) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	prev := p.ctx
+	p.ctx = ctx
+	return func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.ctx = prev
+	}
+}
+
+func (p *promptContext) context() context.Context {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ctx == nil {
+		return context.Background()
+	}
+	return p.ctx
+}
+
+type echo bool
+
+const (
+	echoOn  echo = true
+	echoOff echo = false
+)
+
+// ErrNoTTY says a prompt was needed and av has no terminal to ask on.
+var ErrNoTTY = errors.New("no terminal to ask on")
+
+// readFromTTY prompts on the terminal (/dev/tty), never on stdout: stdout belongs to the
+// child. The end of ctx (Ctrl-C: av's supervisor cancels it) ends the prompt at once, and
+// the terminal's settings are put back exactly on every way out.
+func readFromTTY(ctx context.Context, message string, e echo) (string, error) {
+	// Opened by av, the terminal is non-blocking for Go's poller, so a read deadline can
+	// interrupt the read. Fd would undo that: ioctls go through SyscallConn.
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return "", ErrNoTTY
+	}
+	defer tty.Close()
+	if e == echoOff {
+		restore, err := noEcho(tty)
+		if err != nil {
+			return "", fmt.Errorf("turning off the terminal's echo: %w", err)
+		}
+		defer restore()
+	}
+	fmt.Fprint(tty, message)
+	stop := context.AfterFunc(ctx, func() { _ = tty.SetReadDeadline(time.Now()) })
+	defer stop()
+	line, err := readLine(tty)
+	if e == echoOff || ctx.Err() != nil {
+		// Enter was not echoed, or Ctrl-C was: the next line starts on its own.
+		fmt.Fprintln(tty)
+	}
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	if err != nil {
+		return "", err
+	}
+	return line, nil
+}
+
+// readLine reads one line in the terminal's canonical mode, without its line ending.
+func readLine(r io.Reader) (string, error) {
+	var line []byte
+	buf := make([]byte, 256)
+	for {
+		n, err := r.Read(buf)
+		line = append(line, buf[:n]...)
+		if i := bytes.IndexByte(line, '\n'); i >= 0 {
+			return string(bytes.TrimRight(line[:i], "\r")), nil
+		}
+		if err == io.EOF && len(line) > 0 {
+			return string(bytes.TrimRight(line, "\r")), nil
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+}
+
+// noEcho turns the terminal's echo off, keeping line editing and Ctrl-C, as
+// golang.org/x/term's ReadPassword does, and returns how to put it back.
+func noEcho(tty *os.File) (restore func(), err error) {
+	sc, err := tty.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var saved *unix.Termios
+	var opErr error
+	err = sc.Control(func(fd uintptr) {
+		if saved, opErr = unix.IoctlGetTermios(int(fd), unix.TCGETS); opErr != nil {
+			return
+		}
+		t := *saved
+		t.Lflag &^= unix.ECHO
+		t.Lflag |= unix.ICANON | unix.ISIG
+		t.Iflag |= unix.ICRNL
+		opErr = unix.IoctlSetTermios(int(fd), unix.TCSETS, &t)
+	})
+	if err == nil {
+		err = opErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		_ = sc.Control(func(fd uintptr) { _ = unix.IoctlSetTermios(int(fd), unix.TCSETS, saved) })
+	}, nil
+}
