@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/99designs/keyring"
@@ -14,7 +15,6 @@ import (
 	"github.com/av-cli/av/env"
 	"github.com/av-cli/av/profiles"
 	"github.com/av-cli/av/runner"
-	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 const description = `Run COMMAND with an AWS profile's credentials from the aws-vault keyring and a
@@ -27,8 +27,11 @@ The login lives in a private tmpfs directory that is shredded when COMMAND ends.
                                             command; otherwise the profile is $AWS_PROFILE,
                                             else "default", and the whole line is the command
   av [flags] PROFILE                        runs $SHELL (else /bin/sh) with the credentials
+  av clear [PROFILE] [--sessions]           removes av's cached registry tokens
 
-The vault is aws-vault's: the same backends and AWS_VAULT_* variables.
+The vault is aws-vault's: the same backends and AWS_VAULT_* variables. av caches its ECR
+tokens there, beside aws-vault's sessions, and renews a running command's login before the
+token expires.
 
 EXIT STATUS: the command's own status; if a signal killed it, av dies of the same signal
 (else exits 128+N). av's own failures: 1; usage errors as reported; 126 the command cannot
@@ -36,18 +39,28 @@ be run; 127 the command was not found.`
 
 // CLI is av's command line.
 type CLI struct {
-	Debug      bool             `help:"Print each step to stderr (names, never secret values)."`
-	Version    kong.VersionFlag `help:"Print the version and exit."`
-	Region     string           `help:"AWS region for the credentials and the ECR token, instead of the profile's." placeholder:"REGION"`
-	Duration   time.Duration    `short:"d" help:"Length of the STS session (GetSessionToken or AssumeRole), as aws-vault exec --duration. Default: the profile's duration_seconds, else 1h."`
-	NoSession  bool             `short:"n" help:"Use the vault's master credentials without a GetSessionToken session, as aws-vault exec --no-session."`
-	RuntimeDir string           `name:"runtime-dir" env:"AV_RUNTIME_DIR" help:"Private directory (mode 0700) for the throwaway files when there is no tmpfs: XDG_RUNTIME_DIR/av or /dev/shm/av-UID by default." placeholder:"DIR"`
-	Nest       bool             `help:"Allow av to run inside another av's child."`
-	Registry   []string         `short:"r" help:"Also log in to this registry: an ECR host, public.ecr.aws, or a region; =PROFILE mints it with another profile. Repeatable; adds to av_registries in the profile." placeholder:"ENTRY[=PROFILE]"`
+	Debug       bool             `help:"Print each step to stderr (names, never secret values)."`
+	Version     kong.VersionFlag `help:"Print the version and exit."`
+	Region      string           `help:"AWS region for the credentials and the ECR token, instead of the profile's." placeholder:"REGION"`
+	Duration    time.Duration    `short:"d" help:"Length of the STS session (GetSessionToken or AssumeRole), as aws-vault exec --duration. Default: the profile's duration_seconds, else 1h."`
+	NoSession   bool             `short:"n" help:"Use the vault's master credentials without a GetSessionToken session, as aws-vault exec --no-session."`
+	RuntimeDir  string           `name:"runtime-dir" env:"AV_RUNTIME_DIR" help:"Private directory (mode 0700) for the throwaway files when there is no tmpfs: XDG_RUNTIME_DIR/av or /dev/shm/av-UID by default." placeholder:"DIR"`
+	Nest        bool             `help:"Allow av to run inside another av's child."`
+	Registry    []string         `short:"r" help:"Also log in to this registry: an ECR host, public.ecr.aws, or a region; =PROFILE mints it with another profile. Repeatable; adds to av_registries in the profile." placeholder:"ENTRY[=PROFILE]"`
+	MinTTL      time.Duration    `name:"min-ttl" env:"AV_MIN_TTL" default:"15m" help:"Use a cached ECR token only if it has more than this left, and renew a running command's token this long before it expires."`
+	LockTimeout time.Duration    `name:"lock-timeout" env:"AV_LOCK_TIMEOUT" default:"2m" help:"How long to wait for another av that holds the vault (minting, or waiting for its MFA code) before giving up."`
 
 	Exec struct {
 		Args []string `arg:"" optional:"" passthrough:"" help:"[PROFILE --] COMMAND [ARGS...]"`
 	} `cmd:"" default:"withargs" hidden:""`
+
+	Clear ClearCmd `cmd:"" help:"Remove av's cached registry tokens (and the credentials kept with them) from the vault. av's own command, whatever the profiles are called: run a profile named clear with AWS_PROFILE=clear av COMMAND."`
+}
+
+// ClearCmd is `av clear [PROFILE]`.
+type ClearCmd struct {
+	Profile  string `arg:"" optional:"" help:"Only this profile's items."`
+	Sessions bool   `help:"Also remove aws-vault's cached sessions and SSO tokens, as aws-vault clear does."`
 }
 
 // invocation is what the words after the flags mean.
@@ -73,9 +86,15 @@ func splitArgs(args []string, isProfile func(string) bool, envProfile string) in
 	return invocation{Profile: envProfile, Command: args}
 }
 
-// Run does av's job and returns how av should end.
-func (c *CLI) Run(*kong.Context) (runner.Status, error) {
+// Run does av's job, or `av clear`, and returns how av should end.
+func (c *CLI) Run(kctx *kong.Context) (runner.Status, error) {
 	setupLogging(c.Debug)
+	if kctx.Selected() != nil && kctx.Selected().Name == "clear" {
+		if err := c.Clear.Run(c, kctx.Args); err != nil {
+			return runner.Status{Code: 1}, withHint(err)
+		}
+		return runner.Status{}, nil
+	}
 	ctx, sup := runner.Supervise(context.Background())
 	defer sup.Stop()
 
@@ -118,15 +137,12 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	os.Unsetenv("AWS_PROFILE")
 	log.Printf("profile %s, command %q", inv.Profile, firstWord(inv.Command))
 
-	vault, err := profiles.OpenVault(profiles.VaultOptionsFromEnv())
+	vault, err := c.openVault(ctx, base)
 	if err != nil {
 		return runner.Status{}, err
 	}
-	sess, err := profiles.Resolve(ctx, cfg, vault, inv.Profile, profiles.Options{
-		Region:    c.Region,
-		Duration:  c.Duration,
-		NoSession: c.NoSession,
-	})
+	lookup := c.lookup(cfg, vault, inv.Profile)
+	run, err := lookup(inv.Profile)
 	var unknown *profiles.UnknownProfileError
 	if errors.As(err, &unknown) && !inv.Explicit {
 		return runner.Status{}, hinted{err, "name the profile: `av PROFILE -- COMMAND`, or set AWS_PROFILE"}
@@ -134,28 +150,24 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	if err != nil {
 		return runner.Status{}, err
 	}
-	log.Printf("credentials for profile %s ready (region %q)", sess.Profile, sess.Region)
-
-	specs, err := c.registries(cfg, sess)
+	specs, err := c.registries(cfg, run)
 	if err != nil {
 		return runner.Status{}, err
 	}
-	sessions := map[string]*profiles.Session{sess.Profile: sess}
-	logins, expires, err := env.MintAll(ctx, specs, sess.Profile, func(ctx context.Context, name string) (aws.Config, error) {
-		s, ok := sessions[name]
-		if !ok {
-			var err error
-			if s, err = profiles.Resolve(ctx, cfg, vault, name, profiles.Options{Duration: c.Duration, NoSession: c.NoSession}); err != nil {
-				return aws.Config{}, err
-			}
-			sessions[name] = s
-		}
-		return s.AWS, nil
-	})
+	loginOpts := env.LoginOptions{
+		Vault:         vault,
+		Lookup:        lookup,
+		Run:           run.Name,
+		Specs:         specs,
+		MinTTL:        c.MinTTL,
+		SessionMinTTL: profiles.SessionMinTTL(),
+	}
+	login, err := env.LogIn(ctx, loginOpts)
 	if err != nil {
 		return runner.Status{}, err
 	}
-	log.Printf("%d registry logins, the first expiring %s", len(logins), expires.Format(time.RFC3339))
+	log.Printf("credentials for profile %s ready (region %q); %d registry logins, the first expiring %s; %d vault items decrypted",
+		run.Name, run.Region, len(login.Logins), login.Expires.Format(time.RFC3339), vault.Decrypts())
 
 	dir, err := env.NewDir(base)
 	if err != nil {
@@ -168,7 +180,7 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 		log.Printf("shredded %s", dir.Path)
 	}()
 	files, notes, err := dir.WriteRegistryFiles(env.FilesOptions{
-		Logins:    logins,
+		Logins:    login.Logins,
 		User:      env.FindUserConfig(os.Getenv),
 		AutoStore: env.DetectDockerStore(),
 	})
@@ -180,7 +192,7 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	}
 	log.Printf("wrote DOCKER_CONFIG, REGISTRY_AUTH_FILE and HELM_REGISTRY_CONFIG in %s", dir.Path)
 
-	child := env.Child{Profile: sess.Profile, Region: sess.Region, Credentials: sess.Credentials, Files: files}
+	child := env.Child{Profile: run.Name, Region: run.Region, Credentials: login.Credentials, Files: files}
 	command := inv.Command
 	if len(command) == 0 {
 		command = []string{defaultShell()}
@@ -193,16 +205,75 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	return status, err
 }
 
+// openVault opens aws-vault's vault, with its lock file in av's runtime directory.
+func (c *CLI) openVault(ctx context.Context, base string) (*profiles.Vault, error) {
+	o := profiles.VaultOptionsFromEnv()
+	o.LockDir = base
+	o.LockTimeout = c.LockTimeout
+	return profiles.OpenVault(ctx, o)
+}
+
+// lookup finds profiles by name, once each: the run's with --region, the others (named by
+// registry entries) with their own region.
+func (c *CLI) lookup(cfg *profiles.Config, vault *profiles.Vault, run string) func(string) (*profiles.Profile, error) {
+	found := map[string]*profiles.Profile{}
+	return func(name string) (*profiles.Profile, error) {
+		if p, ok := found[name]; ok {
+			return p, nil
+		}
+		opts := profiles.Options{Duration: c.Duration, NoSession: c.NoSession}
+		if name == run {
+			opts.Region = c.Region
+		}
+		p, err := profiles.Lookup(cfg, vault, name, opts)
+		if err == nil {
+			found[name] = p
+		}
+		return p, err
+	}
+}
+
+// Run removes av's cached items from the vault.
+func (cmd *ClearCmd) Run(c *CLI, args []string) error {
+	if slices.Contains(args, "--") {
+		// `av clear -- make` is someone running make with a profile named clear: refuse
+		// rather than clear the cache and skip the command.
+		return hinted{errors.New("av clear takes no command"), "to run a command with a profile named clear, write AWS_PROFILE=clear av COMMAND"}
+	}
+	base, err := env.Base(c.RuntimeDir)
+	if err != nil {
+		return err
+	}
+	cfg, err := profiles.LoadConfig()
+	if err != nil {
+		return err
+	}
+	vault, err := c.openVault(context.Background(), base)
+	if err != nil {
+		return err
+	}
+	n, err := vault.Clear(cfg, profiles.ClearOptions{Profile: cmd.Profile, Sessions: cmd.Sessions})
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("removed %d cached av item(s)", n.Items)
+	if cmd.Sessions {
+		msg += fmt.Sprintf(" and %d aws-vault session(s)", n.Sessions)
+	}
+	fmt.Println(msg)
+	return nil
+}
+
 // registries lists what the run logs in to: the profile's own ECR registry in its region,
 // then av_registries from its section of the config file, then --registry.
-func (c *CLI) registries(cfg *profiles.Config, sess *profiles.Session) ([]env.RegistrySpec, error) {
+func (c *CLI) registries(cfg *profiles.Config, sess *profiles.Profile) ([]env.RegistrySpec, error) {
 	var specs []env.RegistrySpec
 	if sess.Region != "" {
 		specs = append(specs, env.RegistrySpec{Region: sess.Region})
 	}
-	fromConfig, err := env.ParseRegistries(cfg.AVSetting(sess.Profile, "av_registries"))
+	fromConfig, err := env.ParseRegistries(cfg.AVSetting(sess.Name, "av_registries"))
 	if err != nil {
-		return nil, fmt.Errorf("profile %q: av_registries: %w", sess.Profile, err)
+		return nil, fmt.Errorf("profile %q: av_registries: %w", sess.Name, err)
 	}
 	specs = append(specs, fromConfig...)
 	for _, r := range c.Registry {
@@ -213,7 +284,7 @@ func (c *CLI) registries(cfg *profiles.Config, sess *profiles.Session) ([]env.Re
 		specs = append(specs, spec)
 	}
 	if len(specs) == 0 {
-		return nil, fmt.Errorf("profile %q: no region for the ECR token: set region in the profile or pass --region", sess.Profile)
+		return nil, fmt.Errorf("profile %q: no region for the ECR token: set region in the profile or pass --region", sess.Name)
 	}
 	return specs, nil
 }
