@@ -197,7 +197,30 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	if len(command) == 0 {
 		command = []string{defaultShell()}
 	}
+	// Supervisor.Run blocks until the command ends: the renewal runs beside it, and is
+	// over before the files are shredded.
+	renewCtx, stopRenewal := context.WithCancel(ctx)
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		loginOpts.Renewal = true
+		env.Renew(renewCtx, env.RenewOptions{
+			Files:   files,
+			Expires: login.Expires,
+			MinTTL:  c.MinTTL,
+			Login: func(ctx context.Context) (env.Logins, time.Time, error) {
+				l, err := env.LogIn(ctx, loginOpts)
+				if err != nil {
+					return nil, time.Time{}, err
+				}
+				return l.Logins, l.Expires, nil
+			},
+			Warn: func(msg string) { fmt.Fprintf(os.Stderr, "av: warning: %s\n", msg) },
+		})
+	}()
 	status, err := sup.Run(runner.Command{Name: command[0], Args: command[1:], Env: child.Environ(os.Environ())})
+	stopRenewal()
+	<-renewed
 	var ee *runner.ExecError
 	if errors.As(err, &ee) && ee.Code == 127 && !inv.Explicit && len(inv.Command) > 0 {
 		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command[0], command[0])}
