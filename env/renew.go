@@ -60,12 +60,13 @@ func Renew(ctx context.Context, o RenewOptions) {
 	}
 }
 
-// renewAt is when to renew tokens whose earliest expiry is expires: MinTTL before it, or,
-// for tokens that live less than twice MinTTL, half-way through their remaining life (a
-// new token with less than MinTTL would otherwise be renewed at once, again and again);
-// never sooner than a second from now.
+// renewAt is when to renew tokens whose earliest expiry is expires: MinTTL before it (a
+// second at least, so that the files never hold an expired token), or, for tokens that
+// live less than twice MinTTL, half-way through their remaining life (a new token with
+// less than MinTTL would otherwise be renewed at once, again and again); never sooner than
+// a second from now.
 func renewAt(now, expires time.Time, minTTL time.Duration) time.Time {
-	at := expires.Add(-minTTL)
+	at := expires.Add(-max(minTTL, time.Second))
 	if half := now.Add(expires.Sub(now) / 2); at.Before(half) {
 		at = half
 	}
@@ -77,12 +78,18 @@ func renewAt(now, expires time.Time, minTTL time.Duration) time.Time {
 
 // retryDelay grows from 5 seconds to a minute.
 func retryDelay(failures int) time.Duration {
+	if testOnlyRetryDelay != 0 {
+		return testOnlyRetryDelay
+	}
 	d := 5 * time.Second
 	for i := 1; i < failures && d < time.Minute; i++ {
 		d *= 2
 	}
 	return min(d, time.Minute)
 }
+
+// testOnlyRetryDelay, when set, replaces retryDelay's schedule.
+var testOnlyRetryDelay time.Duration
 
 // maxNap bounds one sleep, so a laptop that slept through a renewal (the monotonic clock
 // stops while suspended; token expiries are wall-clock times) renews soon after it wakes.
