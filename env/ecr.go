@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -114,17 +115,29 @@ func (s RegistrySpec) String() string {
 	return name
 }
 
-var (
-	// <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]
-	ecrHostRE = regexp.MustCompile(`^[0-9]{12}\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$`)
-	// dual-stack: <account>.dkr-ecr[-fips].<region>.on.aws
-	ecrDualStackRE = regexp.MustCompile(`^[0-9]{12}\.dkr-ecr(-fips)?\.([a-z0-9-]+)\.on\.aws$`)
-	regionRE       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-	profileNameRE  = regexp.MustCompile(`^[A-Za-z0-9_.@+-]+$`)
-)
+// registryPatterns recognise registry entries.
+type registryPatterns struct {
+	ecrHost      *regexp.Regexp // <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]
+	ecrDualStack *regexp.Regexp // dual-stack: <account>.dkr-ecr[-fips].<region>.on.aws
+	region       *regexp.Regexp
+	profileName  *regexp.Regexp
+}
+
+// patterns are compiled on first use, not at start-up: every av run pays for package
+// initialisation, and most parse no registry entry.
+var patterns = sync.OnceValue(func() registryPatterns {
+	return registryPatterns{
+		ecrHost:      regexp.MustCompile(`^[0-9]{12}\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$`),
+		ecrDualStack: regexp.MustCompile(`^[0-9]{12}\.dkr-ecr(-fips)?\.([a-z0-9-]+)\.on\.aws$`),
+		region:       regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`),
+		profileName:  regexp.MustCompile(`^[A-Za-z0-9_.@+-]+$`),
+	}
+})
 
 // ParseRegistry reads one ENTRY[=PROFILE].
 func ParseRegistry(entry string) (RegistrySpec, error) {
+	p := patterns()
+	ecrHostRE, ecrDualStackRE, regionRE, profileNameRE := p.ecrHost, p.ecrDualStack, p.region, p.profileName
 	target, profile, hasProfile := strings.Cut(strings.TrimSpace(entry), "=")
 	target = strings.ToLower(strings.TrimSpace(target))
 	profile = strings.TrimSpace(profile)

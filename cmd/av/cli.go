@@ -125,7 +125,6 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	if err != nil {
 		return runner.Status{}, err
 	}
-	env.Sweep(base)
 
 	cfg, err := profiles.LoadConfig()
 	if err != nil {
@@ -162,27 +161,34 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 		MinTTL:        c.MinTTL,
 		SessionMinTTL: profiles.SessionMinTTL(),
 	}
+	// Getting the logins (a decrypt, about 3 ms, on a warm run; AWS calls on a cold one)
+	// goes on beside the set-up that needs no secret.
+	setup := make(chan runSetup, 1)
+	go func() { setup <- prepareRun(base) }()
 	login, err := env.LogIn(ctx, loginOpts)
+	prep := <-setup
+	if prep.dir != nil {
+		defer func() {
+			if err := prep.dir.Shred(); err != nil {
+				fmt.Fprintf(os.Stderr, "av: warning: cleaning up %s: %v\n", prep.dir.Path, err)
+			}
+			log.Printf("shredded %s", prep.dir.Path)
+		}()
+	}
 	if err != nil {
 		return runner.Status{}, err
+	}
+	if prep.err != nil {
+		return runner.Status{}, prep.err
 	}
 	log.Printf("credentials for profile %s ready (region %q); %d registry logins, the first expiring %s; %d vault items decrypted",
 		run.Name, run.Region, len(login.Logins), login.Expires.Format(time.RFC3339), vault.Decrypts())
 
-	dir, err := env.NewDir(base)
-	if err != nil {
-		return runner.Status{}, err
-	}
-	defer func() {
-		if err := dir.Shred(); err != nil {
-			fmt.Fprintf(os.Stderr, "av: warning: cleaning up %s: %v\n", dir.Path, err)
-		}
-		log.Printf("shredded %s", dir.Path)
-	}()
+	dir := prep.dir
 	files, notes, err := dir.WriteRegistryFiles(env.FilesOptions{
 		Logins:    login.Logins,
-		User:      env.FindUserConfig(os.Getenv),
-		AutoStore: env.DetectDockerStore(),
+		User:      prep.user,
+		AutoStore: prep.autoStore,
 	})
 	if err != nil {
 		return runner.Status{}, err
@@ -226,6 +232,22 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command[0], command[0])}
 	}
 	return status, err
+}
+
+// runSetup is what a run prepares while it gets its logins.
+type runSetup struct {
+	dir       *env.Dir
+	user      env.UserConfig
+	autoStore string
+	err       error
+}
+
+// prepareRun sweeps the directories of killed runs, makes this run's, and finds the user's
+// client configs.
+func prepareRun(base string) runSetup {
+	env.Sweep(base)
+	dir, err := env.NewDir(base)
+	return runSetup{dir: dir, user: env.FindUserConfig(os.Getenv), autoStore: env.DetectDockerStore(), err: err}
 }
 
 // openVault opens aws-vault's vault, with its lock file in av's runtime directory.
