@@ -76,16 +76,18 @@ func renewAt(now, expires time.Time, minTTL time.Duration) time.Time {
 	return at
 }
 
-// retryDelay grows from 5 seconds to a minute.
+// retryDelay grows from 5 seconds to 5 minutes: a renewal that needs the user (an MFA
+// code) keeps failing until another av puts a fresh token in the cache, and each failure
+// is a line on the command's terminal.
 func retryDelay(failures int) time.Duration {
 	if testOnlyRetryDelay != 0 {
 		return testOnlyRetryDelay
 	}
 	d := 5 * time.Second
-	for i := 1; i < failures && d < time.Minute; i++ {
+	for i := 1; i < failures && d < 5*time.Minute; i++ {
 		d *= 2
 	}
-	return min(d, time.Minute)
+	return min(d, 5*time.Minute)
 }
 
 // testOnlyRetryDelay, when set, replaces retryDelay's schedule.

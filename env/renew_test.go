@@ -40,7 +40,7 @@ func TestRenewAt(t *testing.T) {
 }
 
 func TestRetryDelay(t *testing.T) {
-	want := []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second, time.Minute, time.Minute}
+	want := []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second, 160 * time.Second, 5 * time.Minute, 5 * time.Minute}
 	for i, w := range want {
 		if got := retryDelay(i + 1); got != w {
 			t.Errorf("retryDelay(%d) = %s, want %s", i+1, got, w)

@@ -207,15 +207,16 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	// over before the files are shredded.
 	renewCtx, stopRenewal := context.WithCancel(ctx)
 	renewed := make(chan struct{})
+	renewOpts := loginOpts
+	renewOpts.Renewal = true
 	go func() {
 		defer close(renewed)
-		loginOpts.Renewal = true
 		env.Renew(renewCtx, env.RenewOptions{
 			Files:   files,
 			Expires: login.Expires,
 			MinTTL:  c.MinTTL,
 			Login: func(ctx context.Context) (env.Logins, time.Time, error) {
-				l, err := env.LogIn(ctx, loginOpts)
+				l, err := env.LogIn(ctx, renewOpts)
 				if err != nil {
 					return nil, time.Time{}, err
 				}
