@@ -220,8 +220,10 @@ func (o *LoginOptions) ready(w *want, now time.Time) bool {
 	return w.entry.Master
 }
 
+// fresh reports whether something expiring at expires has more than minTTL left (a
+// negative minTTL counts as none: never an expired token).
 func fresh(expires, now time.Time, minTTL time.Duration) bool {
-	return expires.Sub(now) > minTTL
+	return expires.Sub(now) > max(minTTL, 0)
 }
 
 // fill fetches what w lacks (credentials, tokens) and stores the entry. It runs holding

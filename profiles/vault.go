@@ -62,8 +62,10 @@ type Vault struct {
 	backend string
 	fileDir string // the file backend's directory, for whole-item writes
 
-	ctx  context.Context // ends waits for the lock outside a Lock section
-	lock *vaultLock      // nil without VaultOptions.LockDir
+	// ctx ends waits for the lock by reads and writes outside a Lock section: they come
+	// through keyring's interface (from aws-vault's types too), which takes no context.
+	ctx  context.Context
+	lock *vaultLock // nil without VaultOptions.LockDir
 	held LockMode
 
 	passphrase    string

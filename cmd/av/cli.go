@@ -203,20 +203,31 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	if len(command) == 0 {
 		command = []string{defaultShell()}
 	}
-	// Supervisor.Run blocks until the command ends: the renewal runs beside it, and is
-	// over before the files are shredded.
-	renewCtx, stopRenewal := context.WithCancel(ctx)
-	renewed := make(chan struct{})
-	renewOpts := loginOpts
-	renewOpts.Renewal = true
+	stopRenewal := c.renew(ctx, files, login.Expires, loginOpts)
+	status, err := sup.Run(runner.Command{Name: command[0], Args: command[1:], Env: child.Environ(os.Environ())})
+	stopRenewal()
+	var ee *runner.ExecError
+	if errors.As(err, &ee) && ee.Code == 127 && !inv.Explicit && len(inv.Command) > 0 {
+		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command[0], command[0])}
+	}
+	return status, err
+}
+
+// renew keeps the registry files' tokens fresh while the command runs. Supervisor.Run
+// blocks until the command ends, so the renewal runs beside it; the returned func stops it
+// and waits for it, before the files are shredded.
+func (c *CLI) renew(ctx context.Context, files env.Files, expires time.Time, opts env.LoginOptions) (stop func()) {
+	opts.Renewal = true
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
 	go func() {
-		defer close(renewed)
-		env.Renew(renewCtx, env.RenewOptions{
+		defer close(done)
+		env.Renew(ctx, env.RenewOptions{
 			Files:   files,
-			Expires: login.Expires,
+			Expires: expires,
 			MinTTL:  c.MinTTL,
 			Login: func(ctx context.Context) (env.Logins, time.Time, error) {
-				l, err := env.LogIn(ctx, renewOpts)
+				l, err := env.LogIn(ctx, opts)
 				if err != nil {
 					return nil, time.Time{}, err
 				}
@@ -225,14 +236,10 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 			Warn: func(msg string) { fmt.Fprintf(os.Stderr, "av: warning: %s\n", msg) },
 		})
 	}()
-	status, err := sup.Run(runner.Command{Name: command[0], Args: command[1:], Env: child.Environ(os.Environ())})
-	stopRenewal()
-	<-renewed
-	var ee *runner.ExecError
-	if errors.As(err, &ee) && ee.Code == 127 && !inv.Explicit && len(inv.Command) > 0 {
-		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command[0], command[0])}
+	return func() {
+		cancel()
+		<-done
 	}
-	return status, err
 }
 
 // runSetup is what a run prepares while it gets its logins.
