@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -113,6 +114,7 @@ func (l *vaultLock) acquire(ctx context.Context, mode LockMode) (*os.File, error
 
 // wait blocks in flock(2) on a goroutine, so the timeout and ctx can end the wait.
 func (l *vaultLock) wait(ctx context.Context, f *os.File, how int) error {
+	log.Printf("waiting for the vault's lock, held by %s", strings.Join(lockHolders(f), ", "))
 	done := make(chan error, 1)
 	go func() { done <- flock(int(f.Fd()), how) }()
 	timer := time.NewTimer(l.timeout)
