@@ -60,17 +60,6 @@ func Exists(cfg *Config, v *Vault, name string) (bool, error) {
 	return v.HasCredentials(name)
 }
 
-// Resolve returns the profile's temporary credentials, taking them from aws-vault's session
-// cache in the vault when a valid one is there, else from STS (or SSO, web identity,
-// credential_process), as `aws-vault exec` does.
-func Resolve(ctx context.Context, cfg *Config, v *Vault, name string, opts Options) (*Session, error) {
-	p, err := Lookup(cfg, v, name, opts)
-	if err != nil {
-		return nil, err
-	}
-	return p.Credentials(ctx, CredentialsOptions{})
-}
-
 // Profile is a profile as the config file and the vault's list of names define it, before
 // any secret is read: enough to name its region and what its credentials would be.
 type Profile struct {
@@ -128,7 +117,7 @@ func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Sessi
 		return nil, err
 	}
 	if o.NoPrompt {
-		for c := pc; c != nil; c = c.SourceProfile {
+		for c, depth := pc, 0; c != nil && depth < 32; c, depth = c.SourceProfile, depth+1 {
 			c.MfaPromptMethod = noPromptMethod
 		}
 	}
