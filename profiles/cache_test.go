@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -253,4 +254,64 @@ func stsCredentials(exp time.Time) *ststypes.Credentials {
 
 func awsCredentials() aws.Credentials {
 	return aws.Credentials{AccessKeyID: "AKIAEXAMPLE", SecretAccessKey: "secret"}
+}
+
+// TestLockFileGoesWithItsLastHolder: the lock file is removed by the last holder, and a
+// waiter that was blocked on the removed file locks the new one, so the lock still
+// excludes.
+func TestLockFileGoesWithItsLastHolder(t *testing.T) {
+	dir, lockDir := filepath.Join(t.TempDir(), "keys"), t.TempDir()
+	a, b, c := fileVault(t, dir, lockDir), fileVault(t, dir, lockDir), fileVault(t, dir, lockDir)
+	b.lock.timeout = time.Minute // a safety net
+	ctx := context.Background()
+
+	unlockA, err := a.Lock(ctx, Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan func(), 1)
+	go func() {
+		unlock, err := b.Lock(ctx, Exclusive)
+		if err != nil {
+			t.Error(err)
+			unlock = func() {}
+		}
+		got <- unlock
+	}()
+	// Let b block on the file a holds (its debug line says so), then let go.
+	for deadline := time.Now().Add(time.Minute); lockWaiters(t, a.lock.path) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("b never waited")
+		}
+	}
+	unlockA()
+	unlockB := <-got
+	if _, err := c.Lock(ctx, Shared); !isLockTimeout(err) {
+		t.Fatalf("c got the lock while b holds it: %v", err)
+	}
+	unlockB()
+	if entries, _ := os.ReadDir(lockDir); len(entries) != 0 {
+		t.Errorf("left in the lock directory: %v", entries)
+	}
+}
+
+// lockWaiters counts the processes' requests blocked on the lock file at path.
+func lockWaiters(t *testing.T, path string) int {
+	t.Helper()
+	data, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		t.Skip("no /proc/locks")
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return 0
+	}
+	id := fmt.Sprintf(":%d ", st.Ino)
+	n := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.Contains(line, "->") && strings.Contains(line, id) {
+			n++
+		}
+	}
+	return n
 }

@@ -64,7 +64,8 @@ func (e *LockTimeoutError) Hint() string {
 
 // vaultLock is the cross-process lock on one vault: flock(2) on a file in the user's private
 // runtime directory. The kernel drops a flock when its holder dies, even by SIGKILL, so a
-// killed av never leaves the vault locked.
+// killed av never leaves the vault locked. The file exists only while someone holds or
+// awaits the lock: the last holder removes it (see release), so runs leave nothing behind.
 type vaultLock struct {
 	path    string
 	timeout time.Duration
@@ -78,46 +79,82 @@ func lockPath(dir, vaultID string) string {
 	return filepath.Join(dir, ".vault-"+hex.EncodeToString(sum[:6])+".lock")
 }
 
-// acquire takes the lock in mode, waiting at most l.timeout. Each attempt opens the file
-// anew: an abandoned wait (timeout, ctx) keeps blocking in the kernel on its own
+// acquire takes the lock in mode, waiting at most l.timeout in all. Each attempt opens the
+// file anew: an abandoned wait (timeout, ctx) keeps blocking in the kernel on its own
 // descriptor and drops the lock as soon as it gets it, never touching a later hold.
 func (l *vaultLock) acquire(ctx context.Context, mode LockMode) (*os.File, error) {
 	how := unix.LOCK_SH
 	if mode == Exclusive {
 		how = unix.LOCK_EX
 	}
-	// O_CLOEXEC: the child must never inherit the lock, or a killed av's command would keep
-	// the vault locked.
-	fd, err := unix.Open(l.path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("opening the vault lock %s: %w", l.path, err)
-	}
-	f := os.NewFile(uintptr(fd), l.path)
-	err = flock(fd, how|unix.LOCK_NB)
-	if errors.Is(err, unix.EWOULDBLOCK) {
-		// wait closes f itself when it fails.
-		err = l.wait(ctx, f, how)
-	} else if err != nil {
+	deadline := time.Now().Add(l.timeout)
+	for {
+		// O_CLOEXEC: the child must never inherit the lock, or a killed av's command would
+		// keep the vault locked.
+		fd, err := unix.Open(l.path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("opening the vault lock %s: %w", l.path, err)
+		}
+		f := os.NewFile(uintptr(fd), l.path)
+		err = flock(fd, how|unix.LOCK_NB)
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			// wait closes f itself when it fails.
+			err = l.wait(ctx, f, how, deadline)
+		} else if err != nil {
+			f.Close()
+			err = fmt.Errorf("locking the vault: %w", err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if l.current(f) {
+			if mode == Exclusive {
+				// Who holds it, for a waiter's timeout message when /proc/locks cannot say.
+				_ = f.Truncate(0)
+				_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+			}
+			return f, nil
+		}
+		// The last holder removed the file while this one waited on it: lock the file
+		// that is there now.
 		f.Close()
-		err = fmt.Errorf("locking the vault: %w", err)
 	}
-	if err != nil {
-		return nil, err
-	}
-	if mode == Exclusive {
-		// Who holds it, for a waiter's timeout message when /proc/locks cannot say.
-		_ = f.Truncate(0)
-		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	}
-	return f, nil
 }
 
-// wait blocks in flock(2) on a goroutine, so the timeout and ctx can end the wait.
-func (l *vaultLock) wait(ctx context.Context, f *os.File, how int) error {
-	log.Printf("waiting for the vault's lock, held by %s", strings.Join(lockHolders(f), ", "))
+// current reports whether f is still the file at l.path.
+func (l *vaultLock) current(f *os.File) bool {
+	var held, named unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &held) != nil || unix.Stat(l.path, &named) != nil {
+		return false
+	}
+	return held.Dev == named.Dev && held.Ino == named.Ino
+}
+
+// release drops a hold. The last holder removes the file: when an exclusive hold can be had
+// at once, nobody else holds the file, and while this one holds it nobody can remove or
+// replace it, so the path still names it; a process that opened it meanwhile finds it gone
+// once it gets the lock, and opens the new one (acquire).
+func (l *vaultLock) release(f *os.File) {
+	if f == nil {
+		return
+	}
+	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil && l.current(f) {
+		os.Remove(l.path)
+	}
+	// Closing the last descriptor drops the flock.
+	f.Close()
+}
+
+// wait blocks in flock(2) on a goroutine, so the deadline and ctx can end the wait.
+func (l *vaultLock) wait(ctx context.Context, f *os.File, how int, deadline time.Time) error {
+	who := strings.Join(lockHolders(f), ", ")
+	if who == "" {
+		who = "another process"
+	}
+	log.Printf("waiting for the vault's lock, held by %s", who)
 	done := make(chan error, 1)
 	go func() { done <- flock(int(f.Fd()), how) }()
-	timer := time.NewTimer(l.timeout)
+	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	var err error
 	select {
@@ -143,13 +180,6 @@ func flock(fd, how int) error {
 		if err != unix.EINTR {
 			return err
 		}
-	}
-}
-
-func release(f *os.File) {
-	if f != nil {
-		// Closing the last descriptor drops the flock.
-		f.Close()
 	}
 }
 

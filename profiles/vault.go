@@ -151,7 +151,7 @@ func (v *Vault) Lock(ctx context.Context, mode LockMode) (unlock func(), err err
 	v.held = mode
 	return func() {
 		v.held = unlocked
-		release(f)
+		v.lock.release(f)
 	}, nil
 }
 
@@ -185,7 +185,7 @@ func (v *Vault) locked(mode LockMode, fn func() error) error {
 	if err != nil {
 		return err
 	}
-	defer release(f)
+	defer v.lock.release(f)
 	return fn()
 }
 
