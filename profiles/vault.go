@@ -107,6 +107,7 @@ func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
 	}
 	cfg.AllowedBackends = []keyring.BackendType{keyring.BackendType(backend)}
 	v.backend = backend
+	// vaultID names the vault for its lock file: avs on the same vault share a lock.
 	vaultID := backend + "\x00" + cfg.PassDir + "\x00" + cfg.PassPrefix + "\x00" + cfg.LibSecretCollectionName + "\x00" + cfg.KeychainName
 
 	if backend == string(keyring.FileBackend) {
