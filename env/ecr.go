@@ -5,9 +5,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -115,17 +115,29 @@ func (s RegistrySpec) String() string {
 	return name
 }
 
-var (
-	// <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]
-	ecrHostRE = regexp.MustCompile(`^[0-9]{12}\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$`)
-	// dual-stack: <account>.dkr-ecr[-fips].<region>.on.aws
-	ecrDualStackRE = regexp.MustCompile(`^[0-9]{12}\.dkr-ecr(-fips)?\.([a-z0-9-]+)\.on\.aws$`)
-	regionRE       = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-	profileNameRE  = regexp.MustCompile(`^[A-Za-z0-9_.@+-]+$`)
-)
+// registryPatterns recognise registry entries.
+type registryPatterns struct {
+	ecrHost      *regexp.Regexp // <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]
+	ecrDualStack *regexp.Regexp // dual-stack: <account>.dkr-ecr[-fips].<region>.on.aws
+	region       *regexp.Regexp
+	profileName  *regexp.Regexp
+}
+
+// patterns are compiled on first use, not at start-up: every av run pays for package
+// initialisation, and most parse no registry entry.
+var patterns = sync.OnceValue(func() registryPatterns {
+	return registryPatterns{
+		ecrHost:      regexp.MustCompile(`^[0-9]{12}\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$`),
+		ecrDualStack: regexp.MustCompile(`^[0-9]{12}\.dkr-ecr(-fips)?\.([a-z0-9-]+)\.on\.aws$`),
+		region:       regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`),
+		profileName:  regexp.MustCompile(`^[A-Za-z0-9_.@+-]+$`),
+	}
+})
 
 // ParseRegistry reads one ENTRY[=PROFILE].
 func ParseRegistry(entry string) (RegistrySpec, error) {
+	p := patterns()
+	ecrHostRE, ecrDualStackRE, regionRE, profileNameRE := p.ecrHost, p.ecrDualStack, p.region, p.profileName
 	target, profile, hasProfile := strings.Cut(strings.TrimSpace(entry), "=")
 	target = strings.ToLower(strings.TrimSpace(target))
 	profile = strings.TrimSpace(profile)
@@ -162,53 +174,4 @@ func ParseRegistries(list string) ([]RegistrySpec, error) {
 		specs = append(specs, s)
 	}
 	return specs, nil
-}
-
-// Minter gives the AWS config (credentials, endpoints) of a profile; "" is the run's.
-type Minter func(ctx context.Context, profile string) (aws.Config, error)
-
-// MintAll mints one token per profile and region (and one for ECR Public) and returns the
-// logins for every spec: an ECR token serves every account's registry in its region.
-// A registry that cannot be minted fails the whole run, naming the registry and profile.
-func MintAll(ctx context.Context, specs []RegistrySpec, runProfile string, configFor Minter) (Logins, time.Time, error) {
-	type key struct {
-		profile, region string
-		public          bool
-	}
-	minted := map[key]Registry{}
-	logins := Logins{}
-	var expires time.Time
-	for _, s := range specs {
-		profile := s.Profile
-		if profile == "" {
-			profile = runProfile
-		}
-		k := key{profile, s.Region, s.Public}
-		reg, ok := minted[k]
-		if !ok {
-			cfg, err := configFor(ctx, profile)
-			if err != nil {
-				return nil, time.Time{}, fmt.Errorf("registry %s (profile %q): %w", s, profile, err)
-			}
-			if s.Public {
-				reg, err = MintECRPublic(ctx, cfg)
-			} else {
-				reg, err = MintECR(ctx, cfg, s.Region)
-			}
-			if err != nil {
-				return nil, time.Time{}, fmt.Errorf("registry %s (profile %q): %w", s, profile, err)
-			}
-			minted[k] = reg
-			log.Printf("minted a token for %s in %s with profile %s, expires %s", reg.Host, s.Region, profile, reg.Expires.Format(time.RFC3339))
-		}
-		host := s.Host
-		if host == "" {
-			host = reg.Host
-		}
-		logins[host] = reg.Auth
-		if expires.IsZero() || reg.Expires.Before(expires) {
-			expires = reg.Expires
-		}
-	}
-	return logins, expires, nil
 }

@@ -51,7 +51,7 @@ func FuzzParseRegistry(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !regionRE.MatchString(spec.Region) {
+		if !patterns().region.MatchString(spec.Region) {
 			t.Fatalf("%q gave region %q", s, spec.Region)
 		}
 	})

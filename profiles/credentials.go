@@ -60,12 +60,25 @@ func Exists(cfg *Config, v *Vault, name string) (bool, error) {
 	return v.HasCredentials(name)
 }
 
-// Resolve returns the profile's temporary credentials, taking them from aws-vault's session
-// cache in the vault when a valid one is there, else from STS (or SSO, web identity,
-// credential_process), as `aws-vault exec` does.
-func Resolve(ctx context.Context, cfg *Config, v *Vault, name string, opts Options) (*Session, error) {
-	// The end of ctx ends an MFA prompt too.
-	defer currentPrompt.set(ctx)()
+// Profile is a profile as the config file and the vault's list of names define it, before
+// any secret is read: enough to name its region and what its credentials would be.
+type Profile struct {
+	Name   string
+	Region string
+	// Identity is a digest of everything that decides which credentials the profile gives
+	// (its source_profile chain, roles, MFA device, SSO account and role, --no-session, the
+	// STS and ECR endpoints): two runs with the same Identity get the same principal, so a
+	// registry token minted for one serves the other.
+	Identity string
+
+	cfg  *Config
+	v    *Vault
+	opts Options
+}
+
+// Lookup finds a profile in the config file or the vault and reads its settings. It
+// decrypts nothing.
+func Lookup(cfg *Config, v *Vault, name string, opts Options) (*Profile, error) {
 	exists, err := Exists(cfg, v, name)
 	if err != nil {
 		return nil, err
@@ -77,14 +90,47 @@ func Resolve(ctx context.Context, cfg *Config, v *Vault, name string, opts Optio
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := sdkConfig(ctx, cfg, name, pc.Region)
+	return &Profile{
+		Name:     name,
+		Region:   pc.Region,
+		Identity: identity(pc, opts, readFileEndpoints(cfg.Path, name)),
+		cfg:      cfg,
+		v:        v,
+		opts:     opts,
+	}, nil
+}
+
+// CredentialsOptions shape one retrieval of a profile's credentials.
+type CredentialsOptions struct {
+	// NoPrompt fails instead of asking for an MFA code on the terminal: a renewal while
+	// the command runs must not take the terminal from it. mfa_process still works.
+	NoPrompt bool
+}
+
+// Credentials returns the profile's credentials as `aws-vault exec` gets them: from
+// aws-vault's session cache in the vault when a valid one is there, else from STS (or SSO,
+// web identity, credential_process).
+func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Session, error) {
+	// The end of ctx ends an MFA prompt too.
+	defer currentPrompt.set(ctx)()
+	// Read afresh on each call: the chain below edits it (chained MFA).
+	pc, err := p.cfg.profileConfig(p.Name, p.opts)
+	if err != nil {
+		return nil, err
+	}
+	if o.NoPrompt {
+		for c, depth := pc, 0; c != nil && depth < 32; c, depth = c.SourceProfile, depth+1 {
+			c.MfaPromptMethod = noPromptMethod
+		}
+	}
+	awsCfg, err := sdkConfig(ctx, p.cfg, p.Name, pc.Region)
 	if err != nil {
 		return nil, err
 	}
 	c := &chain{
-		vault:     v,
+		vault:     p.v,
 		base:      awsCfg,
-		noSession: opts.NoSession,
+		noSession: p.opts.NoSession,
 		minTTL:    minTTL(),
 	}
 	provider, err := c.provider(pc)
@@ -93,11 +139,26 @@ func Resolve(ctx context.Context, cfg *Config, v *Vault, name string, opts Optio
 	}
 	creds, err := provider.Retrieve(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("getting credentials for profile %q: %w", name, err)
+		return nil, fmt.Errorf("getting credentials for profile %q: %w", p.Name, err)
 	}
 	awsCfg.Credentials = aws.NewCredentialsCache(staticProvider{creds})
-	return &Session{Profile: name, Region: pc.Region, Credentials: creds, AWS: awsCfg}, nil
+	return &Session{Profile: p.Name, Region: pc.Region, Credentials: creds, AWS: awsCfg}, nil
 }
+
+// WithCredentials returns a session for the profile with credentials obtained before (kept
+// in av's cache), ready for more clients. It reads nothing from the vault.
+func (p *Profile) WithCredentials(ctx context.Context, creds aws.Credentials) (*Session, error) {
+	awsCfg, err := sdkConfig(ctx, p.cfg, p.Name, p.Region)
+	if err != nil {
+		return nil, err
+	}
+	awsCfg.Credentials = aws.NewCredentialsCache(staticProvider{creds})
+	return &Session{Profile: p.Name, Region: p.Region, Credentials: creds, AWS: awsCfg}, nil
+}
+
+// SessionMinTTL is how much life cached session credentials must have left to be used:
+// aws-vault's AWS_MIN_TTL, else its default of 5 minutes.
+func SessionMinTTL() time.Duration { return minTTL() }
 
 // sdkConfig builds the SDK configuration every client of the run uses, so all of them
 // honour AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, and endpoint_url (and the services

@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"strings"
+	"sync"
+	"time"
 
 	ini "gopkg.in/ini.v1"
 )
@@ -66,8 +68,8 @@ func (fe fileEndpoints) GetIgnoreConfiguredEndpoints(context.Context) (bool, boo
 // profileSection reads the config file's section for profile ([profile NAME], or [default]),
 // with aws-vault's parse options. A missing file or section gives nil.
 func profileSection(path, profile string) (*ini.File, *ini.Section) {
-	f, err := ini.LoadSources(ini.LoadOptions{AllowNestedValues: true, InsensitiveKeys: true}, path)
-	if err != nil {
+	f := parsedConfig(path)
+	if f == nil {
 		return nil, nil
 	}
 	name := "profile " + profile
@@ -90,4 +92,35 @@ func (c *Config) AVSetting(profile, key string) string {
 	}
 	k := s.Key(key)
 	return strings.TrimSpace(strings.Join(append([]string{k.String()}, k.NestedValues()...), "\n"))
+}
+
+// parsed keeps the last parse of a config file: a run reads its endpoint and av_ settings
+// several times, and a config file of a few hundred profiles takes about a millisecond to
+// parse, on every run's path.
+var parsed struct {
+	sync.Mutex
+	path    string
+	size    int64
+	modTime time.Time
+	file    *ini.File
+}
+
+// parsedConfig parses the config file at path, once while it is unchanged; nil if it
+// cannot be read or parsed. Callers only read the result.
+func parsedConfig(path string) *ini.File {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil
+	}
+	parsed.Lock()
+	defer parsed.Unlock()
+	if parsed.file != nil && parsed.path == path && parsed.size == st.Size() && parsed.modTime.Equal(st.ModTime()) {
+		return parsed.file
+	}
+	f, err := ini.LoadSources(ini.LoadOptions{AllowNestedValues: true, InsensitiveKeys: true}, path)
+	if err != nil {
+		return nil
+	}
+	parsed.path, parsed.size, parsed.modTime, parsed.file = path, st.Size(), st.ModTime(), f
+	return f
 }

@@ -25,7 +25,7 @@ func init() {
 	}
 }
 
-// currentPrompt holds the context of the Resolve running now: aws-vault calls prompt
+// currentPrompt holds the context of the Credentials call running now: aws-vault calls prompt
 // methods as plain functions from a global map, so av's method finds its context here.
 var currentPrompt promptContext
 

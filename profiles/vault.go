@@ -6,17 +6,21 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/99designs/aws-vault/v7/prompt"
 	"github.com/99designs/aws-vault/v7/vault"
 	"github.com/99designs/keyring"
+	"golang.org/x/sys/unix"
 )
 
 // PassphraseVar holds the file backend's passphrase. av reads it and never passes it on.
 const PassphraseVar = "AWS_VAULT_FILE_PASSPHRASE"
 
-// VaultOptions are aws-vault's keyring settings. Zero values mean aws-vault's defaults.
+// VaultOptions are aws-vault's keyring settings, and av's lock on the vault. Zero values
+// mean aws-vault's defaults.
 type VaultOptions struct {
 	Backend                 string // AWS_VAULT_BACKEND
 	FileDir                 string // AWS_VAULT_FILE_DIR
@@ -25,6 +29,13 @@ type VaultOptions struct {
 	PassPrefix              string // AWS_VAULT_PASS_PREFIX
 	KeychainName            string // AWS_VAULT_KEYCHAIN_NAME
 	SecretServiceCollection string // AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME
+
+	// LockDir is the user's private runtime directory, where the vault's lock file lives.
+	// Empty means no cross-process lock (a test that owns its vault).
+	LockDir string
+	// LockTimeout bounds the wait for another process's hold on the vault; zero means
+	// DefaultLockTimeout.
+	LockTimeout time.Duration
 }
 
 // VaultOptionsFromEnv reads the same environment variables aws-vault v7 reads.
@@ -40,19 +51,36 @@ func VaultOptionsFromEnv() VaultOptions {
 	}
 }
 
-// Vault is the keyring aws-vault uses: master credentials, cached sessions and SSO tokens.
+// Vault is the keyring aws-vault uses: master credentials, cached sessions and SSO tokens,
+// and av's cached registry tokens. Every read av makes holds the vault's cross-process lock
+// shared, every write holds it exclusive (Lock takes it for a whole section), and writes to
+// the file backend replace an item whole. A Vault is not for concurrent use.
 type Vault struct {
-	kr      keyring.Keyring
+	kr      keyring.Keyring // vaultKeyring: what aws-vault's types are given
+	store   keyring.Keyring // the backend itself
 	backend string
+	fileDir string // the file backend's directory, for whole-item writes
+
+	// ctx ends waits for the lock by reads and writes outside a Lock section: they come
+	// through keyring's interface (from aws-vault's types too), which takes no context.
+	ctx  context.Context
+	lock *vaultLock // nil without VaultOptions.LockDir
+	held LockMode
+
+	passphrase    string
+	hasPassphrase bool
+	passphraseErr error
+	decrypts      int
 }
 
 // OpenVault opens the keyring with aws-vault v7's service name, backend order and settings,
 // so credentials stored by `aws-vault add` are used as they are. The end of ctx ends the
-// passphrase prompt, if the vault needs one.
+// passphrase prompt, if the vault needs one, and waits for the vault's lock.
 func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
+	v := &Vault{ctx: ctx}
 	cfg := keyring.Config{
 		ServiceName:              "aws-vault",
-		FilePasswordFunc:         func(message string) (string, error) { return filePassphrase(ctx, message) },
+		FilePasswordFunc:         v.filePassphrase,
 		LibSecretCollectionName:  orDefault(o.SecretServiceCollection, "awsvault"),
 		KWalletAppID:             "aws-vault",
 		KWalletFolder:            "aws-vault",
@@ -77,6 +105,9 @@ func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
 		return nil, fmt.Errorf("unknown vault backend %q in AWS_VAULT_BACKEND (have %s)", backend, backendNames())
 	}
 	cfg.AllowedBackends = []keyring.BackendType{keyring.BackendType(backend)}
+	v.backend = backend
+	// vaultID names the vault for its lock file: avs on the same vault share a lock.
+	vaultID := backend + "\x00" + cfg.PassDir + "\x00" + cfg.PassPrefix + "\x00" + cfg.LibSecretCollectionName + "\x00" + cfg.KeychainName
 
 	if backend == string(keyring.FileBackend) {
 		// keyring's file backend creates its directory on first use; a run that finds no
@@ -86,15 +117,47 @@ func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
 			return nil, fmt.Errorf("finding the vault directory: %w", err)
 		}
 		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
-			return &Vault{kr: keyring.NewArrayKeyring(nil), backend: backend}, nil
+			v.store = keyring.NewArrayKeyring(nil)
+			v.kr = v.store
+			return v, nil
 		}
+		v.fileDir = filepath.Clean(dir)
+		vaultID = backend + "\x00" + v.fileDir
+	}
+	if o.LockDir != "" {
+		v.lock = &vaultLock{path: lockPath(o.LockDir, vaultID), timeout: orDefaultDuration(o.LockTimeout, DefaultLockTimeout)}
 	}
 	kr, err := keyring.Open(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("opening the %s vault: %w", backend, err)
 	}
-	return &Vault{kr: &guardedKeyring{Keyring: kr, backend: backend}, backend: backend}, nil
+	v.store = kr
+	v.kr = &vaultKeyring{v: v}
+	return v, nil
 }
+
+// Lock holds the vault's lock in mode until the returned func is called. Reads and writes
+// inside the section take no further lock. Sections do not nest.
+func (v *Vault) Lock(ctx context.Context, mode LockMode) (unlock func(), err error) {
+	if v.held != unlocked {
+		return nil, fmt.Errorf("the vault is already locked (%s)", v.held)
+	}
+	var f *os.File
+	if v.lock != nil {
+		if f, err = v.lock.acquire(ctx, mode); err != nil {
+			return nil, err
+		}
+	}
+	v.held = mode
+	return func() {
+		v.held = unlocked
+		v.lock.release(f)
+	}, nil
+}
+
+// Decrypts counts the items read from the vault so far: each costs a decryption (about
+// 3 ms with the file backend), so the warm path is judged by it.
+func (v *Vault) Decrypts() int { return v.decrypts }
 
 // HasCredentials reports whether the vault holds master credentials for the profile.
 func (v *Vault) HasCredentials(profile string) (bool, error) {
@@ -109,25 +172,168 @@ func (v *Vault) credentials() *vault.CredentialKeyring {
 	return &vault.CredentialKeyring{Keyring: v.kr}
 }
 
-// guardedKeyring keeps the vault's contents out of error messages: a decrypt or parse
-// error of an item may quote part of it.
-type guardedKeyring struct {
-	keyring.Keyring
-	backend string
+// locked runs fn holding the lock in at least mode: inside a Lock section as it is,
+// otherwise holding the lock for fn alone.
+func (v *Vault) locked(mode LockMode, fn func() error) error {
+	if v.lock == nil || v.held >= mode {
+		return fn()
+	}
+	if v.held != unlocked {
+		return errors.New("writing to the vault under a shared lock")
+	}
+	f, err := v.lock.acquire(v.ctx, mode)
+	if err != nil {
+		return err
+	}
+	defer v.lock.release(f)
+	return fn()
+}
+
+// vaultKeyring is the keyring as av uses it, and as it hands it to aws-vault's session and
+// credential types: locked, writing whole items, and keeping the vault's contents out of
+// error messages (a decrypt or parse error of an item may quote part of it).
+type vaultKeyring struct{ v *Vault }
+
+func (k *vaultKeyring) Get(key string) (keyring.Item, error) {
+	var item keyring.Item
+	err := k.v.locked(Shared, func() (err error) {
+		item, err = k.v.get(key)
+		return err
+	})
+	return item, err
+}
+
+func (k *vaultKeyring) GetMetadata(key string) (keyring.Metadata, error) {
+	var md keyring.Metadata
+	err := k.v.locked(Shared, func() (err error) {
+		md, err = k.v.store.GetMetadata(key)
+		return err
+	})
+	return md, err
+}
+
+func (k *vaultKeyring) Keys() ([]string, error) {
+	var keys []string
+	err := k.v.locked(Shared, func() (err error) {
+		keys, err = k.v.store.Keys()
+		return err
+	})
+	return keys, err
+}
+
+func (k *vaultKeyring) Set(item keyring.Item) error {
+	return k.v.locked(Exclusive, func() error { return k.v.set(item) })
+}
+
+func (k *vaultKeyring) Remove(key string) error {
+	mode := Exclusive
+	if k.v.held == Shared {
+		// aws-vault's session reads remove expired sessions as they go. Unlinking is
+		// atomic: a reader sees the whole item or none, so a shared hold is enough.
+		mode = Shared
+	}
+	return k.v.locked(mode, func() error { return k.v.store.Remove(key) })
+}
+
+// decodeRetries is how many times a file-backend item that does not decrypt is read again.
+// aws-vault (which takes no lock) rewrites items in place: a read that overlaps its write
+// sees a truncated item, and the next read, a moment later, the whole one.
+const decodeRetries = 2
+
+func (v *Vault) get(key string) (keyring.Item, error) {
+	for attempt := 0; ; attempt++ {
+		item, err := v.store.Get(key)
+		switch {
+		case err == nil:
+			v.decrypts++
+			return item, nil
+		case errors.Is(err, keyring.ErrKeyNotFound):
+			return item, err
+		case v.passphraseErr != nil:
+			return item, v.passphraseErr
+		case v.backend != string(keyring.FileBackend):
+			return item, fmt.Errorf("reading the %s vault: %w", v.backend, err)
+		case attempt == decodeRetries:
+			return item, ErrVaultLocked
+		}
+		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
+	}
+}
+
+func (v *Vault) set(item keyring.Item) error {
+	if v.fileDir == "" {
+		return v.store.Set(item)
+	}
+	return v.setWhole(item)
+}
+
+// setWhole writes a file-backend item so that readers see the old item or the new one,
+// never a part: keyring writes the item into a scratch directory beside the vault's (never
+// inside it: keyring takes every entry of its directory for an item), and it is renamed
+// over the old one. Where that cannot be done (no write access beside the vault, another
+// filesystem), the item is written in place; the exclusive lock still keeps other avs out.
+func (v *Vault) setWhole(item keyring.Item) error {
+	parent := filepath.Dir(v.fileDir)
+	prefix := "." + filepath.Base(v.fileDir) + ".av-write-"
+	sweepScratch(parent, prefix)
+	tmp, err := os.MkdirTemp(parent, prefix)
+	if err != nil {
+		return v.store.Set(item)
+	}
+	defer os.RemoveAll(tmp)
+	scratch, err := keyring.Open(keyring.Config{
+		AllowedBackends:  []keyring.BackendType{keyring.FileBackend},
+		FileDir:          tmp,
+		FilePasswordFunc: v.filePassphrase,
+	})
+	if err != nil {
+		return v.store.Set(item)
+	}
+	if err := scratch.Set(item); err != nil {
+		if v.passphraseErr != nil {
+			return v.passphraseErr
+		}
+		return fmt.Errorf("writing to the %s vault: %w", v.backend, err)
+	}
+	entries, err := os.ReadDir(tmp)
+	if err != nil || len(entries) != 1 {
+		return v.store.Set(item)
+	}
+	err = os.Rename(filepath.Join(tmp, entries[0].Name()), filepath.Join(v.fileDir, entries[0].Name()))
+	if errors.Is(err, unix.EXDEV) {
+		return v.store.Set(item)
+	}
+	return err
+}
+
+// sweepScratch removes scratch directories left by an av killed while writing (a minute
+// is far longer than a write takes).
+func sweepScratch(parent, prefix string) {
+	entries, err := os.ReadDir(parent)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Minute {
+			os.RemoveAll(filepath.Join(parent, e.Name()))
+		}
+	}
 }
 
 // ErrVaultLocked is returned when an item cannot be decrypted with the passphrase given.
 var ErrVaultLocked = errors.New("cannot decrypt the vault: wrong passphrase or a damaged item")
 
-func (g *guardedKeyring) Get(key string) (keyring.Item, error) {
-	item, err := g.Keyring.Get(key)
-	if err == nil || errors.Is(err, keyring.ErrKeyNotFound) {
-		return item, err
+// filePassphrase is the file backend's passphrase, asked once per run: both the vault and
+// the scratch keyring of setWhole use it.
+func (v *Vault) filePassphrase(message string) (string, error) {
+	if !v.hasPassphrase {
+		v.passphrase, v.passphraseErr = filePassphrase(v.ctx, message)
+		v.hasPassphrase = true
 	}
-	if g.backend == string(keyring.FileBackend) {
-		return item, ErrVaultLocked
-	}
-	return item, fmt.Errorf("reading the %s vault: %w", g.backend, err)
+	return v.passphrase, v.passphraseErr
 }
 
 func filePassphrase(ctx context.Context, message string) (string, error) {
@@ -164,6 +370,13 @@ func backendNames() string {
 
 func orDefault(v, def string) string {
 	if v == "" {
+		return def
+	}
+	return v
+}
+
+func orDefaultDuration(v, def time.Duration) time.Duration {
+	if v <= 0 {
 		return def
 	}
 	return v

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/99designs/keyring"
@@ -14,7 +15,6 @@ import (
 	"github.com/av-cli/av/env"
 	"github.com/av-cli/av/profiles"
 	"github.com/av-cli/av/runner"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"golang.org/x/term"
 )
 
@@ -29,8 +29,11 @@ The login lives in a private tmpfs directory that is shredded when COMMAND ends.
                                             else "default", and the whole line is the command
   av [flags] PROFILE                        runs $SHELL (else /bin/sh) with the credentials,
                                             on a pty of its own when av has a terminal
+  av clear [PROFILE] [--sessions]           removes av's cached registry tokens
 
-The vault is aws-vault's: the same backends and AWS_VAULT_* variables.
+The vault is aws-vault's: the same backends and AWS_VAULT_* variables. av caches its ECR
+tokens there, beside aws-vault's sessions, and renews a running command's login before the
+token expires.
 
 EXIT STATUS: the command's own status; if a signal killed it, av dies of the same signal
 (else exits 128+N). av's own failures: 1; usage errors: 80; 126 the command cannot be run;
@@ -38,20 +41,30 @@ EXIT STATUS: the command's own status; if a signal killed it, av dies of the sam
 
 // CLI is av's command line.
 type CLI struct {
-	Debug      bool             `help:"Print each step to stderr (names, never secret values)."`
-	Version    kong.VersionFlag `help:"Print the version and exit."`
-	Region     string           `help:"AWS region for the credentials and the ECR token, instead of the profile's." placeholder:"REGION"`
-	Duration   time.Duration    `short:"d" help:"Length of the STS session (GetSessionToken or AssumeRole), as aws-vault exec --duration. Default: the profile's duration_seconds, else 1h."`
-	NoSession  bool             `short:"n" help:"Use the vault's master credentials without a GetSessionToken session, as aws-vault exec --no-session."`
-	RuntimeDir string           `name:"runtime-dir" env:"AV_RUNTIME_DIR" help:"Private directory (mode 0700) for the throwaway files when there is no tmpfs: XDG_RUNTIME_DIR/av or /dev/shm/av-UID by default." placeholder:"DIR"`
-	Nest       bool             `help:"Allow av to run inside another av's child."`
-	Registry   []string         `short:"r" help:"Also log in to this registry: an ECR host, public.ecr.aws, or a region; =PROFILE mints it with another profile. Repeatable; adds to av_registries in the profile." placeholder:"ENTRY[=PROFILE]"`
-	PTY        bool             `name:"pty" help:"Run COMMAND on a new pseudo-terminal, as the shell runs when there is no COMMAND (for programs that need to own a terminal)."`
-	Grace      time.Duration    `default:"${grace}" help:"How long COMMAND has to exit after av passes SIGTERM on before av kills it with SIGKILL (0: never)."`
+	Debug       bool             `help:"Print each step to stderr (names, never secret values)."`
+	Version     kong.VersionFlag `help:"Print the version and exit."`
+	Region      string           `help:"AWS region for the credentials and the ECR token, instead of the profile's." placeholder:"REGION"`
+	Duration    time.Duration    `short:"d" help:"Length of the STS session (GetSessionToken or AssumeRole), as aws-vault exec --duration. Default: the profile's duration_seconds, else 1h."`
+	NoSession   bool             `short:"n" help:"Use the vault's master credentials without a GetSessionToken session, as aws-vault exec --no-session."`
+	RuntimeDir  string           `name:"runtime-dir" env:"AV_RUNTIME_DIR" help:"Private directory (mode 0700) for the throwaway files when there is no tmpfs: XDG_RUNTIME_DIR/av or /dev/shm/av-UID by default." placeholder:"DIR"`
+	Nest        bool             `help:"Allow av to run inside another av's child."`
+	Registry    []string         `short:"r" help:"Also log in to this registry: an ECR host, public.ecr.aws, or a region; =PROFILE mints it with another profile. Repeatable; adds to av_registries in the profile." placeholder:"ENTRY[=PROFILE]"`
+	MinTTL      time.Duration    `name:"min-ttl" env:"AV_MIN_TTL" default:"15m" help:"Use a cached ECR token only if it has more than this left, and renew a running command's token this long before it expires."`
+	LockTimeout time.Duration    `name:"lock-timeout" env:"AV_LOCK_TIMEOUT" default:"2m" help:"How long to wait for another av that holds the vault (minting, or waiting for its MFA code) before giving up."`
+	PTY         bool             `name:"pty" help:"Run COMMAND on a new pseudo-terminal, as the shell runs when there is no COMMAND (for programs that need to own a terminal)."`
+	Grace       time.Duration    `default:"${grace}" help:"How long COMMAND has to exit after av passes SIGTERM on before av kills it with SIGKILL (0: never)."`
 
 	Exec struct {
 		Args []string `arg:"" optional:"" passthrough:"" help:"[PROFILE --] COMMAND [ARGS...]"`
 	} `cmd:"" default:"withargs" hidden:""`
+
+	Clear ClearCmd `cmd:"" help:"Remove av's cached registry tokens (and the credentials kept with them) from the vault. av's own command, whatever the profiles are called: run a profile named clear with AWS_PROFILE=clear av COMMAND."`
+}
+
+// ClearCmd is `av clear [PROFILE]`.
+type ClearCmd struct {
+	Profile  string `arg:"" optional:"" help:"Only this profile's items."`
+	Sessions bool   `help:"Also remove aws-vault's cached sessions and SSO tokens, as aws-vault clear does."`
 }
 
 // Validate rejects what kong's types let through.
@@ -85,9 +98,15 @@ func splitArgs(args []string, isProfile func(string) bool, envProfile string) in
 	return invocation{Profile: envProfile, Command: args}
 }
 
-// Run does av's job and returns how av should end.
-func (c *CLI) Run(*kong.Context) (runner.Status, error) {
+// Run does av's job, or `av clear`, and returns how av should end.
+func (c *CLI) Run(kctx *kong.Context) (runner.Status, error) {
 	setupLogging(c.Debug)
+	if kctx.Selected() != nil && kctx.Selected().Name == "clear" {
+		if err := c.Clear.Run(c, kctx.Args); err != nil {
+			return runner.Status{Code: 1}, withHint(err)
+		}
+		return runner.Status{}, nil
+	}
 	ctx, sup := runner.Supervise(context.Background(), runner.Options{Grace: c.Grace})
 	defer sup.Stop()
 
@@ -118,7 +137,6 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	if err != nil {
 		return runner.Status{}, err
 	}
-	env.Sweep(base)
 
 	cfg, err := profiles.LoadConfig()
 	if err != nil {
@@ -131,15 +149,12 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	log.Printf("profile %s, command %q", inv.Profile, firstWord(inv.Command))
 
 	// ctx ends the vault's prompts too: Ctrl-C at the passphrase prompt stops av at once.
-	vault, err := profiles.OpenVault(ctx, profiles.VaultOptionsFromEnv())
+	vault, err := c.openVault(ctx, base)
 	if err != nil {
 		return runner.Status{}, err
 	}
-	sess, err := profiles.Resolve(ctx, cfg, vault, inv.Profile, profiles.Options{
-		Region:    c.Region,
-		Duration:  c.Duration,
-		NoSession: c.NoSession,
-	})
+	lookup := c.lookup(cfg, vault, inv.Profile)
+	run, err := lookup(inv.Profile)
 	var unknown *profiles.UnknownProfileError
 	if errors.As(err, &unknown) && !inv.Explicit {
 		return runner.Status{}, hinted{err, "name the profile: `av PROFILE -- COMMAND`, or set AWS_PROFILE"}
@@ -147,43 +162,46 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	if err != nil {
 		return runner.Status{}, err
 	}
-	log.Printf("credentials for profile %s ready (region %q)", sess.Profile, sess.Region)
-
-	specs, err := c.registries(cfg, sess)
+	specs, err := c.registries(cfg, run)
 	if err != nil {
 		return runner.Status{}, err
 	}
-	sessions := map[string]*profiles.Session{sess.Profile: sess}
-	logins, expires, err := env.MintAll(ctx, specs, sess.Profile, func(ctx context.Context, name string) (aws.Config, error) {
-		s, ok := sessions[name]
-		if !ok {
-			var err error
-			if s, err = profiles.Resolve(ctx, cfg, vault, name, profiles.Options{Duration: c.Duration, NoSession: c.NoSession}); err != nil {
-				return aws.Config{}, err
+	loginOpts := env.LoginOptions{
+		Vault:         vault,
+		Lookup:        lookup,
+		Run:           run.Name,
+		Specs:         specs,
+		MinTTL:        c.MinTTL,
+		SessionMinTTL: profiles.SessionMinTTL(),
+	}
+	// Getting the logins (a decrypt, about 3 ms, on a warm run; AWS calls on a cold one)
+	// goes on beside the set-up that needs no secret.
+	setup := make(chan runSetup, 1)
+	go func() { setup <- prepareRun(base) }()
+	login, err := env.LogIn(ctx, loginOpts)
+	prep := <-setup
+	if prep.dir != nil {
+		defer func() {
+			if err := prep.dir.Shred(); err != nil {
+				fmt.Fprintf(os.Stderr, "av: warning: cleaning up %s: %v\n", prep.dir.Path, err)
 			}
-			sessions[name] = s
-		}
-		return s.AWS, nil
-	})
+			log.Printf("shredded %s", prep.dir.Path)
+		}()
+	}
 	if err != nil {
 		return runner.Status{}, err
 	}
-	log.Printf("%d registry logins, the first expiring %s", len(logins), expires.Format(time.RFC3339))
+	if prep.err != nil {
+		return runner.Status{}, prep.err
+	}
+	log.Printf("credentials for profile %s ready (region %q); %d registry logins, the first expiring %s; %d vault items decrypted",
+		run.Name, run.Region, len(login.Logins), login.Expires.Format(time.RFC3339), vault.Decrypts())
 
-	dir, err := env.NewDir(base)
-	if err != nil {
-		return runner.Status{}, err
-	}
-	defer func() {
-		if err := dir.Shred(); err != nil {
-			fmt.Fprintf(os.Stderr, "av: warning: cleaning up %s: %v\n", dir.Path, err)
-		}
-		log.Printf("shredded %s", dir.Path)
-	}()
+	dir := prep.dir
 	files, notes, err := dir.WriteRegistryFiles(env.FilesOptions{
-		Logins:    logins,
-		User:      env.FindUserConfig(os.Getenv),
-		AutoStore: env.DetectDockerStore(),
+		Logins:    login.Logins,
+		User:      prep.user,
+		AutoStore: prep.autoStore,
 	})
 	if err != nil {
 		return runner.Status{}, err
@@ -193,14 +211,16 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	}
 	log.Printf("wrote DOCKER_CONFIG, REGISTRY_AUTH_FILE and HELM_REGISTRY_CONFIG in %s", dir.Path)
 
-	child := env.Child{Profile: sess.Profile, Region: sess.Region, Credentials: sess.Credentials, Files: files}
+	child := env.Child{Profile: run.Name, Region: run.Region, Credentials: login.Credentials, Files: files}
 	command, pty := inv.Command, c.PTY
 	if len(command) == 0 {
 		// The shell gets a pty of its own when av has a terminal; with input from a
 		// pipe or a file it reads that, as `sh < script` would.
 		command, pty = []string{defaultShell()}, pty || term.IsTerminal(0)
 	}
+	stopRenewal := c.renew(ctx, files, login.Expires, loginOpts)
 	status, err := sup.Run(runner.Command{Name: command[0], Args: command[1:], Env: child.Environ(os.Environ()), PTY: pty})
+	stopRenewal()
 	var ee *runner.ExecError
 	if errors.As(err, &ee) && ee.Code == 127 && !inv.Explicit && len(inv.Command) > 0 {
 		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command[0], command[0])}
@@ -208,16 +228,120 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	return status, err
 }
 
+// renew keeps the registry files' tokens fresh while the command runs. Supervisor.Run
+// blocks until the command ends, so the renewal runs beside it; the returned func stops it
+// and waits for it, before the files are shredded.
+func (c *CLI) renew(ctx context.Context, files env.Files, expires time.Time, opts env.LoginOptions) (stop func()) {
+	opts.Renewal = true
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		env.Renew(ctx, env.RenewOptions{
+			Files:   files,
+			Expires: expires,
+			MinTTL:  c.MinTTL,
+			Login: func(ctx context.Context) (env.Logins, time.Time, error) {
+				l, err := env.LogIn(ctx, opts)
+				if err != nil {
+					return nil, time.Time{}, err
+				}
+				return l.Logins, l.Expires, nil
+			},
+			Warn: func(msg string) { fmt.Fprintf(os.Stderr, "av: warning: %s\n", msg) },
+		})
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// runSetup is what a run prepares while it gets its logins.
+type runSetup struct {
+	dir       *env.Dir
+	user      env.UserConfig
+	autoStore string
+	err       error
+}
+
+// prepareRun sweeps the directories of killed runs, makes this run's, and finds the user's
+// client configs.
+func prepareRun(base string) runSetup {
+	env.Sweep(base)
+	dir, err := env.NewDir(base)
+	return runSetup{dir: dir, user: env.FindUserConfig(os.Getenv), autoStore: env.DetectDockerStore(), err: err}
+}
+
+// openVault opens aws-vault's vault, with its lock file in av's runtime directory.
+func (c *CLI) openVault(ctx context.Context, base string) (*profiles.Vault, error) {
+	o := profiles.VaultOptionsFromEnv()
+	o.LockDir = base
+	o.LockTimeout = c.LockTimeout
+	return profiles.OpenVault(ctx, o)
+}
+
+// lookup finds profiles by name, once each: the run's with --region, the others (named by
+// registry entries) with their own region.
+func (c *CLI) lookup(cfg *profiles.Config, vault *profiles.Vault, run string) func(string) (*profiles.Profile, error) {
+	found := map[string]*profiles.Profile{}
+	return func(name string) (*profiles.Profile, error) {
+		if p, ok := found[name]; ok {
+			return p, nil
+		}
+		opts := profiles.Options{Duration: c.Duration, NoSession: c.NoSession}
+		if name == run {
+			opts.Region = c.Region
+		}
+		p, err := profiles.Lookup(cfg, vault, name, opts)
+		if err == nil {
+			found[name] = p
+		}
+		return p, err
+	}
+}
+
+// Run removes av's cached items from the vault.
+func (cmd *ClearCmd) Run(c *CLI, args []string) error {
+	if slices.Contains(args, "--") {
+		// `av clear -- make` is someone running make with a profile named clear: refuse
+		// rather than clear the cache and skip the command.
+		return hinted{errors.New("av clear takes no command"), "to run a command with a profile named clear, write AWS_PROFILE=clear av COMMAND"}
+	}
+	base, err := env.Base(c.RuntimeDir)
+	if err != nil {
+		return err
+	}
+	cfg, err := profiles.LoadConfig()
+	if err != nil {
+		return err
+	}
+	vault, err := c.openVault(context.Background(), base)
+	if err != nil {
+		return err
+	}
+	n, err := vault.Clear(cfg, profiles.ClearOptions{Profile: cmd.Profile, Sessions: cmd.Sessions})
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("removed %d cached av item(s)", n.Items)
+	if cmd.Sessions {
+		msg += fmt.Sprintf(" and %d aws-vault session(s)", n.Sessions)
+	}
+	fmt.Println(msg)
+	return nil
+}
+
 // registries lists what the run logs in to: the profile's own ECR registry in its region,
 // then av_registries from its section of the config file, then --registry.
-func (c *CLI) registries(cfg *profiles.Config, sess *profiles.Session) ([]env.RegistrySpec, error) {
+func (c *CLI) registries(cfg *profiles.Config, sess *profiles.Profile) ([]env.RegistrySpec, error) {
 	var specs []env.RegistrySpec
 	if sess.Region != "" {
 		specs = append(specs, env.RegistrySpec{Region: sess.Region})
 	}
-	fromConfig, err := env.ParseRegistries(cfg.AVSetting(sess.Profile, "av_registries"))
+	fromConfig, err := env.ParseRegistries(cfg.AVSetting(sess.Name, "av_registries"))
 	if err != nil {
-		return nil, fmt.Errorf("profile %q: av_registries: %w", sess.Profile, err)
+		return nil, fmt.Errorf("profile %q: av_registries: %w", sess.Name, err)
 	}
 	specs = append(specs, fromConfig...)
 	for _, r := range c.Registry {
@@ -228,7 +352,7 @@ func (c *CLI) registries(cfg *profiles.Config, sess *profiles.Session) ([]env.Re
 		specs = append(specs, spec)
 	}
 	if len(specs) == 0 {
-		return nil, fmt.Errorf("profile %q: no region for the ECR token: set region in the profile or pass --region", sess.Profile)
+		return nil, fmt.Errorf("profile %q: no region for the ECR token: set region in the profile or pass --region", sess.Name)
 	}
 	return specs, nil
 }

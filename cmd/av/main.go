@@ -38,8 +38,10 @@ func main() {
 
 // help prints av's usage line: kong would show the hidden default command as "<command>".
 func help(options kong.HelpOptions, ctx *kong.Context) error {
-	fmt.Fprintln(ctx.Stdout, "Usage: av [flags] [PROFILE [--]] [COMMAND [ARGS...]]")
-	options.NoAppSummary = true
+	if sel := ctx.Selected(); sel == nil || sel.Hidden {
+		fmt.Fprintln(ctx.Stdout, "Usage: av [flags] [PROFILE [--]] [COMMAND [ARGS...]]")
+		options.NoAppSummary = true
+	}
 	return kong.DefaultHelpPrinter(options, ctx)
 }
 

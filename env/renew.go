@@ -1,0 +1,186 @@
+package env
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// RenewOptions say how a running command's registry files are kept fresh.
+type RenewOptions struct {
+	Files   Files
+	Expires time.Time     // the earliest expiry among the tokens the files hold
+	MinTTL  time.Duration // renew when the earliest token has this much life left
+	// Login fetches tokens with more than MinTTL left (LogIn with Renewal set).
+	Login func(ctx context.Context) (Logins, time.Time, error)
+	// Warn reports a renewal that failed and will be retried.
+	Warn func(msg string)
+}
+
+// Renew keeps the registry files' tokens fresh until ctx ends: before the earliest token
+// has less than MinTTL left, it gets new tokens (from the vault's cache if another av
+// already minted them) and replaces the files whole. An all-day shell or a 14-hour CI job
+// never reads an expired token. A failure is reported and retried; the command is never
+// disturbed. AWS credentials in the command's environment cannot be renewed: a process's
+// environment is fixed once it starts.
+func Renew(ctx context.Context, o RenewOptions) {
+	if o.Expires.IsZero() {
+		return
+	}
+	next := renewAt(wallNow(), o.Expires, o.MinTTL)
+	for failures := 0; ; {
+		if !sleepUntil(ctx, next) {
+			return
+		}
+		logins, expires, err := o.Login(ctx)
+		if err == nil {
+			err = o.Files.Renew(logins)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			failures++
+			delay := retryDelay(failures)
+			o.Warn(fmt.Sprintf("renewing the registry login: %v; retrying in %s", err, delay))
+			next = wallNow().Add(delay)
+			continue
+		}
+		failures = 0
+		next = renewAt(wallNow(), expires, o.MinTTL)
+		log.Printf("renewed the registry files; the earliest token expires %s, next renewal %s", expires.Format(time.RFC3339), next.Format(time.RFC3339))
+	}
+}
+
+// renewAt is when to renew tokens whose earliest expiry is expires: MinTTL before it (a
+// second at least, so that the files never hold an expired token), or, for tokens that
+// live less than twice MinTTL, half-way through their remaining life (a new token with
+// less than MinTTL would otherwise be renewed at once, again and again); never sooner than
+// a second from now.
+func renewAt(now, expires time.Time, minTTL time.Duration) time.Time {
+	at := expires.Add(-max(minTTL, time.Second))
+	if half := now.Add(expires.Sub(now) / 2); at.Before(half) {
+		at = half
+	}
+	if soonest := now.Add(time.Second); at.Before(soonest) {
+		at = soonest
+	}
+	return at
+}
+
+// retryDelay grows from 5 seconds to 5 minutes: a renewal that needs the user (an MFA
+// code) keeps failing until another av puts a fresh token in the cache, and each failure
+// is a line on the command's terminal.
+func retryDelay(failures int) time.Duration {
+	if testOnlyRetryDelay != 0 {
+		return testOnlyRetryDelay
+	}
+	d := 5 * time.Second
+	for i := 1; i < failures && d < 5*time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, 5*time.Minute)
+}
+
+// testOnlyRetryDelay, when set, replaces retryDelay's schedule.
+var testOnlyRetryDelay time.Duration
+
+// maxNap bounds one sleep, so a laptop that slept through a renewal (the monotonic clock
+// stops while suspended; token expiries are wall-clock times) renews soon after it wakes.
+const maxNap = time.Minute
+
+// wallNow is the wall-clock time, without the monotonic reading.
+func wallNow() time.Time { return time.Now().Round(0) }
+
+// sleepUntil waits until the wall clock reaches t; false if ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	for {
+		d := t.Sub(wallNow())
+		if d <= 0 {
+			return true
+		}
+		timer := time.NewTimer(min(d, maxNap))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return false
+		case <-timer.C:
+		}
+	}
+}
+
+// Renew replaces the three registry files with copies holding logins in place of the
+// tokens they hold. Each is read back and merged again (whatever the command changed in
+// it, such as its own `docker login` to another registry, stays), then replaced whole: a
+// new file in the same directory renamed over the old one, so a client reading it
+// meanwhile gets the old file or the new one, at the same path.
+func (f Files) Renew(logins Logins) error {
+	docker := func(cur []byte) ([]byte, error) {
+		m, err := MergeDockerConfig(cur, logins, ListCredentialStore, "")
+		return m.Config, err
+	}
+	auth := func(cur []byte) ([]byte, error) { return MergeAuthFiles([][]byte{cur}, logins) }
+	for _, r := range []struct {
+		path  string
+		merge func([]byte) ([]byte, error)
+	}{
+		{filepath.Join(f.DockerConfig, "config.json"), docker},
+		{f.AuthFile, auth},
+		{f.HelmConfig, docker},
+	} {
+		cur, err := readNoFollow(r.path)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", filepath.Base(r.path), err)
+		}
+		data, err := r.merge(cur)
+		if err != nil {
+			// Never the parse error: the file holds tokens.
+			return fmt.Errorf("%s: %w", filepath.Base(r.path), err)
+		}
+		if err := replaceFile(r.path, data); err != nil {
+			return fmt.Errorf("writing %s: %w", filepath.Base(r.path), err)
+		}
+	}
+	return nil
+}
+
+// readNoFollow reads a file of the run directory; a missing one is empty. A symlink the
+// command put there is not followed.
+func readNoFollow(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
+// replaceFile writes data to a new mode-0600 file beside path and renames it over path.
+func replaceFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".new-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}

@@ -1,0 +1,317 @@
+package profiles
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/99designs/aws-vault/v7/vault"
+	"github.com/99designs/keyring"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+)
+
+// fileVault opens a file-backend vault in a fresh directory, with its lock file in lockDir
+// ("" for none).
+func fileVault(t *testing.T, dir, lockDir string) *Vault {
+	t.Helper()
+	t.Setenv(PassphraseVar, "test-passphrase")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	v, err := OpenVault(context.Background(), VaultOptions{Backend: "file", FileDir: dir, LockDir: lockDir, LockTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestCacheItemsAreAWSVaultSessions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	v := fileVault(t, dir, t.TempDir())
+	k := CacheKey{Kind: "ecr", Profile: "dev", Detail: "abc"}
+	if _, err := v.ReadCache(k); !errors.Is(err, ErrNotCached) {
+		t.Fatalf("ReadCache of an empty vault: %v, want ErrNotCached", err)
+	}
+	exp := time.Now().Add(time.Hour).Truncate(time.Second)
+	if err := v.WriteCache(k, []byte("one"), exp, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.WriteCache(k, []byte("two"), exp.Add(time.Hour), "test"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := v.ReadCache(k)
+	if err != nil || string(got) != "two" {
+		t.Fatalf("ReadCache = %q, %v; want the latest item", got, err)
+	}
+	if other, err := v.ReadCache(CacheKey{Kind: "ecr", Profile: "dev", Detail: "xyz"}); !errors.Is(err, ErrNotCached) {
+		t.Errorf("another identity's ReadCache = %q, %v", other, err)
+	}
+
+	keys, _ := v.store.Keys()
+	if len(keys) != 1 {
+		t.Fatalf("vault holds %q, want one item (the old one replaced)", keys)
+	}
+	// aws-vault takes it for a session of the profile, never for master credentials.
+	m, err := vault.NewSessionKeyFromString(keys[0])
+	if err != nil || m.Type != "av.ecr" || m.ProfileName != "dev" || !m.Expiration.Equal(exp.Add(time.Hour)) {
+		t.Errorf("item %q parses as session %+v, %v", keys[0], m, err)
+	}
+	creds, _ := (&vault.CredentialKeyring{Keyring: v.store}).Keys()
+	if len(creds) != 0 {
+		t.Errorf("aws-vault lists %q as master credentials", creds)
+	}
+	if n, err := (&vault.SessionKeyring{Keyring: v.store}).RemoveForProfile("dev"); n != 1 || err != nil {
+		t.Errorf("aws-vault's RemoveForProfile removed %d, %v", n, err)
+	}
+}
+
+func TestReadCacheSkipsExpiredItems(t *testing.T) {
+	v := fileVault(t, filepath.Join(t.TempDir(), "keys"), "")
+	k := CacheKey{Kind: "ecr", Profile: "dev"}
+	if err := v.WriteCache(k, []byte("old"), time.Now().Add(-time.Minute), "test"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := v.ReadCache(k); !errors.Is(err, ErrNotCached) {
+		t.Errorf("ReadCache of an expired item = %q, %v", got, err)
+	}
+	if v.Decrypts() != 0 {
+		t.Errorf("%d decrypts for an expired item, want none", v.Decrypts())
+	}
+}
+
+func TestClear(t *testing.T) {
+	v := fileVault(t, filepath.Join(t.TempDir(), "keys"), t.TempDir())
+	exp := time.Now().Add(time.Hour)
+	for _, p := range []string{"dev", "prod"} {
+		if err := v.WriteCache(CacheKey{Kind: "ecr", Profile: p}, []byte("t"), exp, "test"); err != nil {
+			t.Fatal(err)
+		}
+		sess := &vault.SessionKeyring{Keyring: v.store}
+		key := vault.SessionMetadata{Type: "sts.GetSessionToken", ProfileName: p}
+		if err := sess.Set(key, stsCredentials(exp)); err != nil {
+			t.Fatal(err)
+		}
+		if err := (&vault.CredentialKeyring{Keyring: v.store}).Set(p, awsCredentials()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := &Config{Path: "none"}
+	cfg.file, _ = vault.LoadConfig(os.DevNull)
+
+	c, err := v.Clear(cfg, ClearOptions{Profile: "dev"})
+	if err != nil || c != (Cleared{Items: 1}) {
+		t.Fatalf("Clear(dev) = %+v, %v", c, err)
+	}
+	c, err = v.Clear(cfg, ClearOptions{Sessions: true})
+	if err != nil || c != (Cleared{Items: 1, Sessions: 2}) {
+		t.Fatalf("Clear(sessions) = %+v, %v", c, err)
+	}
+	keys, _ := v.store.Keys()
+	if strings.Join(keys, " ") != "dev prod" {
+		t.Errorf("left %q, want the master credentials only", keys)
+	}
+}
+
+func TestLockExcludesOtherHolders(t *testing.T) {
+	dir, lockDir := filepath.Join(t.TempDir(), "keys"), t.TempDir()
+	a, b := fileVault(t, dir, lockDir), fileVault(t, dir, lockDir)
+	ctx := context.Background()
+
+	unlockA, err := a.Lock(ctx, Shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlockB, err := b.Lock(ctx, Shared)
+	if err != nil {
+		t.Fatalf("a second shared hold: %v", err)
+	}
+	unlockB()
+	if _, err := b.Lock(ctx, Exclusive); !isLockTimeout(err) {
+		t.Fatalf("exclusive while shared is held: %v, want a lock timeout", err)
+	}
+	unlockA()
+
+	unlockA, err = a.Lock(ctx, Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reads and writes outside a section take the lock themselves: they wait too.
+	_, err = b.kr.Keys()
+	var te *LockTimeoutError
+	if !errors.As(err, &te) {
+		t.Fatalf("a read while another holds the lock exclusive: %v, want a lock timeout", err)
+	}
+	if want := "pid " + strconv.Itoa(os.Getpid()); !strings.Contains(te.Error(), want) {
+		t.Errorf("timeout error %q does not name the holder (%s)", te, want)
+	}
+	// Inside its own section a holder reads and writes freely.
+	if err := a.WriteCache(CacheKey{Kind: "ecr", Profile: "dev"}, []byte("x"), time.Now().Add(time.Hour), "test"); err != nil {
+		t.Fatal(err)
+	}
+	unlockA()
+	if _, err := b.ReadCache(CacheKey{Kind: "ecr", Profile: "dev"}); err != nil {
+		t.Fatalf("read after the holder let go: %v", err)
+	}
+}
+
+func TestLockWaitEndsWithContext(t *testing.T) {
+	dir, lockDir := filepath.Join(t.TempDir(), "keys"), t.TempDir()
+	a, b := fileVault(t, dir, lockDir), fileVault(t, dir, lockDir)
+	b.lock.timeout = time.Hour
+	unlock, err := a.Lock(context.Background(), Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := b.Lock(ctx, Shared); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Lock with a cancelled context: %v", err)
+	}
+}
+
+func isLockTimeout(err error) bool {
+	var te *LockTimeoutError
+	return errors.As(err, &te)
+}
+
+// TestWholeItemWrites: readers that take no lock (as aws-vault does) never see a partial
+// item while av rewrites it. keyring's own in-place writes fail such readers (7-11% of
+// reads in a measurement here).
+func TestWholeItemWrites(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decrypts a few hundred items")
+	}
+	dir := filepath.Join(t.TempDir(), "keys")
+	writer := fileVault(t, dir, "")
+	k := CacheKey{Kind: "ecr", Profile: "dev"}
+	exp := time.Now().Add(time.Hour).Truncate(time.Second)
+	if err := writer.WriteCache(k, []byte("0"), exp, "test"); err != nil {
+		t.Fatal(err)
+	}
+	name := k.metadata(exp)
+	key := name.String()
+
+	var done sync.WaitGroup
+	stop := make(chan struct{})
+	var mu sync.Mutex
+	reads, failures := 0, 0
+	for i := 0; i < 3; i++ {
+		reader := fileVault(t, dir, "")
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				// The backend itself, without av's retries: a torn item would show.
+				_, err := reader.store.Get(key)
+				mu.Lock()
+				reads++
+				if err != nil {
+					failures++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := 1; i <= 60; i++ {
+		if err := writer.kr.Set(keyring.Item{Key: key, Data: []byte(fmt.Sprint(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	done.Wait()
+	if failures > 0 {
+		t.Errorf("%d of %d reads failed while the item was rewritten", failures, reads)
+	}
+	t.Logf("%d reads", reads)
+	if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 1 {
+		t.Errorf("scratch directories left beside the vault: %v", entries)
+	}
+}
+
+func stsCredentials(exp time.Time) *ststypes.Credentials {
+	return &ststypes.Credentials{
+		AccessKeyId:     aws.String("ASIAEXAMPLE"),
+		SecretAccessKey: aws.String("secret"),
+		SessionToken:    aws.String("token"),
+		Expiration:      aws.Time(exp),
+	}
+}
+
+func awsCredentials() aws.Credentials {
+	return aws.Credentials{AccessKeyID: "AKIAEXAMPLE", SecretAccessKey: "secret"}
+}
+
+// TestLockFileGoesWithItsLastHolder: the lock file is removed by the last holder, and a
+// waiter that was blocked on the removed file locks the new one, so the lock still
+// excludes.
+func TestLockFileGoesWithItsLastHolder(t *testing.T) {
+	dir, lockDir := filepath.Join(t.TempDir(), "keys"), t.TempDir()
+	a, b, c := fileVault(t, dir, lockDir), fileVault(t, dir, lockDir), fileVault(t, dir, lockDir)
+	b.lock.timeout = time.Minute // a safety net
+	ctx := context.Background()
+
+	unlockA, err := a.Lock(ctx, Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan func(), 1)
+	go func() {
+		unlock, err := b.Lock(ctx, Exclusive)
+		if err != nil {
+			t.Error(err)
+			unlock = func() {}
+		}
+		got <- unlock
+	}()
+	// Let b block on the file a holds (its debug line says so), then let go.
+	for deadline := time.Now().Add(time.Minute); lockWaiters(t, a.lock.path) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("b never waited")
+		}
+	}
+	unlockA()
+	unlockB := <-got
+	if _, err := c.Lock(ctx, Shared); !isLockTimeout(err) {
+		t.Fatalf("c got the lock while b holds it: %v", err)
+	}
+	unlockB()
+	if entries, _ := os.ReadDir(lockDir); len(entries) != 0 {
+		t.Errorf("left in the lock directory: %v", entries)
+	}
+}
+
+// lockWaiters counts the processes' requests blocked on the lock file at path.
+func lockWaiters(t *testing.T, path string) int {
+	t.Helper()
+	data, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		t.Skip("no /proc/locks")
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		return 0
+	}
+	id := fmt.Sprintf(":%d ", st.Ino)
+	n := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.Contains(line, "->") && strings.Contains(line, id) {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,231 @@
+package profiles
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// LockMode is how a vault lock is held: many readers share it, one writer holds it alone.
+type LockMode int
+
+const (
+	unlocked LockMode = iota
+	// Shared lets other readers in and keeps writers out.
+	Shared
+	// Exclusive keeps everyone else out: for writes, and for "look, mint if missing, store"
+	// sections that must run once however many avs start together.
+	Exclusive
+)
+
+func (m LockMode) String() string {
+	switch m {
+	case Shared:
+		return "shared"
+	case Exclusive:
+		return "exclusive"
+	}
+	return "unlocked"
+}
+
+// DefaultLockTimeout is how long av waits for another av's hold on the vault. A holder may
+// be waiting for its user's MFA code or SSO login, which takes a person a minute or so.
+const DefaultLockTimeout = 2 * time.Minute
+
+// LockTimeoutError says the vault's lock stayed taken for the whole timeout.
+type LockTimeoutError struct {
+	Waited  time.Duration
+	Holders []string // "pid 1234 (av)", as far as the system tells
+}
+
+func (e *LockTimeoutError) Error() string {
+	who := "another process"
+	if len(e.Holders) > 0 {
+		who = strings.Join(e.Holders, ", ")
+	}
+	return fmt.Sprintf("the vault is locked by %s: gave up after %s", who, e.Waited)
+}
+
+// Hint names the fix: the holder is stuck (stop it) or slow (wait longer).
+func (e *LockTimeoutError) Hint() string {
+	return "if that process is stuck, stop it; to wait longer, set AV_LOCK_TIMEOUT or --lock-timeout"
+}
+
+// vaultLock is the cross-process lock on one vault: flock(2) on a file in the user's private
+// runtime directory. The kernel drops a flock when its holder dies, even by SIGKILL, so a
+// killed av never leaves the vault locked. The file exists only while someone holds or
+// awaits the lock: the last holder removes it (see release), so runs leave nothing behind.
+type vaultLock struct {
+	path    string
+	timeout time.Duration
+}
+
+// lockPath names the lock file of a vault: one per vault, so avs on different vaults never
+// wait for each other.
+func lockPath(dir, vaultID string) string {
+	sum := sha256.Sum256([]byte(vaultID))
+	// A dot file: `ls` of the runtime directory shows only run directories.
+	return filepath.Join(dir, ".vault-"+hex.EncodeToString(sum[:6])+".lock")
+}
+
+// acquire takes the lock in mode, waiting at most l.timeout in all. Each attempt opens the
+// file anew: an abandoned wait (timeout, ctx) keeps blocking in the kernel on its own
+// descriptor and drops the lock as soon as it gets it, never touching a later hold.
+func (l *vaultLock) acquire(ctx context.Context, mode LockMode) (*os.File, error) {
+	how := unix.LOCK_SH
+	if mode == Exclusive {
+		how = unix.LOCK_EX
+	}
+	deadline := time.Now().Add(l.timeout)
+	for {
+		// O_CLOEXEC: the child must never inherit the lock, or a killed av's command would
+		// keep the vault locked.
+		fd, err := unix.Open(l.path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("opening the vault lock %s: %w", l.path, err)
+		}
+		f := os.NewFile(uintptr(fd), l.path)
+		err = flock(fd, how|unix.LOCK_NB)
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			// wait closes f itself when it fails.
+			err = l.wait(ctx, f, how, deadline)
+		} else if err != nil {
+			f.Close()
+			err = fmt.Errorf("locking the vault: %w", err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if l.current(f) {
+			if mode == Exclusive {
+				// Who holds it, for a waiter's timeout message when /proc/locks cannot say.
+				_ = f.Truncate(0)
+				_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+			}
+			return f, nil
+		}
+		// The last holder removed the file while this one waited on it: lock the file
+		// that is there now.
+		f.Close()
+	}
+}
+
+// current reports whether f is still the file at l.path.
+func (l *vaultLock) current(f *os.File) bool {
+	var held, named unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &held) != nil || unix.Stat(l.path, &named) != nil {
+		return false
+	}
+	return held.Dev == named.Dev && held.Ino == named.Ino
+}
+
+// release drops a hold. The last holder removes the file: when an exclusive hold can be had
+// at once, nobody else holds the file, and while this one holds it nobody can remove or
+// replace it, so the path still names it; a process that opened it meanwhile finds it gone
+// once it gets the lock, and opens the new one (acquire).
+func (l *vaultLock) release(f *os.File) {
+	if f == nil {
+		return
+	}
+	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil && l.current(f) {
+		os.Remove(l.path)
+	}
+	// Closing the last descriptor drops the flock.
+	f.Close()
+}
+
+// wait blocks in flock(2) on a goroutine, so the deadline and ctx can end the wait.
+func (l *vaultLock) wait(ctx context.Context, f *os.File, how int, deadline time.Time) error {
+	who := strings.Join(lockHolders(f), ", ")
+	if who == "" {
+		who = "another process"
+	}
+	log.Printf("waiting for the vault's lock, held by %s", who)
+	done := make(chan error, 1)
+	go func() { done <- flock(int(f.Fd()), how) }()
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	var err error
+	select {
+	case err = <-done:
+		if err != nil {
+			f.Close()
+		}
+		return err
+	case <-timer.C:
+		err = &LockTimeoutError{Waited: l.timeout, Holders: lockHolders(f)}
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	// The flock call cannot be interrupted: close the file once it returns, which drops
+	// whatever it got.
+	go func() { <-done; f.Close() }()
+	return err
+}
+
+func flock(fd, how int) error {
+	for {
+		err := unix.Flock(fd, how)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
+
+// lockHolders names the processes holding a lock on f's file, from /proc/locks, else the
+// pid the last exclusive holder wrote into the file.
+func lockHolders(f *os.File) []string {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return nil
+	}
+	// /proc/locks names a file as MAJOR:MINOR:INODE, the device numbers in hex.
+	id := fmt.Sprintf("%02x:%02x:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
+	var pids []int
+	if pl, err := os.Open("/proc/locks"); err == nil {
+		s := bufio.NewScanner(pl)
+		for s.Scan() {
+			fields := strings.Fields(s.Text())
+			// "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF"; waiters have "->" after the index.
+			if len(fields) < 6 || fields[1] == "->" || fields[1] != "FLOCK" || fields[5] != id {
+				continue
+			}
+			if pid, err := strconv.Atoi(fields[4]); err == nil && pid > 0 && pid != os.Getpid() {
+				pids = append(pids, pid)
+			}
+		}
+		pl.Close()
+	}
+	if len(pids) == 0 {
+		buf := make([]byte, 32)
+		n, _ := f.ReadAt(buf, 0)
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(buf[:n]))); err == nil && pid > 0 {
+			pids = append(pids, pid)
+		}
+	}
+	var out []string
+	seen := map[int]bool{}
+	for _, pid := range pids {
+		if seen[pid] {
+			continue
+		}
+		seen[pid] = true
+		name := "pid " + strconv.Itoa(pid)
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil {
+			name += " (" + strings.TrimSpace(string(comm)) + ")"
+		}
+		out = append(out, name)
+	}
+	return out
+}

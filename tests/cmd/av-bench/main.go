@@ -1,0 +1,558 @@
+// Command av-bench measures av's token lifecycle on this machine, each figure next to its
+// peer, and prints Markdown tables (`make bench`):
+//
+//   - the warm path, `av PROFILE -- true` with a cached session and token, against
+//     /bin/true and against aws-vault v7.2.0 as released (`aws-vault exec --no-session`,
+//     and `aws-vault exec` with its cached session);
+//   - the cold path, an empty cache, with 1, 16 and 64 runs at once: wall time, STS and ECR
+//     calls (counted by the AWS stand-in), failures, leftover directories; next to av as it
+//     was before it cached tokens (-before, built from git), since aws-vault v7.2.0 cannot
+//     be pointed at the stand-in's STS (it ignores AWS_ENDPOINT_URL);
+//   - peak RSS.
+//
+// Everything runs against the project's AWS stand-in (in this process) and a throwaway
+// file-backend vault in a temporary HOME: neither ~/.aws nor any keyring is touched. The
+// peer aws-vault is built from a scratch module that requires v7.2.0, so it has the
+// dependencies it was released with, not av's.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/av-cli/av/tests/fixture"
+	"github.com/av-cli/av/tests/standin"
+)
+
+const (
+	profile = "bench"
+	region  = "eu-west-1"
+)
+
+// beforeCache is the last commit before av cached its tokens and locked the vault.
+const beforeCache = "0f7c35b"
+
+func main() {
+	warmRuns := flag.Int("warm", 60, "runs of each warm-path command")
+	coldRounds := flag.Int("cold", 5, "rounds of each cold-path measurement")
+	before := flag.String("before", beforeCache, "git revision of the av to compare the cold path with (\"\" for none)")
+	flag.Parse()
+	if err := bench(*warmRuns, *coldRounds, *before); err != nil {
+		fmt.Fprintln(os.Stderr, "av-bench: error:", err)
+		os.Exit(1)
+	}
+}
+
+// bed is the test bed: binaries, stand-in, environment.
+type bed struct {
+	av, awsVault string
+	old, oldRev  string // av before the cache, if built
+	launcher     string // reports a command's peak RSS
+	aws          *standin.Server
+	env          []string
+	runtime      string
+}
+
+func bench(warmRuns, coldRounds int, before string) error {
+	work, err := os.MkdirTemp("", "av-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	b, cleanup, err := setUp(work, before)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	fmt.Printf("# av benchmark\n\n%s, %d CPUs, %s; av %s\n\n", hostInfo(), numCPU(), time.Now().UTC().Format("2006-01-02"), gitDescribe())
+	if err := b.warm(warmRuns); err != nil {
+		return err
+	}
+	return b.cold(coldRounds)
+}
+
+func setUp(work, before string) (*bed, func(), error) {
+	b := &bed{av: filepath.Join(work, "bin", "av"), awsVault: filepath.Join(work, "bin", "aws-vault")}
+	step("building av")
+	if err := goBuild("", b.av, "./cmd/av"); err != nil {
+		return nil, nil, err
+	}
+	if before != "" {
+		step("building av " + before + " (before the token cache)")
+		old := filepath.Join(work, "bin", "av-"+before)
+		if err := buildRevision(before, filepath.Join(work, "old"), old); err != nil {
+			step(fmt.Sprintf("skipping av %s: %v", before, err))
+		} else {
+			b.old, b.oldRev = old, before
+		}
+	}
+	b.launcher = filepath.Join(work, "bin", "rss")
+	if err := buildLauncher(filepath.Join(work, "rss"), b.launcher); err != nil {
+		return nil, nil, err
+	}
+	step("building aws-vault v7.2.0 as released, in a scratch module")
+	if err := buildPeer(filepath.Join(work, "peer"), b.awsVault); err != nil {
+		return nil, nil, err
+	}
+
+	b.aws = standin.New(standin.Options{})
+	url, err := b.aws.Start()
+	if err != nil {
+		return nil, nil, err
+	}
+	// `true` talks to no registry: any host will do.
+	b.aws.SetRegistry(region, "http://127.0.0.1:9", fixture.RandomHex(16))
+	keyID, secret := b.aws.NewRootKey()
+
+	home := filepath.Join(work, "home")
+	if err := os.MkdirAll(filepath.Join(home, ".aws"), 0o700); err != nil {
+		return nil, nil, err
+	}
+	config := fmt.Sprintf("[profile %s]\nregion = %s\n", profile, region)
+	if err := os.WriteFile(filepath.Join(home, ".aws", "config"), []byte(config), 0o600); err != nil {
+		return nil, nil, err
+	}
+	b.runtime, err = os.MkdirTemp("/dev/shm", "av-bench-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("a private tmpfs directory for the runs: %w", err)
+	}
+	cleanup := func() {
+		b.aws.Close()
+		os.RemoveAll(b.runtime)
+	}
+	b.env = append(cleanEnviron(),
+		"HOME="+home,
+		"PATH=/usr/bin:/bin",
+		"AWS_ENDPOINT_URL="+url,
+		"AWS_VAULT_BACKEND=file",
+		"AWS_VAULT_FILE_PASSPHRASE="+fixture.RandomHex(8),
+		"AV_RUNTIME_DIR="+b.runtime,
+	)
+	add := exec.Command(b.awsVault, "add", "--env", profile)
+	add.Env = append(b.env, "AWS_ACCESS_KEY_ID="+keyID, "AWS_SECRET_ACCESS_KEY="+secret)
+	if out, err := add.CombinedOutput(); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("aws-vault add: %v: %s", err, out)
+	}
+	return b, cleanup, nil
+}
+
+// result is one run.
+type result struct {
+	wall time.Duration
+	err  error
+}
+
+func (b *bed) run(name string, args ...string) result {
+	cmd := exec.Command(name, args...)
+	cmd.Env = b.env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	r := result{wall: time.Since(start)}
+	if err != nil {
+		r.err = fmt.Errorf("%s: %v: %s", filepath.Base(name), err, strings.TrimSpace(stderr.String()))
+	}
+	return r
+}
+
+// parallel starts n runs at once and returns the wall time until the last one ended.
+func (b *bed) parallel(n int, name string, args ...string) (time.Duration, []result) {
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-gate
+			results[i] = b.run(name, args...)
+		}()
+	}
+	start := time.Now()
+	close(gate)
+	wg.Wait()
+	return time.Since(start), results
+}
+
+func (b *bed) warm(runs int) error {
+	step(fmt.Sprintf("warm path: %d runs of each command, interleaved", runs))
+	// Fill both caches: av's token item and aws-vault's session.
+	for _, c := range [][]string{{b.av, profile, "--", "true"}, {b.awsVault, "exec", profile, "--", "true"}} {
+		if r := b.run(c[0], c[1:]...); r.err != nil {
+			return r.err
+		}
+	}
+	decrypts, err := b.decrypts()
+	if err != nil {
+		return err
+	}
+	b.aws.Reset()
+	cmds := []struct {
+		label string
+		argv  []string
+	}{
+		{"`/bin/true`", []string{"/bin/true"}},
+		{"`av bench -- true`", []string{b.av, profile, "--", "true"}},
+		{"`aws-vault exec --no-session bench -- true`", []string{b.awsVault, "exec", "--no-session", profile, "--", "true"}},
+		{"`aws-vault exec bench -- true` (cached session)", []string{b.awsVault, "exec", profile, "--", "true"}},
+	}
+	if b.old != "" {
+		cmds = append(cmds, struct {
+			label string
+			argv  []string
+		}{"av " + b.oldRev + " (before the cache: mints each run)", []string{b.old, profile, "--", "true"}})
+	}
+	times := make([][]time.Duration, len(cmds))
+	for i := 0; i < runs; i++ {
+		// Rotate the order, so no command always follows the same one.
+		for j := range cmds {
+			k := (i + j) % len(cmds)
+			r := b.run(cmds[k].argv[0], cmds[k].argv[1:]...)
+			if r.err != nil {
+				return r.err
+			}
+			times[k] = append(times[k], r.wall)
+		}
+	}
+	calls := b.aws.CallsByName()
+	if b.old != "" {
+		// The old av mints on every run; nothing else may call AWS.
+		delete(calls, "ecr.GetAuthorizationToken")
+	}
+	if len(calls) > 0 {
+		return fmt.Errorf("the warm path called AWS: %v", calls)
+	}
+	rss := make([]int64, len(cmds))
+	for k, c := range cmds {
+		if rss[k], err = b.peakRSS(c.argv); err != nil {
+			return err
+		}
+	}
+	trueMed, peerMed := median(times[0]), median(times[2])
+	fmt.Printf("## Warm path: cached session and token, %d runs each\n\n", runs)
+	fmt.Println("| command | median | min–max | ÷ `/bin/true` | ÷ `aws-vault exec --no-session` | peak RSS |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|")
+	for i, c := range cmds {
+		m := median(times[i])
+		fmt.Printf("| %s | %s | %s–%s | %.1f× | %.2f× | %s |\n", c.label, ms(m), ms(slices.Min(times[i])), ms(slices.Max(times[i])),
+			float64(m)/float64(trueMed), float64(m)/float64(peerMed), mib(rss[i]))
+	}
+	fmt.Printf("\nVault items av decrypts on the warm path: %d (aws-vault exec --no-session: 1, its master credentials).\n", decrypts)
+	fmt.Printf("Peak RSS is the largest of 5 runs, each started by a small launcher (its own peak, %s, is the floor\nof the figure: a vfork child is charged its parent's).\n\n", mib(rss[0]))
+	return nil
+}
+
+// peakRSS runs argv 5 times through the launcher and returns the largest peak RSS, KiB.
+// The first run of a cold measurement mints; later ones find the cache warm.
+func (b *bed) peakRSS(argv []string) (int64, error) {
+	var peak int64
+	for i := 0; i < 5; i++ {
+		cmd := exec.Command(b.launcher, argv...)
+		cmd.Env = b.env
+		out, err := cmd.Output()
+		if err != nil {
+			return 0, fmt.Errorf("%s: %v", filepath.Base(argv[0]), err)
+		}
+		kib, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		peak = max(peak, kib)
+	}
+	return peak, nil
+}
+
+// launcher is a program of small footprint that runs a command and prints its peak RSS.
+// ru_maxrss of a process started by vfork (as Go starts them) counts its parent's peak
+// until it execs: measured from this bench, every command would weigh at least the bench.
+const launcher = `package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+)
+
+func main() {
+	cmd := exec.Command(os.Args[1], os.Args[2:]...)
+	cmd.Stdout = os.Stderr
+	cmd.Stderr = os.Stderr
+	err := cmd.Run()
+	if cmd.ProcessState == nil {
+		os.Exit(2)
+	}
+	fmt.Println(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)
+	if err != nil {
+		os.Exit(1)
+	}
+}
+`
+
+func buildLauncher(dir, out string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(launcher), 0o644); err != nil {
+		return err
+	}
+	return goBuild(dir, out, "main.go", "GO111MODULE=off")
+}
+
+var decryptsRE = regexp.MustCompile(`(\d+) vault items decrypted`)
+
+// decrypts runs av once with --debug and reads how many vault items it decrypted.
+func (b *bed) decrypts() (int, error) {
+	cmd := exec.Command(b.av, "--debug", profile, "--", "true")
+	cmd.Env = b.env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("av --debug: %v: %s", err, out)
+	}
+	m := decryptsRE.FindSubmatch(out)
+	if m == nil {
+		return 0, errors.New("av --debug did not say how many vault items it decrypted")
+	}
+	return strconv.Atoi(string(m[1]))
+}
+
+// coldRow is one cold-path measurement of one command, over rounds.
+type coldRow struct {
+	wall             []time.Duration
+	sts, ecr, failed []int
+	leftover         int
+	firstErr         error
+}
+
+func (b *bed) cold(rounds int) error {
+	step(fmt.Sprintf("cold path: empty cache, %d rounds of 1, 16 and 64 runs at once", rounds))
+	fmt.Printf("## Cold path: empty cache (no session, no token), %d rounds each\n\n", rounds)
+	fmt.Println("Median [min–max] over the rounds. STS and ECR calls are counted by the AWS stand-in.")
+	peer := b.old != ""
+	if peer {
+		fmt.Printf("Next to each figure, av %s, before it cached tokens and locked the vault. ", b.oldRev)
+	}
+	fmt.Println("aws-vault v7.2.0 has no cold figures: it cannot be pointed at the stand-in's STS.")
+	fmt.Println()
+	if peer {
+		fmt.Printf("| runs at once | wall | av %[1]s | STS calls | av %[1]s | ECR calls | av %[1]s | failures | av %[1]s | dirs left |\n", b.oldRev)
+		fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	} else {
+		fmt.Println("| runs at once | wall | STS calls | ECR calls | failures | dirs left |")
+		fmt.Println("|---:|---:|---:|---:|---:|---:|")
+	}
+	for _, n := range []int{1, 16, 64} {
+		var now, old coldRow
+		for r := 0; r < rounds; r++ {
+			b.measureCold(&now, n, b.av, profile, "--", "true")
+			if peer {
+				b.measureCold(&old, n, b.old, profile, "--", "true")
+			}
+		}
+		if peer {
+			fmt.Printf("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %d |\n", n,
+				spread(now.wall), spread(old.wall), ints(now.sts), ints(old.sts),
+				ints(now.ecr), ints(old.ecr), ints(now.failed), ints(old.failed), now.leftover)
+		} else {
+			fmt.Printf("| %d | %s | %s | %s | %s | %d |\n", n, spread(now.wall), ints(now.sts), ints(now.ecr), ints(now.failed), now.leftover)
+		}
+		defer reportFailure("av", now.firstErr)
+		if peer {
+			defer reportFailure("av "+b.oldRev, old.firstErr)
+		}
+	}
+	clear := exec.Command(b.av, "clear", "--sessions")
+	clear.Env = b.env
+	if out, err := clear.CombinedOutput(); err != nil {
+		return fmt.Errorf("av clear: %v: %s", err, out)
+	}
+	rss, err := b.peakRSS([]string{b.av, profile, "--", "true"})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nPeak RSS of av on the cold path (minting): %s.\n", mib(rss))
+	return nil
+}
+
+func reportFailure(who string, err error) {
+	if err != nil {
+		fmt.Printf("\n%s, a failure: `%v`\n", who, err)
+	}
+}
+
+// measureCold empties the cache, runs n at once, and records calls, failures, leftovers.
+func (b *bed) measureCold(row *coldRow, n int, name string, args ...string) {
+	clear := exec.Command(b.av, "clear", "--sessions")
+	clear.Env = b.env
+	if out, err := clear.CombinedOutput(); err != nil {
+		row.firstErr = fmt.Errorf("av clear: %v: %s", err, out)
+		return
+	}
+	b.aws.Reset()
+	wall, results := b.parallel(n, name, args...)
+	failed := 0
+	for _, r := range results {
+		if r.err != nil {
+			failed++
+			if row.firstErr == nil {
+				row.firstErr = r.err
+			}
+		}
+	}
+	calls := b.aws.CallsByName()
+	row.wall = append(row.wall, wall)
+	row.sts = append(row.sts, calls["sts.GetSessionToken"]+calls["sts.AssumeRole"])
+	row.ecr = append(row.ecr, calls["ecr.GetAuthorizationToken"])
+	row.failed = append(row.failed, failed)
+	entries, _ := os.ReadDir(b.runtime)
+	for _, e := range entries {
+		if e.IsDir() {
+			row.leftover++
+		}
+	}
+}
+
+// goBuild builds as `make build` does, and as aws-vault's Linux releases are built (cross-
+// compiled, so without cgo): static, -trimpath.
+func goBuild(dir, out, pkg string, env ...string) error {
+	cmd := exec.Command("go", "build", "-trimpath", "-o", out, pkg)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0"), env...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("building %s: %w", filepath.Base(out), err)
+	}
+	return nil
+}
+
+// buildRevision builds av as it was at rev, from the repository's history.
+func buildRevision(rev, dir, out string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	archive := exec.Command("git", "archive", "--format=tar", rev)
+	extract := exec.Command("tar", "-x", "-C", dir)
+	pipe, err := archive.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	extract.Stdin = pipe
+	if err := archive.Start(); err != nil {
+		return err
+	}
+	if err := extract.Run(); err != nil {
+		return err
+	}
+	if err := archive.Wait(); err != nil {
+		return fmt.Errorf("git archive %s: %w", rev, err)
+	}
+	return goBuild(dir, out, "./cmd/av")
+}
+
+// buildPeer builds aws-vault v7.2.0 from a scratch module: the module proxy does not list
+// aws-vault's versions, so `go install …@v7.2.0` fails, but a module that requires it
+// resolves it, with the dependency versions it was released with.
+func buildPeer(dir, out string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	mod := "module avbench/peer\n\ngo 1.26\n\nrequire github.com/99designs/aws-vault/v7 v7.2.0\n"
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644); err != nil {
+		return err
+	}
+	return goBuild(dir, out, "github.com/99designs/aws-vault/v7", "GOFLAGS=-mod=mod", "GOWORK=off")
+}
+
+// cleanEnviron is the bench's environment without anything that could reach a real AWS
+// account, registry login or keyring.
+func cleanEnviron() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "DOCKER_") || strings.HasPrefix(k, "AV_") ||
+			k == "REGISTRY_AUTH_FILE" || k == "HELM_REGISTRY_CONFIG" || k == "HOME" || k == "PATH" || k == "XDG_RUNTIME_DIR" {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + " ms"
+}
+
+func spread(d []time.Duration) string {
+	return fmt.Sprintf("%s [%s–%s]", ms(median(d)), strings.TrimSuffix(ms(slices.Min(d)), " ms"), strings.TrimSuffix(ms(slices.Max(d)), " ms"))
+}
+
+func ints(v []int) string {
+	lo, hi := slices.Min(v), slices.Max(v)
+	s := slices.Clone(v)
+	slices.Sort(s)
+	med := s[len(s)/2]
+	if lo == hi {
+		return strconv.Itoa(med)
+	}
+	return fmt.Sprintf("%d [%d–%d]", med, lo, hi)
+}
+
+func mib(kib int64) string {
+	return strconv.FormatFloat(float64(kib)/1024, 'f', 1, 64) + " MiB"
+}
+
+func step(s string) { fmt.Fprintf(os.Stderr, "==> %s\n", s) }
+
+func numCPU() int {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return 0
+	}
+	return strings.Count(string(data), "\nprocessor") + 1
+}
+
+func hostInfo() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+func gitDescribe() string {
+	out, err := exec.Command("git", "describe", "--tags", "--always", "--dirty").Output()
+	if err != nil {
+		return "dev"
+	}
+	return strings.TrimSpace(string(out))
+}
