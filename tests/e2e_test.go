@@ -254,15 +254,10 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
 		ts.Fatalf("usage: status WANT CMD [ARGS...]")
 	}
-	path, err := lookPathIn(args[1], ts.Getenv("PATH"))
-	ts.Check(err)
-	cmd := exec.Command(path, args[2:]...)
-	cmd.Args[0] = args[1]
-	cmd.Dir = ts.Getenv("WORK")
-	cmd.Env = scriptEnv(ts)
+	cmd := scriptCommand(ts, args[1:])
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
+	err := cmd.Run()
 	ts.Logf("stdout: %s\nstderr: %s", stdout.String(), stderr.String())
 	if cmd.ProcessState == nil {
 		ts.Fatalf("%s did not run: %v", args[1], err)
@@ -287,6 +282,18 @@ func unixSignalName(s syscall.Signal) string {
 		return n
 	}
 	return strconv.Itoa(int(s))
+}
+
+// scriptCommand is args[0] found on the script's PATH, to run in $WORK with the script's
+// environment, as exec would.
+func scriptCommand(ts *testscript.TestScript, args []string) *exec.Cmd {
+	path, err := lookPathIn(args[0], ts.Getenv("PATH"))
+	ts.Check(err)
+	cmd := exec.Command(path, args[1:]...)
+	cmd.Args[0] = args[0]
+	cmd.Dir = ts.Getenv("WORK")
+	cmd.Env = scriptEnv(ts)
+	return cmd
 }
 
 // scriptKeys are the variables the setup sets; scriptEnv passes them on with the script's values.

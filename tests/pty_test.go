@@ -171,12 +171,7 @@ func (t *terminal) start(ts *testscript.TestScript, args []string) {
 	if t.cmd != nil && !t.waited {
 		ts.Fatalf("pty start: the previous program is still running (pty wait for it)")
 	}
-	path, err := lookPathIn(args[0], ts.Getenv("PATH"))
-	ts.Check(err)
-	cmd := exec.Command(path, args[1:]...)
-	cmd.Args[0] = args[0]
-	cmd.Dir = ts.Getenv("WORK")
-	cmd.Env = scriptEnv(ts)
+	cmd := scriptCommand(ts, args)
 	if ts.Getenv("TERM") == "" {
 		cmd.Env = append(cmd.Env, "TERM=dumb")
 	}
