@@ -46,9 +46,9 @@ type DockerMerge struct {
 // plus the injected auths. No credsStore and no empty helper survive: a store becomes
 // per-host credHelpers for the hosts it holds (its `list`, plus the hosts in auths), minus
 // the injected hosts, because crane, oras and helm ask a configured store before auths
-// (CLIENTS.md). autoStore is the store docker would detect when the file has no auth
-// configuration at all ("" for none).
-func MergeDockerConfig(user []byte, logins Logins, list StoreLister, autoStore string) (DockerMerge, error) {
+// (CLIENTS.md). detectStore gives the store docker would detect when the file has no auth
+// configuration at all ("" for none); it is asked only for such a file.
+func MergeDockerConfig(user []byte, logins Logins, list StoreLister, detectStore func() string) (DockerMerge, error) {
 	var m DockerMerge
 	c, err := decodeClientConfig(user)
 	if err != nil {
@@ -57,9 +57,10 @@ func MergeDockerConfig(user []byte, logins Logins, list StoreLister, autoStore s
 	store := c.store
 	// docker detects pass/secretservice only for a file with no auth configuration; av's
 	// logins are auth configuration, so av does the detection in docker's place.
-	if store == "" && len(c.auths) == 0 && len(c.helpers) == 0 && autoStore != "" {
-		store = autoStore
-		m.Notes = append(m.Notes, fmt.Sprintf("docker would detect credential store %q: kept for the other registries", autoStore))
+	if store == "" && len(c.auths) == 0 && len(c.helpers) == 0 {
+		if store = detectStore(); store != "" {
+			m.Notes = append(m.Notes, fmt.Sprintf("docker would detect credential store %q: kept for the other registries", store))
+		}
 	}
 	if store != "" {
 		hosts, lerr := list(store)

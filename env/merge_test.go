@@ -91,7 +91,7 @@ func TestMergeDockerConfig(t *testing.T) {
 			if list == nil {
 				list = lister()
 			}
-			m, err := MergeDockerConfig([]byte(tt.user), Logins{ecrHost: token}, list, tt.autoStore)
+			m, err := MergeDockerConfig([]byte(tt.user), Logins{ecrHost: token}, list, func() string { return tt.autoStore })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -105,7 +105,7 @@ func TestMergeDockerConfig(t *testing.T) {
 
 func TestMergeDockerConfigRejectsWithoutQuoting(t *testing.T) {
 	for _, bad := range []string{`[1,2]`, `{"auths":"s3cr3t"}`, `{"credHelpers":{"h":1}}`, `{"credsStore":{"x":"s3cr3t"}}`, `{"auths": {"h": {"auth": "s3cr3t"}`} {
-		_, err := MergeDockerConfig([]byte(bad), Logins{ecrHost: token}, nil, "")
+		_, err := MergeDockerConfig([]byte(bad), Logins{ecrHost: token}, nil, func() string { return "" })
 		if err == nil {
 			t.Errorf("%s: accepted", bad)
 		} else if strings.Contains(err.Error(), "s3cr3t") {
@@ -139,7 +139,7 @@ func FuzzMergeDockerConfig(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, user []byte) {
 		list := func(string) ([]string, error) { return []string{"quay.io", ecrHost}, nil }
-		m, err := MergeDockerConfig(user, Logins{ecrHost: token}, list, "desktop")
+		m, err := MergeDockerConfig(user, Logins{ecrHost: token}, list, func() string { return "desktop" })
 		if err != nil {
 			return
 		}

@@ -18,10 +18,10 @@ type Files struct {
 
 // FilesOptions say what goes into the registry files.
 type FilesOptions struct {
-	Logins    Logins
-	User      UserConfig  // the user's own configs, merged in
-	ListStore StoreLister // lists a credential helper's registries; nil means ListCredentialStore
-	AutoStore string      // the store docker would detect for a config with no auth (DetectDockerStore)
+	Logins      Logins
+	User        UserConfig    // the user's own configs, merged in
+	ListStore   StoreLister   // lists a credential helper's registries; nil means ListCredentialStore
+	DetectStore func() string // the store docker would detect for a config with no auth; nil means DetectDockerStore
 }
 
 // WriteRegistryFiles writes the docker, containers and helm files: the user's own configs
@@ -36,6 +36,9 @@ func (d *Dir) WriteRegistryFiles(o FilesOptions) (Files, []string, error) {
 	}
 	if o.ListStore == nil {
 		o.ListStore = ListCredentialStore
+	}
+	if o.DetectStore == nil {
+		o.DetectStore = DetectDockerStore
 	}
 	if err := os.Mkdir(f.DockerConfig, 0o700); err != nil {
 		return Files{}, nil, fmt.Errorf("creating the docker config directory: %w", err)
@@ -86,7 +89,7 @@ func mergeUserDocker(path string, o FilesOptions) (DockerMerge, error) {
 	if err != nil {
 		return DockerMerge{}, err
 	}
-	m, err := MergeDockerConfig(data, o.Logins, o.ListStore, o.AutoStore)
+	m, err := MergeDockerConfig(data, o.Logins, o.ListStore, o.DetectStore)
 	if err != nil {
 		// Never the parse error itself: it may quote the file, which holds credentials.
 		return DockerMerge{}, fmt.Errorf("your config %s: %w", path, err)

@@ -124,7 +124,8 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 // meanwhile gets the old file or the new one, at the same path.
 func (f Files) Renew(logins Logins) error {
 	docker := func(cur []byte) ([]byte, error) {
-		m, err := MergeDockerConfig(cur, logins, ListCredentialStore, "")
+		// av's own file always has auths, so docker would detect no store for it.
+		m, err := MergeDockerConfig(cur, logins, ListCredentialStore, func() string { return "" })
 		return m.Config, err
 	}
 	auth := func(cur []byte) ([]byte, error) { return MergeAuthFiles([][]byte{cur}, logins) }

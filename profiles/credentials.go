@@ -2,7 +2,6 @@ package profiles
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -51,9 +50,9 @@ func (e *UnknownProfileError) Error() string {
 	return fmt.Sprintf("profile %q is not in %s nor in the vault", e.Profile, e.ConfigPath)
 }
 
-// Exists reports whether a profile is defined in the config file or has credentials in
+// exists reports whether a profile is defined in the config file or has credentials in
 // the vault (aws-vault accepts both).
-func Exists(cfg *Config, v *Vault, name string) (bool, error) {
+func exists(cfg *Config, v *Vault, name string) (bool, error) {
 	if cfg.Has(name) {
 		return true, nil
 	}
@@ -79,11 +78,11 @@ type Profile struct {
 // Lookup finds a profile in the config file or the vault and reads its settings. It
 // decrypts nothing.
 func Lookup(cfg *Config, v *Vault, name string, opts Options) (*Profile, error) {
-	exists, err := Exists(cfg, v, name)
+	found, err := exists(cfg, v, name)
 	if err != nil {
 		return nil, err
 	}
-	if !exists {
+	if !found {
 		return nil, &UnknownProfileError{Profile: name, ConfigPath: cfg.Path, Suggestion: closest(name, cfg.Names())}
 	}
 	pc, err := cfg.profileConfig(name, opts)
@@ -351,12 +350,6 @@ func minTTL() time.Duration {
 type staticProvider struct{ creds aws.Credentials }
 
 func (s staticProvider) Retrieve(context.Context) (aws.Credentials, error) { return s.creds, nil }
-
-// IsNoCredentials reports whether err says the vault has nothing for a profile.
-func IsNoCredentials(err error) bool {
-	var nc *NoCredentialsError
-	return errors.As(err, &nc)
-}
 
 // closest returns the known name nearest to name (a typo), or "".
 func closest(name string, known []string) string {

@@ -199,9 +199,8 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 
 	dir := prep.dir
 	files, notes, err := dir.WriteRegistryFiles(env.FilesOptions{
-		Logins:    login.Logins,
-		User:      prep.user,
-		AutoStore: prep.autoStore,
+		Logins: login.Logins,
+		User:   prep.user,
 	})
 	if err != nil {
 		return runner.Status{}, err
@@ -259,10 +258,9 @@ func (c *CLI) renew(ctx context.Context, files env.Files, expires time.Time, opt
 
 // runSetup is what a run prepares while it gets its logins.
 type runSetup struct {
-	dir       *env.Dir
-	user      env.UserConfig
-	autoStore string
-	err       error
+	dir  *env.Dir
+	user env.UserConfig
+	err  error
 }
 
 // prepareRun sweeps the directories of killed runs, makes this run's, and finds the user's
@@ -270,7 +268,7 @@ type runSetup struct {
 func prepareRun(base string) runSetup {
 	env.Sweep(base)
 	dir, err := env.NewDir(base)
-	return runSetup{dir: dir, user: env.FindUserConfig(os.Getenv), autoStore: env.DetectDockerStore(), err: err}
+	return runSetup{dir: dir, user: env.FindUserConfig(os.Getenv), err: err}
 }
 
 // openVault opens aws-vault's vault, with its lock file in av's runtime directory.
