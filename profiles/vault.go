@@ -13,6 +13,7 @@ import (
 	"github.com/99designs/aws-vault/v7/prompt"
 	"github.com/99designs/aws-vault/v7/vault"
 	"github.com/99designs/keyring"
+	"github.com/av-cli/av/profiles/internal/pbes2"
 	"golang.org/x/sys/unix"
 )
 
@@ -158,6 +159,10 @@ func (v *Vault) Lock(ctx context.Context, mode LockMode) (unlock func(), err err
 // Decrypts counts the items read from the vault so far: each costs a decryption (about
 // 3 ms with the file backend), so the warm path is judged by it.
 func (v *Vault) Decrypts() int { return v.decrypts }
+
+// KeysDerivedAhead counts the file-backend items read so far whose key was derived while
+// av started (package pbes2): 1 on a warm run whose profile was guessed right.
+func (v *Vault) KeysDerivedAhead() int { return pbes2.Ahead.Used() }
 
 // HasCredentials reports whether the vault holds master credentials for the profile.
 func (v *Vault) HasCredentials(profile string) (bool, error) {

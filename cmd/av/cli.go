@@ -194,8 +194,8 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	if prep.err != nil {
 		return runner.Status{}, prep.err
 	}
-	log.Printf("credentials for profile %s ready (region %q); %d registry logins, the first expiring %s; %d vault items decrypted",
-		run.Name, run.Region, len(login.Logins), login.Expires.Format(time.RFC3339), vault.Decrypts())
+	log.Printf("credentials for profile %s ready (region %q); %d registry logins, the first expiring %s; %d vault items decrypted, %d with a key derived while av started",
+		run.Name, run.Region, len(login.Logins), login.Expires.Format(time.RFC3339), vault.Decrypts(), vault.KeysDerivedAhead())
 
 	dir := prep.dir
 	files, notes, err := dir.WriteRegistryFiles(env.FilesOptions{

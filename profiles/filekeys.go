@@ -1,0 +1,78 @@
+package profiles
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+
+	"github.com/av-cli/av/profiles/internal/pbes2"
+	jose "github.com/dvsekhvalnov/jose2go"
+	"github.com/dvsekhvalnov/jose2go/aes"
+)
+
+func init() {
+	// The file backend's items are keyed by a PBKDF2 of the passphrase. jose2go derives it
+	// itself; this derives it with the standard library, and takes the key of the item a
+	// warm run reads derived while av started (package pbes2).
+	jose.RegisterJwa(fileItemKeys{})
+}
+
+// fileItemKeys is PBES2-HS256+A128KW key management for jose2go (a jose.JwaAlgorithm): the
+// same JWEs as jose2go's, with the key derivation done by package pbes2.
+type fileItemKeys struct{}
+
+func (fileItemKeys) Name() string { return pbes2.Alg }
+
+// WrapNewKey makes a new item's content key and wraps it with a key derived from the
+// passphrase and a fresh salt, as jose2go does.
+func (fileItemKeys) WrapNewKey(cekSizeBits int, key any, header map[string]any) (cek, encryptedCEK []byte, err error) {
+	passphrase, ok := key.(string)
+	if !ok {
+		return nil, nil, errors.New("PBES2 key management takes a passphrase")
+	}
+	saltInput := make([]byte, 12) // as jose2go
+	if _, err := rand.Read(saltInput); err != nil {
+		return nil, nil, err
+	}
+	header["p2c"] = pbes2.Rounds
+	header["p2s"] = base64.RawURLEncoding.EncodeToString(saltInput)
+	kek, err := pbes2.Derive(passphrase, pbes2.Salt(saltInput), pbes2.Rounds)
+	if err != nil {
+		return nil, nil, err
+	}
+	cek = make([]byte, cekSizeBits/8)
+	if _, err := rand.Read(cek); err != nil {
+		return nil, nil, err
+	}
+	encryptedCEK, err = aes.KeyWrap(cek, kek)
+	return cek, encryptedCEK, err
+}
+
+// Unwrap unwraps an item's content key with the key derived from the passphrase and the
+// item's salt: in advance, or now. A wrong passphrase fails key unwrap's integrity check.
+func (fileItemKeys) Unwrap(encryptedCEK []byte, key any, cekSizeBits int, header map[string]any) ([]byte, error) {
+	passphrase, ok := key.(string)
+	if !ok {
+		return nil, errors.New("PBES2 key management takes a passphrase")
+	}
+	p2c, ok := header["p2c"].(float64) // as encoding/json decodes numbers
+	if !ok || p2c < 1 || p2c > pbes2.MaxRounds || p2c != float64(int(p2c)) {
+		return nil, errors.New("the item's header has no usable p2c")
+	}
+	p2s, ok := header["p2s"].(string)
+	if !ok {
+		return nil, errors.New("the item's header has no p2s")
+	}
+	saltInput, err := base64.RawURLEncoding.DecodeString(p2s)
+	if err != nil {
+		return nil, errors.New("the item's p2s is not base64url")
+	}
+	salt := pbes2.Salt(saltInput)
+	kek := pbes2.Ahead.Key(passphrase, salt, int(p2c))
+	if kek == nil {
+		if kek, err = pbes2.Derive(passphrase, salt, int(p2c)); err != nil {
+			return nil, err
+		}
+	}
+	return aes.KeyUnwrap(encryptedCEK, kek)
+}
