@@ -58,6 +58,8 @@ type CLI struct {
 		Args []string `arg:"" optional:"" passthrough:"" help:"[PROFILE --] COMMAND [ARGS...]"`
 	} `cmd:"" default:"withargs" hidden:""`
 
+	catch *runner.Catch // signals caught since av started
+
 	Clear ClearCmd `cmd:"" help:"Remove av's cached registry tokens (and the credentials kept with them) from the vault. av's own command, whatever the profiles are called: run a profile named clear with AWS_PROFILE=clear av COMMAND."`
 }
 
@@ -102,13 +104,15 @@ func splitArgs(args []string, isProfile func(string) bool, envProfile string) in
 func (c *CLI) Run(kctx *kong.Context) (runner.Status, error) {
 	setupLogging(c.Debug)
 	if kctx.Selected() != nil && kctx.Selected().Name == "clear" {
+		// No child to pass them to: signals do what they would do to any program.
+		c.catch.Stop()
 		if err := c.Clear.Run(c, kctx.Args); err != nil {
 			return runner.Status{Code: 1}, withHint(err)
 		}
 		return runner.Status{}, nil
 	}
-	ctx, sup := runner.Supervise(context.Background(), runner.Options{Grace: c.Grace})
-	defer sup.Stop()
+	ctx, sup := runner.Supervise(context.Background(), runner.Options{Grace: c.Grace, Catch: c.catch})
+	defer sup.Close() // av exits next
 
 	status, err := c.run(ctx, sup)
 	if sig := sup.Interrupted(); sig != 0 {
@@ -137,6 +141,28 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	if err != nil {
 		return runner.Status{}, err
 	}
+
+	// The run's directory, the sweep and the user's client configs need no secret: they
+	// are got ready beside the config, the vault and the logins (a decrypt, about 3 ms, on
+	// a warm run; AWS calls on a cold one). Whatever happens, the directory is shredded.
+	setup := make(chan runSetup, 1)
+	go func() { setup <- prepareRun(base) }()
+	var prep *runSetup
+	ready := func() *runSetup {
+		if prep == nil {
+			p := <-setup
+			prep = &p
+		}
+		return prep
+	}
+	defer func() {
+		if dir := ready().dir; dir != nil {
+			if err := dir.Shred(); err != nil {
+				fmt.Fprintf(os.Stderr, "av: warning: cleaning up %s: %v\n", dir.Path, err)
+			}
+			log.Printf("shredded %s", dir.Path)
+		}
+	}()
 
 	cfg, err := profiles.LoadConfig()
 	if err != nil {
@@ -174,25 +200,12 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 		MinTTL:        c.MinTTL,
 		SessionMinTTL: profiles.SessionMinTTL(),
 	}
-	// Getting the logins (a decrypt, about 3 ms, on a warm run; AWS calls on a cold one)
-	// goes on beside the set-up that needs no secret.
-	setup := make(chan runSetup, 1)
-	go func() { setup <- prepareRun(base) }()
 	login, err := env.LogIn(ctx, loginOpts)
-	prep := <-setup
-	if prep.dir != nil {
-		defer func() {
-			if err := prep.dir.Shred(); err != nil {
-				fmt.Fprintf(os.Stderr, "av: warning: cleaning up %s: %v\n", prep.dir.Path, err)
-			}
-			log.Printf("shredded %s", prep.dir.Path)
-		}()
-	}
 	if err != nil {
 		return runner.Status{}, err
 	}
-	if prep.err != nil {
-		return runner.Status{}, prep.err
+	if err := ready().err; err != nil {
+		return runner.Status{}, err
 	}
 	log.Printf("credentials for profile %s ready (region %q); %d registry logins, the first expiring %s; %d vault items decrypted, %d with a key derived while av started",
 		run.Name, run.Region, len(login.Logins), login.Expires.Format(time.RFC3339), vault.Decrypts(), vault.KeysDerivedAhead())

@@ -15,7 +15,9 @@ import (
 var version = "dev"
 
 func main() {
-	var cli CLI
+	// Catching signals takes round trips to Go's signal thread: they go on while kong parses.
+	catch := runner.CatchSignals()
+	cli := CLI{catch: catch}
 	parser := kong.Must(&cli,
 		kong.Name("av"),
 		kong.Description(description),
