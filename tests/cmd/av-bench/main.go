@@ -195,7 +195,7 @@ func (b *bed) warm(runs int) error {
 			return r.err
 		}
 	}
-	decrypts, err := b.decrypts()
+	decrypts, ahead, err := b.decrypts()
 	if err != nil {
 		return err
 	}
@@ -208,7 +208,11 @@ func (b *bed) warm(runs int) error {
 		{"`av bench -- true`", []string{b.av, profile, "--", "true"}},
 		{"`aws-vault exec --no-session bench -- true`", []string{b.awsVault, "exec", "--no-session", profile, "--", "true"}},
 		{"`aws-vault exec bench -- true` (cached session)", []string{b.awsVault, "exec", profile, "--", "true"}},
+		// Start-up alone: what each binary costs before it does anything.
+		{"`av --version`", []string{b.av, "--version"}},
+		{"`aws-vault --version`", []string{b.awsVault, "--version"}},
 	}
+	const startups = 2 // the rows above, printed apart
 	if b.old != "" {
 		cmds = append(cmds, struct {
 			label string
@@ -237,6 +241,9 @@ func (b *bed) warm(runs int) error {
 	}
 	rss := make([]int64, len(cmds))
 	for k, c := range cmds {
+		if k >= 4 && k < 4+startups {
+			continue
+		}
 		if rss[k], err = b.peakRSS(c.argv); err != nil {
 			return err
 		}
@@ -246,11 +253,17 @@ func (b *bed) warm(runs int) error {
 	fmt.Println("| command | median | min–max | ÷ `/bin/true` | ÷ `aws-vault exec --no-session` | peak RSS |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|")
 	for i, c := range cmds {
+		if i >= 4 && i < 4+startups {
+			continue
+		}
 		m := median(times[i])
 		fmt.Printf("| %s | %s | %s–%s | %.1f× | %.2f× | %s |\n", c.label, ms(m), ms(slices.Min(times[i])), ms(slices.Max(times[i])),
 			float64(m)/float64(trueMed), float64(m)/float64(peerMed), mib(rss[i]))
 	}
-	fmt.Printf("\nVault items av decrypts on the warm path: %d (aws-vault exec --no-session: 1, its master credentials).\n", decrypts)
+	avUp, peerUp := median(times[4]), median(times[5])
+	fmt.Printf("\nStart-up alone (`--version`, in the same rotation): av %s, aws-vault %s (%.2f×), /bin/true %s.\n", ms(avUp), ms(peerUp), float64(avUp)/float64(peerUp), ms(trueMed))
+	fmt.Printf("After start-up, av's warm run takes %s against aws-vault's %s.\n", ms(median(times[1])-avUp), ms(peerMed-peerUp))
+	fmt.Printf("\nVault items av decrypts on the warm path: %d (aws-vault exec --no-session: 1, its master credentials); keys derived while av started: %d.\n", decrypts, ahead)
 	fmt.Printf("Peak RSS is the largest of 5 runs, each started by a small launcher (its own peak, %s, is the floor\nof the figure: a vfork child is charged its parent's).\n\n", mib(rss[0]))
 	return nil
 }
@@ -312,21 +325,24 @@ func buildLauncher(dir, out string) error {
 	return goBuild(dir, out, "main.go", "GO111MODULE=off")
 }
 
-var decryptsRE = regexp.MustCompile(`(\d+) vault items decrypted`)
+var decryptsRE = regexp.MustCompile(`(\d+) vault items decrypted, (\d+) with a key derived while av started`)
 
-// decrypts runs av once with --debug and reads how many vault items it decrypted.
-func (b *bed) decrypts() (int, error) {
+// decrypts runs av once with --debug and reads how many vault items it decrypted, and how
+// many of those had their key derived while av started.
+func (b *bed) decrypts() (n, ahead int, err error) {
 	cmd := exec.Command(b.av, "--debug", profile, "--", "true")
 	cmd.Env = b.env
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return 0, fmt.Errorf("av --debug: %v: %s", err, out)
+		return 0, 0, fmt.Errorf("av --debug: %v: %s", err, out)
 	}
 	m := decryptsRE.FindSubmatch(out)
 	if m == nil {
-		return 0, errors.New("av --debug did not say how many vault items it decrypted")
+		return 0, 0, errors.New("av --debug did not say how many vault items it decrypted")
 	}
-	return strconv.Atoi(string(m[1]))
+	n, _ = strconv.Atoi(string(m[1]))
+	ahead, _ = strconv.Atoi(string(m[2]))
+	return n, ahead, nil
 }
 
 // coldRow is one cold-path measurement of one command, over rounds.
