@@ -10,9 +10,10 @@
 //     has its key derived in advance, on another core, while the rest of av's packages
 //     initialise (about 3 ms, most of it the AWS SDK's). By the time main decrypts that
 //     item, its key is there. A wrong guess costs one derivation on a spare core; the
-//     decrypt then derives the key itself, as before. This package imports no package that
-//     has initialisation work of its own (not even jose2go), so that Go initialises it
-//     before the SDK's packages.
+//     decrypt then derives the key itself, as before. Go initialises packages in the order
+//     of their import paths, each once its imports are: this package imports only standard
+//     packages that are initialised early (not path/filepath, nor any of jose2go's), so it
+//     starts before the SDK's packages.
 //
 // Only the key derivation moves: jose2go still parses the JWE, checks the wrapped key's
 // integrity and decrypts the item (AES-GCM).
