@@ -121,8 +121,10 @@ func (p *Prefetch) Used() int {
 	return p.used
 }
 
-// maxAhead bounds the derivations started on a guess.
-const maxAhead = 2
+// maxAhead bounds the derivations started on a guess: the first guess that names a live
+// item is nearly always the run's profile, and under make -j there is no spare core for a
+// second one.
+const maxAhead = 1
 
 // run derives the keys of the live av items of the guessed profiles, in their order.
 func (p *Prefetch) run(dir, passphrase string, profiles []string, now time.Time) {
