@@ -114,8 +114,8 @@ type job struct {
 	grace *time.Timer
 }
 
-// Supervise takes over the forwarded signals (caught by opts.Catch, or from now). Call Stop
-// when av is about to exit.
+// Supervise takes over the forwarded signals (caught by opts.Catch, or from now). Call
+// Close as av exits, or Stop to hand the signals back and go on.
 func Supervise(parent context.Context, opts Options) (context.Context, *Supervisor) {
 	c := opts.Catch
 	if c == nil {

@@ -73,6 +73,22 @@ func TestSignalBeforeTheChildCancels(t *testing.T) {
 	}
 }
 
+func TestSignalsAfterCloseAreDropped(t *testing.T) {
+	ctx, sup := Supervise(context.Background(), Options{Catch: CatchSignals()})
+	defer sup.Stop() // hand them back for the tests that follow
+	if st, err := sup.Run(Command{Name: "true", Env: os.Environ()}); err != nil || st.Code != 0 {
+		t.Fatalf("true: %+v, %v", st, err)
+	}
+	sup.Close()
+	<-ctx.Done()
+	// Were SIGTERM not still caught, it would end this test binary.
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	time.Sleep(50 * time.Millisecond)
+	if sig := sup.Interrupted(); sig != 0 {
+		t.Errorf("Interrupted() = %v after the child ended, want none", sig)
+	}
+}
+
 func TestGraceKillsWhatIgnoresSIGTERM(t *testing.T) {
 	_, sup := Supervise(context.Background(), Options{Grace: 50 * time.Millisecond})
 	defer sup.Stop()
