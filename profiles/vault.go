@@ -88,7 +88,7 @@ func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
 		KeychainTrustApplication: true,
 		KeychainName:             orDefault(o.KeychainName, "aws-vault"),
 		WinCredPrefix:            "aws-vault",
-		FileDir:                  orDefault(o.FileDir, "~/.awsvault/keys/"),
+		FileDir:                  orDefault(o.FileDir, pbes2.DefaultFileDir),
 		PassDir:                  o.PassDir,
 		PassCmd:                  o.PassCmd,
 		PassPrefix:               o.PassPrefix,

@@ -8,6 +8,7 @@ import (
 	"log"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/99designs/keyring"
@@ -147,14 +148,7 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	// a warm run; AWS calls on a cold one). Whatever happens, the directory is shredded.
 	setup := make(chan runSetup, 1)
 	go func() { setup <- prepareRun(base) }()
-	var prep *runSetup
-	ready := func() *runSetup {
-		if prep == nil {
-			p := <-setup
-			prep = &p
-		}
-		return prep
-	}
+	ready := sync.OnceValue(func() runSetup { return <-setup })
 	defer func() {
 		if dir := ready().dir; dir != nil {
 			if err := dir.Shred(); err != nil {
@@ -204,8 +198,9 @@ func (c *CLI) run(ctx context.Context, sup *runner.Supervisor) (runner.Status, e
 	if err != nil {
 		return runner.Status{}, err
 	}
-	if err := ready().err; err != nil {
-		return runner.Status{}, err
+	prep := ready()
+	if prep.err != nil {
+		return runner.Status{}, prep.err
 	}
 	log.Printf("credentials for profile %s ready (region %q); %d registry logins, the first expiring %s; %d vault items decrypted, %d with a key derived while av started",
 		run.Name, run.Region, len(login.Logins), login.Expires.Format(time.RFC3339), vault.Decrypts(), vault.KeysDerivedAhead())

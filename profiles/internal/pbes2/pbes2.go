@@ -32,6 +32,10 @@ import (
 	"time"
 )
 
+// DefaultFileDir is the file backend's directory unless AWS_VAULT_FILE_DIR says otherwise,
+// as aws-vault v7 sets it.
+const DefaultFileDir = "~/.awsvault/keys/"
+
 // Alg is the JWE key management algorithm keyring's file backend encrypts items with
 // (jose2go's PBES2_HS256_A128KW).
 const Alg = "PBES2-HS256+A128KW"
@@ -56,7 +60,7 @@ func init() {
 		close(Ahead.listed)
 		return
 	}
-	go Ahead.run(dir, passphrase, ProfileGuesses(os.Args[1:], os.Getenv("AWS_PROFILE")), time.Now())
+	go Ahead.run(dir, passphrase, profileGuesses(os.Args[1:], os.Getenv("AWS_PROFILE")), time.Now())
 }
 
 // Salt is PBES2's salt: the algorithm's name, a zero byte, and the item's p2s (RFC 7518
@@ -168,7 +172,7 @@ func fileVault(lookupEnv func(string) (string, bool)) (dir, passphrase string, o
 	}
 	dir, _ = lookupEnv("AWS_VAULT_FILE_DIR")
 	if dir == "" {
-		dir = "~/.awsvault/keys/"
+		dir = DefaultFileDir
 	}
 	if rest, found := strings.CutPrefix(dir, "~/"); found {
 		home, _ := lookupEnv("HOME")
@@ -180,11 +184,11 @@ func fileVault(lookupEnv func(string) (string, bool)) (dir, passphrase string, o
 	return dir, passphrase, true
 }
 
-// ProfileGuesses lists the profiles a run of av with these arguments may be for, most
+// profileGuesses lists the profiles a run of av with these arguments may be for, most
 // likely first: the word before the first "--" (av PROFILE -- COMMAND), the first few
 // words that are not flags (av PROFILE COMMAND, with values of av's flags among them), then
 // $AWS_PROFILE, else "default". Only a guess that names a live item costs a derivation.
-func ProfileGuesses(args []string, envProfile string) []string {
+func profileGuesses(args []string, envProfile string) []string {
 	var guesses []string
 	add := func(p string) {
 		if p != "" && !strings.HasPrefix(p, "-") && !slices.Contains(guesses, p) {
@@ -221,11 +225,12 @@ const maxWords = 3
 // newestItem is the name of the profile's av item (aws-vault session name
 // "av.KIND,base64url(PROFILE),DETAIL,EXPIRY") that expires last, if it has not expired.
 func newestItem(names []string, profile string, now time.Time) string {
+	encoded := base64.RawURLEncoding.EncodeToString([]byte(profile))
 	var best string
 	var bestExp int64
 	for _, n := range names {
 		parts := strings.Split(n, ",")
-		if len(parts) != 4 || !strings.HasPrefix(parts[0], "av.") || parts[1] != base64.RawURLEncoding.EncodeToString([]byte(profile)) {
+		if len(parts) != 4 || !strings.HasPrefix(parts[0], "av.") || parts[1] != encoded {
 			continue
 		}
 		exp, err := strconv.ParseInt(parts[3], 10, 64)

@@ -39,8 +39,8 @@ func TestProfileGuesses(t *testing.T) {
 		{[]string{"--", "true"}, "", []string{"default"}},
 		{nil, "ops", []string{"ops"}},
 	} {
-		if got := ProfileGuesses(tc.args, tc.env); !slices.Equal(got, tc.want) {
-			t.Errorf("ProfileGuesses(%q, %q) = %q, want %q", tc.args, tc.env, got, tc.want)
+		if got := profileGuesses(tc.args, tc.env); !slices.Equal(got, tc.want) {
+			t.Errorf("profileGuesses(%q, %q) = %q, want %q", tc.args, tc.env, got, tc.want)
 		}
 	}
 }

@@ -200,24 +200,23 @@ func (b *bed) warm(runs int) error {
 		return err
 	}
 	b.aws.Reset()
-	cmds := []struct {
-		label string
-		argv  []string
-	}{
-		{"`/bin/true`", []string{"/bin/true"}},
-		{"`av bench -- true`", []string{b.av, profile, "--", "true"}},
-		{"`aws-vault exec --no-session bench -- true`", []string{b.awsVault, "exec", "--no-session", profile, "--", "true"}},
-		{"`aws-vault exec bench -- true` (cached session)", []string{b.awsVault, "exec", profile, "--", "true"}},
-		// Start-up alone: what each binary costs before it does anything.
-		{"`av --version`", []string{b.av, "--version"}},
-		{"`aws-vault --version`", []string{b.awsVault, "--version"}},
+	type row struct {
+		label   string
+		argv    []string
+		startup bool // start-up alone: printed apart, not in the table
 	}
-	const startups = 2 // the rows above, printed apart
+	cmds := []row{
+		{"`/bin/true`", []string{"/bin/true"}, false},
+		{"`av bench -- true`", []string{b.av, profile, "--", "true"}, false},
+		{"`aws-vault exec --no-session bench -- true`", []string{b.awsVault, "exec", "--no-session", profile, "--", "true"}, false},
+		{"`aws-vault exec bench -- true` (cached session)", []string{b.awsVault, "exec", profile, "--", "true"}, false},
+		// Start-up alone: what each binary costs before it does anything.
+		{"`av --version`", []string{b.av, "--version"}, true},
+		{"`aws-vault --version`", []string{b.awsVault, "--version"}, true},
+	}
+	const avUpRow, peerUpRow = 4, 5
 	if b.old != "" {
-		cmds = append(cmds, struct {
-			label string
-			argv  []string
-		}{"av " + b.oldRev + " (before the cache: mints each run)", []string{b.old, profile, "--", "true"}})
+		cmds = append(cmds, row{"av " + b.oldRev + " (before the cache: mints each run)", []string{b.old, profile, "--", "true"}, false})
 	}
 	times := make([][]time.Duration, len(cmds))
 	for i := 0; i < runs; i++ {
@@ -241,7 +240,7 @@ func (b *bed) warm(runs int) error {
 	}
 	rss := make([]int64, len(cmds))
 	for k, c := range cmds {
-		if k >= 4 && k < 4+startups {
+		if c.startup {
 			continue
 		}
 		if rss[k], err = b.peakRSS(c.argv); err != nil {
@@ -253,14 +252,14 @@ func (b *bed) warm(runs int) error {
 	fmt.Println("| command | median | min–max | ÷ `/bin/true` | ÷ `aws-vault exec --no-session` | peak RSS |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|")
 	for i, c := range cmds {
-		if i >= 4 && i < 4+startups {
+		if c.startup {
 			continue
 		}
 		m := median(times[i])
 		fmt.Printf("| %s | %s | %s–%s | %.1f× | %.2f× | %s |\n", c.label, ms(m), ms(slices.Min(times[i])), ms(slices.Max(times[i])),
 			float64(m)/float64(trueMed), float64(m)/float64(peerMed), mib(rss[i]))
 	}
-	avUp, peerUp := median(times[4]), median(times[5])
+	avUp, peerUp := median(times[avUpRow]), median(times[peerUpRow])
 	fmt.Printf("\nStart-up alone (`--version`, in the same rotation): av %s, aws-vault %s (%.2f×), /bin/true %s.\n", ms(avUp), ms(peerUp), float64(avUp)/float64(peerUp), ms(trueMed))
 	fmt.Printf("After start-up, av's warm run takes %s against aws-vault's %s.\n", ms(median(times[1])-avUp), ms(peerMed-peerUp))
 	fmt.Printf("\nVault items av decrypts on the warm path: %d (aws-vault exec --no-session: 1, its master credentials); keys derived while av started: %d.\n", decrypts, ahead)
