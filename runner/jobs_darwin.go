@@ -7,10 +7,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// darwin has no pidfd and no waitid that leaves an exited child unreaped for sure, so
-// av asks the kernel's process table instead (sysctl kern.proc.pid, as ps does). It never
-// calls wait4: with WNOHANG it could reap a child that just exited, and exec.Cmd.Wait
-// would then fail to report its status.
+// darwin has no pidfd, and x/sys/unix offers no waitid there, so av asks the kernel's
+// process table instead (sysctl kern.proc.pid, as ps does) whether the child is stopped.
+// It never calls wait4: even with WNOHANG it could reap a child that just exited, and
+// exec.Cmd.Wait would then fail to report its status.
 
 // child is the running child as the process table names it.
 type child struct{ pid int }
