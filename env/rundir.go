@@ -10,7 +10,6 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,14 +20,13 @@ import (
 // at another private directory when no tmpfs is available.
 const OverrideVar = "AV_RUNTIME_DIR"
 
-// Filesystem magic numbers from statfs(2).
-const (
-	tmpfsMagic = 0x01021994
-	ramfsMagic = 0x858458f6
-)
-
 // NoPrivateDirError says there is no private memory-backed place for the files.
-type NoPrivateDirError struct{ Reason string }
+type NoPrivateDirError struct {
+	Reason string
+	// NoMemoryFS says the platform has no tmpfs at all (macOS): no default will do, only
+	// a directory the user names.
+	NoMemoryFS bool
+}
 
 func (e *NoPrivateDirError) Error() string {
 	return "no private tmpfs directory for the registry files: " + e.Reason
@@ -40,8 +38,10 @@ func (e *NoPrivateDirError) Hint() string {
 }
 
 // Base returns the directory under which av makes one directory per run, creating it
-// (mode 0700) when needed. In order: override (the user's explicit choice, any filesystem);
-// $XDG_RUNTIME_DIR/av when XDG_RUNTIME_DIR is a private tmpfs directory; /dev/shm/av-UID.
+// (mode 0700) when needed: override (the user's explicit choice, any filesystem), else the
+// platform's private memory-backed default. On Linux that is $XDG_RUNTIME_DIR/av when
+// XDG_RUNTIME_DIR is a private tmpfs directory, else /dev/shm/av-UID; macOS has none, and
+// Base refuses rather than write tokens to disk (rundir_linux.go, rundir_darwin.go).
 func Base(override string) (string, error) {
 	uid := os.Getuid()
 	if override != "" {
@@ -54,27 +54,7 @@ func Base(override string) (string, error) {
 		}
 		return dir, nil
 	}
-	if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
-		if err := checkPrivate(xdg, uid); err != nil {
-			return "", &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR %s: %v", xdg, err)}
-		}
-		if err := checkMemoryFS(xdg); err != nil {
-			return "", &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR %s: %v", xdg, err)}
-		}
-		dir := filepath.Join(xdg, "av")
-		if err := ensurePrivateDir(dir, uid); err != nil {
-			return "", &NoPrivateDirError{Reason: fmt.Sprintf("%s: %v", dir, err)}
-		}
-		return dir, nil
-	}
-	if err := checkMemoryFS("/dev/shm"); err != nil {
-		return "", &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR is not set and /dev/shm: %v", err)}
-	}
-	dir := filepath.Join("/dev/shm", "av-"+strconv.Itoa(uid))
-	if err := ensurePrivateDir(dir, uid); err != nil {
-		return "", &NoPrivateDirError{Reason: fmt.Sprintf("%s: %v", dir, err)}
-	}
-	return dir, nil
+	return defaultBase(uid)
 }
 
 // ensurePrivateDir creates dir with mode 0700 if it is missing, then checks it.
@@ -102,17 +82,6 @@ func checkPrivate(dir string, uid int) error {
 		return fmt.Errorf("is owned by uid %d, not %d", st.Uid, uid)
 	case st.Mode&0o077 != 0:
 		return fmt.Errorf("has mode %04o, want 0700", st.Mode&0o777)
-	}
-	return nil
-}
-
-func checkMemoryFS(dir string) error {
-	var fsst unix.Statfs_t
-	if err := unix.Statfs(dir, &fsst); err != nil {
-		return err
-	}
-	if fsst.Type != tmpfsMagic && fsst.Type != ramfsMagic {
-		return fmt.Errorf("is not tmpfs or ramfs (filesystem type 0x%x)", fsst.Type)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package profiles
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -183,29 +182,13 @@ func flock(fd, how int) error {
 	}
 }
 
-// lockHolders names the processes holding a lock on f's file, from /proc/locks, else the
-// pid the last exclusive holder wrote into the file.
+// lockHolders names the processes holding a lock on f's file, as the system tells
+// (lock_linux.go, lock_darwin.go), else the pid the last exclusive holder wrote into the
+// file.
 func lockHolders(f *os.File) []string {
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+	pids, ok := systemLockHolders(f)
+	if !ok {
 		return nil
-	}
-	// /proc/locks names a file as MAJOR:MINOR:INODE, the device numbers in hex.
-	id := fmt.Sprintf("%02x:%02x:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
-	var pids []int
-	if pl, err := os.Open("/proc/locks"); err == nil {
-		s := bufio.NewScanner(pl)
-		for s.Scan() {
-			fields := strings.Fields(s.Text())
-			// "1: FLOCK  ADVISORY  WRITE 1234 00:1a:5678 0 EOF"; waiters have "->" after the index.
-			if len(fields) < 6 || fields[1] == "->" || fields[1] != "FLOCK" || fields[5] != id {
-				continue
-			}
-			if pid, err := strconv.Atoi(fields[4]); err == nil && pid > 0 && pid != os.Getpid() {
-				pids = append(pids, pid)
-			}
-		}
-		pl.Close()
 	}
 	if len(pids) == 0 {
 		buf := make([]byte, 32)
@@ -222,8 +205,8 @@ func lockHolders(f *os.File) []string {
 		}
 		seen[pid] = true
 		name := "pid " + strconv.Itoa(pid)
-		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil {
-			name += " (" + strings.TrimSpace(string(comm)) + ")"
+		if comm, ok := processName(pid); ok {
+			name += " (" + comm + ")"
 		}
 		out = append(out, name)
 	}

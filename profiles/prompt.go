@@ -129,14 +129,14 @@ func noEcho(tty *os.File) (restore func(), err error) {
 	var saved *unix.Termios
 	var opErr error
 	err = sc.Control(func(fd uintptr) {
-		if saved, opErr = unix.IoctlGetTermios(int(fd), unix.TCGETS); opErr != nil {
+		if saved, opErr = unix.IoctlGetTermios(int(fd), ioctlGetTermios); opErr != nil {
 			return
 		}
 		t := *saved
 		t.Lflag &^= unix.ECHO
 		t.Lflag |= unix.ICANON | unix.ISIG
 		t.Iflag |= unix.ICRNL
-		opErr = unix.IoctlSetTermios(int(fd), unix.TCSETS, &t)
+		opErr = unix.IoctlSetTermios(int(fd), ioctlSetTermios, &t)
 	})
 	if err == nil {
 		err = opErr
@@ -145,6 +145,6 @@ func noEcho(tty *os.File) (restore func(), err error) {
 		return nil, err
 	}
 	return func() {
-		_ = sc.Control(func(fd uintptr) { _ = unix.IoctlSetTermios(int(fd), unix.TCSETS, saved) })
+		_ = sc.Control(func(fd uintptr) { _ = unix.IoctlSetTermios(int(fd), ioctlSetTermios, saved) })
 	}, nil
 }

@@ -6,7 +6,6 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,12 +19,11 @@ import (
 // In session mode it also keeps the pty's window size in step with av's terminal, and
 // puts that terminal back as it was while av is stopped.
 type jobControl struct {
-	sigs   chan os.Signal
-	done   chan struct{}
-	pid    int
-	pidfd  int // -1 if pidfd_open is not available: then the pid is used
-	sess   *ptySession
-	waitID int // unix.P_PIDFD or unix.P_PID
+	sigs  chan os.Signal
+	done  chan struct{}
+	pid   int
+	child child // how to ask whether the child is stopped: jobs_linux.go, jobs_darwin.go
+	sess  *ptySession
 
 	stopOnce sync.Once
 }
@@ -33,7 +31,7 @@ type jobControl struct {
 // newJobControl starts catching the signals job control needs. It is made before the
 // child starts: a child that stops at once must not stop before av listens for SIGCHLD.
 func newJobControl(sess *ptySession) *jobControl {
-	jc := &jobControl{sigs: make(chan os.Signal, 8), done: make(chan struct{}), pidfd: -1, sess: sess}
+	jc := &jobControl{sigs: make(chan os.Signal, 8), done: make(chan struct{}), child: noChild, sess: sess}
 	watched := []os.Signal{unix.SIGCHLD, unix.SIGCONT}
 	if sess != nil {
 		// In raw mode the terminal never sends SIGTSTP to av: only kill(1) does.
@@ -45,11 +43,8 @@ func newJobControl(sess *ptySession) *jobControl {
 
 // watch starts acting on those signals for the child that has just started.
 func (jc *jobControl) watch(pid int) {
-	jc.pid, jc.waitID = pid, unix.P_PID
-	// A pidfd cannot name another process once the child is reaped, as a pid could.
-	if fd, err := unix.PidfdOpen(pid, 0); err == nil {
-		jc.pidfd, jc.waitID = fd, unix.P_PIDFD
-	}
+	jc.pid = pid
+	jc.child = openChild(pid)
 	go jc.loop()
 }
 
@@ -62,9 +57,7 @@ func (jc *jobControl) stop() {
 		if jc.pid != 0 {
 			<-jc.done
 		}
-		if jc.pidfd >= 0 {
-			unix.Close(jc.pidfd)
-		}
+		jc.child.close()
 	})
 }
 
@@ -106,34 +99,8 @@ func (jc *jobControl) suspend(stopsig syscall.Signal) {
 	_ = unix.Kill(unix.Getpid(), stopsig)
 }
 
-// stopped reports whether the child is stopped now, and by which signal. WNOWAIT leaves
-// the report in place and WEXITED is not asked for: reaping is exec.Cmd.Wait's job.
+// stopped reports whether the child is stopped now, and by which signal, without
+// reaping it: reaping is exec.Cmd.Wait's job.
 func (jc *jobControl) stopped() (syscall.Signal, bool) {
-	id := jc.pid
-	if jc.waitID == unix.P_PIDFD {
-		id = jc.pidfd
-	}
-	var info unix.Siginfo
-	if err := unix.Waitid(jc.waitID, id, &info, unix.WSTOPPED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil {
-		return 0, false
-	}
-	pid, status := sigchldFields(&info)
-	if pid == 0 || info.Code != cldStopped {
-		return 0, false // WNOHANG: nothing to report
-	}
-	return syscall.Signal(status), true
-}
-
-// cldStopped is si_code for a child stopped by a signal (CLD_STOPPED).
-const cldStopped = 5
-
-// sigchldFields reads si_pid and si_status from a siginfo_t filled by waitid. The union
-// after si_signo, si_errno and si_code is aligned to a pointer: si_pid, si_uid, si_status.
-func sigchldFields(info *unix.Siginfo) (pid, status int32) {
-	const ptr = unsafe.Sizeof(uintptr(0))
-	off := (3*4 + ptr - 1) &^ (ptr - 1)
-	base := unsafe.Pointer(info)
-	pid = *(*int32)(unsafe.Add(base, off))
-	status = *(*int32)(unsafe.Add(base, off+8))
-	return pid, status
+	return jc.child.stopped()
 }

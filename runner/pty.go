@@ -169,24 +169,25 @@ func (p *ptySession) end() {
 // not a terminal it sends the pty's end-of-file character, as typing Ctrl-D would.
 func relayInput(fd int, dst *os.File, eofIsCtrlD bool) (stop func()) {
 	var wake [2]int
-	if err := unix.Pipe2(wake[:], unix.O_CLOEXEC); err != nil {
+	if err := cloexecPipe(wake[:]); err != nil {
 		return func() {}
 	}
 	go func() {
 		defer unix.Close(wake[0])
 		buf := make([]byte, 32*1024)
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(wake[0]), Events: unix.POLLIN}}
+		w := newInputWait(fd, wake[0])
 		for {
-			if _, err := unix.Poll(fds, -1); err != nil {
+			input, woken, err := w.wait()
+			if err != nil {
 				if errors.Is(err, unix.EINTR) {
 					continue
 				}
 				return
 			}
-			if fds[1].Revents != 0 {
+			if woken {
 				return
 			}
-			if fds[0].Revents == 0 {
+			if !input {
 				continue
 			}
 			n, err := unix.Read(fd, buf)
@@ -217,7 +218,7 @@ func relayInput(fd int, dst *os.File, eofIsCtrlD bool) (stop func()) {
 func ctrlD(master *os.File) byte {
 	eof := byte(4)
 	_ = control(master, func(fd int) error {
-		t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+		t, err := unix.IoctlGetTermios(fd, ioctlGetTermios)
 		if err == nil && t.Cc[unix.VEOF] != 0 {
 			eof = t.Cc[unix.VEOF]
 		}

@@ -4,7 +4,6 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,11 +14,9 @@ func Raise(sig syscall.Signal) {
 	signal.Reset(sig)
 	// The child already dumped core if it was going to; av's own core is noise.
 	_ = unix.Setrlimit(unix.RLIMIT_CORE, &unix.Rlimit{})
-	// Go's runtime keeps its own handler for SIGSEGV, SIGBUS, SIGQUIT and others even after
-	// signal.Reset; put the kernel default back directly. An all-zero struct sigaction is
-	// SIG_DFL with no flags and an empty mask.
-	var sa [4]uint64
-	_, _, _ = unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&sa)), 0, 8, 0, 0)
+	if !defaultAction(sig) {
+		return
+	}
 	_ = unix.Kill(unix.Getpid(), sig)
 	time.Sleep(500 * time.Millisecond)
 }

@@ -10,8 +10,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 func run(t *testing.T, name string, args ...string) (Status, error) {
@@ -116,18 +114,15 @@ func TestStoppedChildIsSeen(t *testing.T) {
 	}
 	defer cmd.Wait()
 	defer cmd.Process.Kill()
-	jc := &jobControl{pid: cmd.Process.Pid, pidfd: -1, waitID: unix.P_PID}
-	if fd, err := unix.PidfdOpen(cmd.Process.Pid, 0); err == nil {
-		defer unix.Close(fd)
-		jc.pidfd, jc.waitID = fd, unix.P_PIDFD
-	}
+	jc := &jobControl{pid: cmd.Process.Pid, child: openChild(cmd.Process.Pid)}
+	defer jc.child.close()
 	// Safety net only: the child stops itself at once.
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if sig, ok := jc.stopped(); ok {
 			if sig != syscall.SIGSTOP {
 				t.Errorf("stopped by %v, want SIGSTOP", sig)
 			}
-			// WNOWAIT: asking again gives the same answer.
+			// Asking consumes nothing (WNOWAIT on Linux): asking again gives the same answer.
 			if _, ok := jc.stopped(); !ok {
 				t.Error("the stop report was consumed")
 			}

@@ -1,0 +1,56 @@
+package env
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// Linux has memory-backed filesystems to put the run directories on, told apart by their
+// statfs magic numbers; macOS has none (rundir_darwin.go).
+
+// Filesystem magic numbers from statfs(2).
+const (
+	tmpfsMagic = 0x01021994
+	ramfsMagic = 0x858458f6
+)
+
+// defaultBase is $XDG_RUNTIME_DIR/av when XDG_RUNTIME_DIR is a private tmpfs directory,
+// else /dev/shm/av-UID.
+func defaultBase(uid int) (string, error) {
+	if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
+		if err := checkPrivate(xdg, uid); err != nil {
+			return "", &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR %s: %v", xdg, err)}
+		}
+		if err := checkMemoryFS(xdg); err != nil {
+			return "", &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR %s: %v", xdg, err)}
+		}
+		dir := filepath.Join(xdg, "av")
+		if err := ensurePrivateDir(dir, uid); err != nil {
+			return "", &NoPrivateDirError{Reason: fmt.Sprintf("%s: %v", dir, err)}
+		}
+		return dir, nil
+	}
+	if err := checkMemoryFS("/dev/shm"); err != nil {
+		return "", &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR is not set and /dev/shm: %v", err)}
+	}
+	dir := filepath.Join("/dev/shm", "av-"+strconv.Itoa(uid))
+	if err := ensurePrivateDir(dir, uid); err != nil {
+		return "", &NoPrivateDirError{Reason: fmt.Sprintf("%s: %v", dir, err)}
+	}
+	return dir, nil
+}
+
+func checkMemoryFS(dir string) error {
+	var fsst unix.Statfs_t
+	if err := unix.Statfs(dir, &fsst); err != nil {
+		return err
+	}
+	if fsst.Type != tmpfsMagic && fsst.Type != ramfsMagic {
+		return fmt.Errorf("is not tmpfs or ramfs (filesystem type 0x%x)", fsst.Type)
+	}
+	return nil
+}
