@@ -27,7 +27,7 @@ type Registry struct {
 // settings in cfg. The host is the one ECR names in proxyEndpoint.
 func MintECR(ctx context.Context, cfg aws.Config, region string) (Registry, error) {
 	if region == "" {
-		return Registry{}, errors.New("no region for the ECR token: set region in the profile or pass --region")
+		return Registry{}, errors.New("no region for the ECR token")
 	}
 	client := ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.Region = region })
 	out, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
@@ -105,6 +105,15 @@ type RegistrySpec struct {
 	Region  string // where the token is minted
 	Public  bool   // ECR Public
 	Profile string // whose credentials mint it; "" means the run's profile
+}
+
+// For returns the spec with its profile set: an entry that names no profile is minted
+// with the run's.
+func (s RegistrySpec) For(run string) RegistrySpec {
+	if s.Profile == "" {
+		s.Profile = run
+	}
+	return s
 }
 
 func (s RegistrySpec) String() string {

@@ -19,7 +19,7 @@ type Files struct {
 // FilesOptions say what goes into the registry files.
 type FilesOptions struct {
 	Logins      Logins
-	User        UserConfig    // the user's own configs, merged in
+	User        UserFiles     // the user's own configs (ReadUserConfig), merged in
 	ListStore   StoreLister   // lists a credential helper's registries; nil means ListCredentialStore
 	DetectStore func() string // the store docker would detect for a config with no auth; nil means DetectDockerStore
 }
@@ -45,8 +45,7 @@ func (d *Dir) WriteRegistryFiles(o FilesOptions) (Files, []string, error) {
 	}
 	var notes []string
 
-	userDocker := filepath.Join(o.User.DockerDir, "config.json")
-	docker, err := mergeUserDocker(userDocker, o)
+	docker, err := mergeUserDocker(o.User.DockerConfigPath(), o.User.Docker, o)
 	if err != nil {
 		return Files{}, nil, err
 	}
@@ -58,15 +57,7 @@ func (d *Dir) WriteRegistryFiles(o FilesOptions) (Files, []string, error) {
 		return Files{}, nil, err
 	}
 
-	var authFiles [][]byte
-	for _, p := range o.User.AuthFiles {
-		data, err := readUserFile(p)
-		if err != nil {
-			return Files{}, nil, err
-		}
-		authFiles = append(authFiles, data)
-	}
-	auth, err := MergeAuthFiles(authFiles, o.Logins)
+	auth, err := MergeAuthFiles(o.User.Auth, o.Logins)
 	if err != nil {
 		return Files{}, nil, fmt.Errorf("your containers auth files (%s): %w", strings.Join(o.User.AuthFiles, ", "), err)
 	}
@@ -74,7 +65,7 @@ func (d *Dir) WriteRegistryFiles(o FilesOptions) (Files, []string, error) {
 		return Files{}, nil, fmt.Errorf("writing %s: %w", filepath.Base(f.AuthFile), err)
 	}
 
-	helm, err := mergeUserDocker(o.User.HelmFile, o)
+	helm, err := mergeUserDocker(o.User.HelmFile, o.User.Helm, o)
 	if err != nil {
 		return Files{}, nil, err
 	}
@@ -84,11 +75,7 @@ func (d *Dir) WriteRegistryFiles(o FilesOptions) (Files, []string, error) {
 	return f, notes, nil
 }
 
-func mergeUserDocker(path string, o FilesOptions) (DockerMerge, error) {
-	data, err := readUserFile(path)
-	if err != nil {
-		return DockerMerge{}, err
-	}
+func mergeUserDocker(path string, data []byte, o FilesOptions) (DockerMerge, error) {
 	m, err := MergeDockerConfig(data, o.Logins, o.ListStore, o.DetectStore)
 	if err != nil {
 		// Never the parse error itself: it may quote the file, which holds credentials.

@@ -51,7 +51,7 @@ func TestWriteRegistryFiles(t *testing.T) {
 	home := t.TempDir() // no user configs at all
 	opts := FilesOptions{
 		Logins:    Logins{"127.0.0.1:5000": auth},
-		User:      FindUserConfig(func(k string) string { return map[string]string{"HOME": home}[k] }),
+		User:      readUser(t, home),
 		ListStore: func(string) ([]string, error) { return nil, nil },
 	}
 	files, _, err := d.WriteRegistryFiles(opts)
@@ -81,4 +81,14 @@ func TestWriteRegistryFiles(t *testing.T) {
 	if _, _, err := d.WriteRegistryFiles(opts); err == nil {
 		t.Error("second WriteRegistryFiles succeeded; files must be created exclusively")
 	}
+}
+
+// readUser reads the configs of a user whose HOME is home.
+func readUser(t *testing.T, home string) UserFiles {
+	t.Helper()
+	u, err := ReadUserConfig(FindUserConfig(func(k string) string { return map[string]string{"HOME": home}[k] }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -19,7 +19,7 @@ type RenewOptions struct {
 	Files   Files
 	Expires time.Time     // the earliest expiry among the tokens the files hold
 	MinTTL  time.Duration // renew when the earliest token has this much life left
-	// Login fetches tokens with more than MinTTL left (LogIn with Renewal set).
+	// Login fetches tokens with more than MinTTL left (TokenCache.Get, with NoPrompt).
 	Login func(ctx context.Context) (Logins, time.Time, error)
 	// Warn reports a renewal that failed and will be retried.
 	Warn func(msg string)

@@ -63,7 +63,7 @@ func writtenFiles(t *testing.T, logins Logins) Files {
 	home := t.TempDir()
 	files, _, err := d.WriteRegistryFiles(FilesOptions{
 		Logins:    logins,
-		User:      FindUserConfig(func(k string) string { return map[string]string{"HOME": home}[k] }),
+		User:      readUser(t, home),
 		ListStore: func(string) ([]string, error) { return nil, nil },
 	})
 	if err != nil {

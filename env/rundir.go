@@ -16,13 +16,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// OverrideVar names the environment variable (also the --runtime-dir flag) that points av
-// at another private directory when no tmpfs is available.
-const OverrideVar = "AV_RUNTIME_DIR"
-
 // NoPrivateDirError says there is no private memory-backed place for the files.
 type NoPrivateDirError struct {
 	Reason string
+	// Override says the directory was the one the caller named (Base's override).
+	Override bool
 	// NoMemoryFS says the platform has no tmpfs at all (macOS): no default will do, only
 	// a directory the user names.
 	NoMemoryFS bool
@@ -30,11 +28,6 @@ type NoPrivateDirError struct {
 
 func (e *NoPrivateDirError) Error() string {
 	return "no private tmpfs directory for the registry files: " + e.Reason
-}
-
-// Hint names the override.
-func (e *NoPrivateDirError) Hint() string {
-	return fmt.Sprintf("set %s (or --runtime-dir) to a directory only you can read, mode 0700; av will not write tokens to disk on its own", OverrideVar)
 }
 
 // Base returns the directory under which av makes one directory per run, creating it
@@ -50,7 +43,7 @@ func Base(override string) (string, error) {
 			return "", err
 		}
 		if err := ensurePrivateDir(dir, uid); err != nil {
-			return "", &NoPrivateDirError{Reason: fmt.Sprintf("%s (%s): %v", dir, OverrideVar, err)}
+			return "", &NoPrivateDirError{Reason: fmt.Sprintf("%s: %v", dir, err), Override: true}
 		}
 		return dir, nil
 	}

@@ -1,10 +1,12 @@
 package env
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -53,14 +55,81 @@ func FindUserConfig(getenv func(string) string) UserConfig {
 	return u
 }
 
-// readUserFile reads one of the user's configs; a missing file is an empty one.
-func readUserFile(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+// UserFiles are the user's own client configs, read and checked before any AWS call: a
+// broken file is reported before a prompt or an STS call, not after.
+type UserFiles struct {
+	UserConfig
+	Docker []byte   // DockerDir/config.json
+	Auth   [][]byte // AuthFiles, in their order
+	Helm   []byte   // HelmFile
+}
+
+// DockerConfigPath is the user's docker config.json.
+func (u UserConfig) DockerConfigPath() string { return filepath.Join(u.DockerDir, "config.json") }
+
+// ReadUserConfig reads the user's configs and checks that each is a JSON object of the
+// shape the clients read (never quoting one: they hold credentials).
+func ReadUserConfig(u UserConfig) (UserFiles, error) {
+	f := UserFiles{UserConfig: u}
+	var err error
+	if f.Docker, err = readUserConfigFile(u.DockerConfigPath()); err != nil {
+		return UserFiles{}, err
+	}
+	for _, p := range u.AuthFiles {
+		data, err := readUserConfigFile(p)
+		if err != nil {
+			return UserFiles{}, err
+		}
+		f.Auth = append(f.Auth, data)
+	}
+	if f.Helm, err = readUserConfigFile(u.HelmFile); err != nil {
+		return UserFiles{}, err
+	}
+	return f, nil
+}
+
+// UserConfigError is one of the user's client configs that cannot be used.
+type UserConfigError struct {
+	Path string
+	Err  error
+}
+
+func (e *UserConfigError) Error() string { return fmt.Sprintf("your config %s: %v", e.Path, e.Err) }
+func (e *UserConfigError) Unwrap() error { return e.Err }
+
+// maxUserConfig bounds what av reads of a user's config: the largest docker configs seen
+// hold a few hundred registries, tens of kilobytes.
+const maxUserConfig = 4 << 20
+
+// readUserConfigFile reads one of the user's configs, a regular file of at most
+// maxUserConfig bytes, and checks its shape; a missing file is an empty one.
+func readUserConfigFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+		return nil, &UserConfigError{path, err}
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, &UserConfigError{path, err}
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &UserConfigError{path, errors.New("is not a regular file")}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxUserConfig+1))
+	if err != nil {
+		return nil, &UserConfigError{path, err}
+	}
+	if len(data) > maxUserConfig {
+		return nil, &UserConfigError{path, fmt.Errorf("is larger than %d MiB", maxUserConfig>>20)}
+	}
+	if len(bytes.TrimSpace(data)) > 0 {
+		if _, err := decodeClientConfig(data); err != nil {
+			return nil, &UserConfigError{path, err}
+		}
 	}
 	return data, nil
 }

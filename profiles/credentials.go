@@ -2,10 +2,12 @@ package profiles
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/99designs/aws-vault/v7/vault"
@@ -14,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sso"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 )
 
 // Options shape how a profile's credentials are obtained, as aws-vault exec's flags do.
@@ -73,6 +76,9 @@ type Profile struct {
 	cfg  *Config
 	v    *Vault
 	opts Options
+
+	mu   sync.Mutex
+	last *Session // the last session Credentials returned, reused while fresh
 }
 
 // Lookup finds a profile in the config file or the vault and reads its settings. It
@@ -106,10 +112,36 @@ type CredentialsOptions struct {
 	NoPrompt bool
 }
 
-// Credentials returns the profile's credentials as `aws-vault exec` gets them: from
-// aws-vault's session cache in the vault when a valid one is there, else from STS (or SSO,
-// web identity, credential_process).
+// Credentials returns the profile's credentials as `aws-vault exec` gets them: from the
+// session cache in the vault when a session there has more than aws-vault's AWS_MIN_TTL
+// left, else from STS (or SSO, web identity, credential_process), caching the new session.
+//
+// The cache is looked in holding the vault's lock shared; a session is fetched holding it
+// exclusive, after looking again, so of N avs started together one calls STS and the
+// others read what it stored. Inside a Lock section the section's hold is used as it is.
+// Within this process the last session is kept and reused by the same rule.
 func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Session, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s := p.last; s != nil && time.Until(s.Credentials.Expires) > minTTL() {
+		return s, nil
+	}
+	var s *Session
+	err := p.v.lookThenFetch(ctx, func(cacheOnly bool) (err error) {
+		s, err = p.retrieve(ctx, o, cacheOnly)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.Credentials.CanExpire {
+		// Master keys are read from their own item each time: never kept.
+		p.last = s
+	}
+	return s, nil
+}
+
+func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, cacheOnly bool) (*Session, error) {
 	// The end of ctx ends an MFA prompt too.
 	defer currentPrompt.set(ctx)()
 	// Read afresh on each call: the chain below edits it (chained MFA).
@@ -128,15 +160,20 @@ func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Sessi
 	}
 	c := &chain{
 		vault:     p.v,
+		cfg:       p.cfg,
 		base:      awsCfg,
-		noSession: p.opts.NoSession,
+		opts:      p.opts,
 		minTTL:    minTTL(),
+		cacheOnly: cacheOnly,
 	}
 	provider, err := c.provider(pc)
 	if err != nil {
 		return nil, err
 	}
 	creds, err := provider.Retrieve(ctx)
+	if errors.Is(err, errNotCached) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("getting credentials for profile %q: %w", p.Name, err)
 	}
@@ -144,20 +181,34 @@ func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Sessi
 	return &Session{Profile: p.Name, Region: pc.Region, Credentials: creds, AWS: awsCfg}, nil
 }
 
-// WithCredentials returns a session for the profile with credentials obtained before (kept
-// in av's cache), ready for more clients. It reads nothing from the vault.
-func (p *Profile) WithCredentials(ctx context.Context, creds aws.Credentials) (*Session, error) {
-	awsCfg, err := sdkConfig(ctx, p.cfg, p.Name, p.Region)
-	if err != nil {
-		return nil, err
-	}
-	awsCfg.Credentials = aws.NewCredentialsCache(staticProvider{creds})
-	return &Session{Profile: p.Name, Region: p.Region, Credentials: creds, AWS: awsCfg}, nil
-}
+// errNotCached says a session is not in the cache, where only the cache was to be read.
+var errNotCached = errors.New("no cached session")
 
-// SessionMinTTL is how much life cached session credentials must have left to be used:
-// aws-vault's AWS_MIN_TTL, else its default of 5 minutes.
-func SessionMinTTL() time.Duration { return minTTL() }
+// lookThenFetch runs fn with cacheOnly under a shared hold, then, if the cache missed,
+// without it under an exclusive hold. Inside a Lock section it runs fn once, as the
+// section allows.
+func (v *Vault) lookThenFetch(ctx context.Context, fn func(cacheOnly bool) error) error {
+	switch v.held {
+	case Exclusive:
+		return fn(false)
+	case Shared:
+		return fn(true)
+	}
+	unlock, err := v.Lock(ctx, Shared)
+	if err != nil {
+		return err
+	}
+	err = fn(true)
+	unlock()
+	if !errors.Is(err, errNotCached) {
+		return err
+	}
+	if unlock, err = v.Lock(ctx, Exclusive); err != nil {
+		return err
+	}
+	defer unlock()
+	return fn(false)
+}
 
 // sdkConfig builds the SDK configuration every client of the run uses, so all of them
 // honour AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, and endpoint_url (and the services
@@ -190,9 +241,11 @@ func sdkConfig(ctx context.Context, cfg *Config, profile, region string) (aws.Co
 // with the STS and SSO clients built from the SDK's config instead of by hand.
 type chain struct {
 	vault      *Vault
+	cfg        *Config
 	base       aws.Config
-	noSession  bool
+	opts       Options
 	minTTL     time.Duration
+	cacheOnly  bool // fail with errNotCached rather than fetch a session
 	chainedMfa string
 }
 
@@ -218,9 +271,29 @@ func (c *chain) cached(kind string, pc *vault.ProfileConfig, mfaSerial string, p
 		},
 		Keyring:         &vault.SessionKeyring{Keyring: c.vault.kr},
 		ExpiryWindow:    c.minTTL,
-		SessionProvider: p,
+		SessionProvider: gate{p, c.cacheOnly},
 	}
 }
+
+// gate stands before a session provider: with cacheOnly set, a cache miss does not fetch.
+type gate struct {
+	vault.StsSessionProvider
+	cacheOnly bool
+}
+
+func (g gate) RetrieveStsCredentials(ctx context.Context) (*ststypes.Credentials, error) {
+	if g.cacheOnly {
+		return nil, errNotCached
+	}
+	return g.StsSessionProvider.RetrieveStsCredentials(ctx)
+}
+
+// roleSessionType is the session type of a role assumed without MFA. aws-vault assumes
+// such a role on every run and caches nothing; av caches it, so that make -j8 assumes it
+// once, under its own type (aws-vault lists it, and clears it with the profile's sessions)
+// and keyed by the profile's identity digest, so a changed role_arn is never served an old
+// role's session.
+const roleSessionType = cacheTypePrefix + "sts.AssumeRole"
 
 func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, error) {
 	stored, err := c.vault.HasCredentials(pc.ProfileName)
@@ -296,7 +369,7 @@ func (c *chain) withSession(pc *vault.ProfileConfig, stored bool) (aws.Credentia
 		if pc.MfaSerial != "" {
 			return c.cached("sts.AssumeRole", pc, pc.MfaSerial, p), nil
 		}
-		return p, nil
+		return c.cached(roleSessionType, pc, identity(pc, c.opts, readFileEndpoints(c.cfg.Path, pc.ProfileName)), p), nil
 	}
 	if _, master := source.(*vault.KeyringProvider); master {
 		if ok, reason := c.canUseGetSessionToken(pc); !ok {
@@ -319,7 +392,7 @@ func (c *chain) withSession(pc *vault.ProfileConfig, stored bool) (aws.Credentia
 const roleChainingMaximumDuration = time.Hour
 
 func (c *chain) canUseGetSessionToken(pc *vault.ProfileConfig) (bool, string) {
-	if c.noSession {
+	if c.opts.NoSession {
 		return false, "sessions are disabled"
 	}
 	if !pc.IsChained() {

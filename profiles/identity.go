@@ -79,7 +79,7 @@ func putSorted(h hash.Hash, name string, m map[string]string) {
 const noPromptMethod = "av-no-prompt"
 
 // ErrNeedsMFA says an MFA code was needed where av may not ask for one.
-var ErrNeedsMFA = errors.New("an MFA code is needed and av does not prompt while the command runs: set mfa_process, or run av again")
+var ErrNeedsMFA = errors.New("an MFA code is needed and av does not prompt while the command runs")
 
 func init() {
 	// aws-vault looks MFA prompts up by name in this table.

@@ -56,11 +56,6 @@ func (e *LockTimeoutError) Error() string {
 	return fmt.Sprintf("the vault is locked by %s: gave up after %s", who, e.Waited)
 }
 
-// Hint names the fix: the holder is stuck (stop it) or slow (wait longer).
-func (e *LockTimeoutError) Hint() string {
-	return "if that process is stuck, stop it; to wait longer, set AV_LOCK_TIMEOUT or --lock-timeout"
-}
-
 // vaultLock is the cross-process lock on one vault: flock(2) on a file in the user's private
 // runtime directory. The kernel drops a flock when its holder dies, even by SIGKILL, so a
 // killed av never leaves the vault locked. The file exists only while someone holds or

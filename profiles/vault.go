@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -160,9 +161,90 @@ func (v *Vault) Lock(ctx context.Context, mode LockMode) (unlock func(), err err
 // 3 ms with the file backend), so the warm path is judged by it.
 func (v *Vault) Decrypts() int { return v.decrypts }
 
-// KeysDerivedAhead counts the file-backend items read so far whose key was derived while
-// av started (package pbes2): 1 on a warm run whose profile was guessed right.
+// KeysDerivedAhead counts the file-backend items read so far whose key was derived in
+// advance (DeriveAhead).
 func (v *Vault) KeysDerivedAhead() int { return pbes2.Ahead.Used() }
+
+// DeriveAhead begins deriving, on other cores, the keys of the file-backend items a run of
+// these profiles will read next: the newest live cached item of each kind (av's registry
+// tokens, aws-vault's session) for each profile, in order, at most pbes2.MaxAhead in all.
+// It is for a warm run, whose whole cost is those items' key derivations (about 1.6 ms
+// each): they overlap each other and whatever the run does meanwhile. It reads the vault
+// directory's listing and the items' headers, never their contents, and does nothing for
+// another backend or a passphrase still to be asked for. It returns how many it began.
+func (v *Vault) DeriveAhead(profileNames []string) int {
+	if v.fileDir == "" {
+		return 0
+	}
+	passphrase, ok := v.passphraseAtHand()
+	if !ok {
+		return 0
+	}
+	names, err := readDirNames(v.fileDir)
+	if err != nil {
+		return 0
+	}
+	var paths []string
+	for _, p := range profileNames {
+		for _, n := range newestSessions(names, p, time.Now()) {
+			paths = append(paths, filepath.Join(v.fileDir, n))
+		}
+	}
+	return pbes2.Ahead.Start(passphrase, paths)
+}
+
+// newestSessions names, for one profile, the live session-shaped item of each type (av's
+// own first) that expires last.
+func newestSessions(names []string, profile string, now time.Time) []string {
+	type best struct {
+		name string
+		exp  time.Time
+	}
+	byType := map[string]best{}
+	var types []string
+	for _, n := range names {
+		m, err := vault.NewSessionKeyFromString(n)
+		if err != nil || m.ProfileName != profile || !now.Before(m.Expiration) {
+			continue
+		}
+		b, seen := byType[m.Type]
+		if !seen {
+			types = append(types, m.Type)
+		}
+		if !seen || m.Expiration.After(b.exp) {
+			byType[m.Type] = best{n, m.Expiration}
+		}
+	}
+	sort.SliceStable(types, func(i, j int) bool {
+		return strings.HasPrefix(types[i], cacheTypePrefix) && !strings.HasPrefix(types[j], cacheTypePrefix)
+	})
+	out := make([]string, 0, len(types))
+	for _, t := range types {
+		out = append(out, byType[t].name)
+	}
+	return out
+}
+
+func readDirNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
+}
+
+// passphraseAtHand is the file backend's passphrase if it is known without asking:
+// already asked for, or in the environment.
+func (v *Vault) passphraseAtHand() (string, bool) {
+	if v.hasPassphrase {
+		return v.passphrase, v.passphraseErr == nil
+	}
+	return os.LookupEnv(PassphraseVar)
+}
+
+// SetDebug makes keyring log what it does (with --debug): names, never secrets.
+func SetDebug(on bool) { keyring.Debug = on }
 
 // HasCredentials reports whether the vault holds master credentials for the profile.
 func (v *Vault) HasCredentials(profile string) (bool, error) {

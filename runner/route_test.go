@@ -53,3 +53,22 @@ func TestGroups(t *testing.T) {
 		t.Errorf("groups = %v, want [42 7]: no duplicates, never 0, 1 (init) or negative", got)
 	}
 }
+
+func TestWantPTY(t *testing.T) {
+	for _, tc := range []struct {
+		mode     PTYMode
+		terminal bool
+		want     bool
+	}{
+		{NoPTY, true, false},
+		{NoPTY, false, false},
+		{AlwaysPTY, false, true},
+		{AlwaysPTY, true, true},
+		{PTYIfTerminal, true, true},
+		{PTYIfTerminal, false, false},
+	} {
+		if got := tc.mode.wantPTY(tc.terminal); got != tc.want {
+			t.Errorf("mode %d, terminal %v: pty %v, want %v", tc.mode, tc.terminal, got, tc.want)
+		}
+	}
+}

@@ -70,9 +70,28 @@ type Command struct {
 	Name string   // looked up in PATH unless it contains a slash
 	Args []string // arguments after the name
 	Env  []string
-	// PTY runs the child on a new pseudo-terminal as its session leader, with av relaying
-	// between that pty and its own stdin and stdout: what an interactive shell needs.
-	PTY bool
+	// PTY says whether the child runs on a new pseudo-terminal as its session leader, with
+	// av relaying between that pty and its own stdin and stdout: what an interactive shell
+	// needs.
+	PTY PTYMode
+}
+
+// PTYMode says when a child gets a pty of its own.
+type PTYMode int
+
+const (
+	// NoPTY: the child shares av's stdin, stdout and stderr.
+	NoPTY PTYMode = iota
+	// AlwaysPTY: a pty even when av's stdin is no terminal (--pty).
+	AlwaysPTY
+	// PTYIfTerminal: a pty when av's stdin is a terminal (the interactive shell); with
+	// input from a pipe or a file the child reads that, as `sh < script` would.
+	PTYIfTerminal
+)
+
+// wantPTY decides the mode for a stdin that is, or is not, a terminal.
+func (m PTYMode) wantPTY(stdinIsTerminal bool) bool {
+	return m == AlwaysPTY || (m == PTYIfTerminal && stdinIsTerminal)
 }
 
 // Status is how the child ended.
@@ -260,7 +279,7 @@ func (s *Supervisor) Run(c Command) (Status, error) {
 	var sess *ptySession
 	var found *term.State // foreground mode: av's terminal as the child found it
 	switch {
-	case c.PTY:
+	case c.PTY.wantPTY(term.IsTerminal(stdinFD)):
 		j.mode = session
 		if sess, err = openPTY(cmd); err != nil {
 			return Status{}, err

@@ -3,8 +3,6 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"os"
 
 	"github.com/alecthomas/kong"
@@ -17,40 +15,27 @@ var version = "dev"
 func main() {
 	// Catching signals takes round trips to Go's signal thread: they go on while kong parses.
 	catch := runner.CatchSignals()
-	cli := CLI{catch: catch}
+	var cli CLI
+	var end runner.Status // how the command ended, set by ExecCmd
 	parser := kong.Must(&cli,
 		kong.Name("av"),
 		kong.Description(description),
 		kong.Vars{"version": version, "grace": runner.DefaultGrace.String()},
 		kong.Help(help),
+		kong.Bind(&cli, catch, &end),
 	)
 	kctx, err := parser.Parse(os.Args[1:])
 	parser.FatalIfErrorf(err)
+	setupLogging(cli.Debug)
 
-	status, err := cli.Run(kctx)
+	err = kctx.Run()
+	status := exitStatus(end, err)
 	if err != nil {
-		printError(err)
+		printError(os.Stderr, err)
 	}
 	if status.Signal != 0 {
 		runner.Raise(status.Signal)
 		os.Exit(128 + int(status.Signal))
 	}
 	os.Exit(status.Code)
-}
-
-// help prints av's usage line: kong would show the hidden default command as "<command>".
-func help(options kong.HelpOptions, ctx *kong.Context) error {
-	if sel := ctx.Selected(); sel == nil || sel.Hidden {
-		fmt.Fprintln(ctx.Stdout, "Usage: av [flags] [PROFILE [--]] [COMMAND [ARGS...]]")
-		options.NoAppSummary = true
-	}
-	return kong.DefaultHelpPrinter(options, ctx)
-}
-
-func printError(err error) {
-	fmt.Fprintf(os.Stderr, "av: error: %v\n", err)
-	var h interface{ Hint() string }
-	if errors.As(err, &h) && h.Hint() != "" {
-		fmt.Fprintf(os.Stderr, "av: hint: %s\n", h.Hint())
-	}
 }

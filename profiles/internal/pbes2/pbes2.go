@@ -6,14 +6,11 @@
 //
 //   - it is the standard library's PBKDF2, which takes 1.6 ms here against jose2go's 2.1
 //     (same result: a test checks it against jose2go's own);
-//   - the item a warm run reads (av's cached token item of the profile on the command line)
-//     has its key derived in advance, on another core, while the rest of av's packages
-//     initialise (about 3 ms, most of it the AWS SDK's). By the time main decrypts that
-//     item, its key is there. A wrong guess costs one derivation on a spare core; the
-//     decrypt then derives the key itself, as before. Go initialises packages in the order
-//     of their import paths, each once its imports are: this package imports only standard
-//     packages that are initialised early (not path/filepath, nor any of jose2go's), so it
-//     starts before the SDK's packages.
+//   - once main knows which items a run will read (the profile is resolved), it can have
+//     their keys derived in advance, one goroutine each, while it does other work
+//     (Prefetch.Start). A decrypt then takes the key derived ahead, or derives it itself.
+//
+// Nothing here runs before main: the package has no init.
 //
 // Only the key derivation moves: jose2go still parses the JWE, checks the wrapped key's
 // integrity and decrypts the item (AES-GCM).
@@ -25,11 +22,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"os"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
-	"time"
 )
 
 // DefaultFileDir is the file backend's directory unless AWS_VAULT_FILE_DIR says otherwise,
@@ -49,19 +43,8 @@ const (
 	MaxRounds = 1 << 24
 )
 
-// Ahead holds the keys this process derives in advance: started when the package is
-// initialised, if av will read a file-backend vault whose passphrase is in the environment.
-var Ahead = newPrefetch()
-
-func init() {
-	dir, passphrase, ok := fileVault(os.LookupEnv)
-	if !ok {
-		// Another backend, or a passphrase still to be asked for: nothing to derive ahead.
-		close(Ahead.listed)
-		return
-	}
-	go Ahead.run(dir, passphrase, profileGuesses(os.Args[1:], os.Getenv("AWS_PROFILE")), time.Now())
-}
+// Ahead holds the keys this process derives in advance (profiles.Vault.DeriveAhead).
+var Ahead = &Prefetch{}
 
 // Salt is PBES2's salt: the algorithm's name, a zero byte, and the item's p2s (RFC 7518
 // §4.8.1.1).
@@ -85,19 +68,47 @@ type derivation struct {
 
 // Prefetch is a set of keys derived in advance.
 type Prefetch struct {
-	listed chan struct{} // closed once run has chosen what it derives
-	mu     sync.Mutex
-	todo   []*derivation
-	used   int
+	mu   sync.Mutex
+	todo []*derivation
+	used int
 }
 
-func newPrefetch() *Prefetch { return &Prefetch{listed: make(chan struct{})} }
+// MaxAhead bounds the derivations one Start begins: a warm run reads two items (its
+// registry tokens and its session), and the machines av runs on under make -j have no
+// spare core for more.
+const MaxAhead = 2
+
+// Start begins deriving, one goroutine each, the keys of the file items at paths (at most
+// MaxAhead), and returns how many it began. An item whose header cannot be read is left to
+// the decrypt. The caller knows which items it will read; a wrong guess costs one
+// derivation on a spare core.
+func (p *Prefetch) Start(passphrase string, paths []string) int {
+	started := 0
+	for _, path := range paths {
+		if started == MaxAhead {
+			break
+		}
+		salt, rounds, ok := itemSalt(path)
+		if !ok {
+			continue
+		}
+		d := &derivation{passphrase: passphrase, salt: salt, rounds: rounds, done: make(chan struct{})}
+		p.mu.Lock()
+		p.todo = append(p.todo, d)
+		p.mu.Unlock()
+		go func() {
+			d.key, _ = Derive(d.passphrase, d.salt, d.rounds)
+			close(d.done)
+		}()
+		started++
+	}
+	return started
+}
 
 // Key returns the key for (passphrase, salt, rounds) if it is one derived in advance,
 // waiting for its derivation if it is still under way (it is ahead of one started now),
 // or nil.
 func (p *Prefetch) Key(passphrase string, salt []byte, rounds int) []byte {
-	<-p.listed
 	p.mu.Lock()
 	var d *derivation
 	for _, a := range p.todo {
@@ -118,130 +129,11 @@ func (p *Prefetch) Key(passphrase string, salt []byte, rounds int) []byte {
 	return d.key
 }
 
-// Used counts the keys Key has returned: how often the guess was right.
+// Used counts the keys Key has returned: how often a derivation ahead was of use.
 func (p *Prefetch) Used() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.used
-}
-
-// maxAhead bounds the derivations started on a guess: the first guess that names a live
-// item is nearly always the run's profile, and under make -j there is no spare core for a
-// second one.
-const maxAhead = 1
-
-// run derives the keys of the live av items of the guessed profiles, in their order.
-func (p *Prefetch) run(dir, passphrase string, profiles []string, now time.Time) {
-	var todo []*derivation
-	func() {
-		defer close(p.listed)
-		names, err := readDirNames(dir)
-		if err != nil {
-			return
-		}
-		for _, prof := range profiles {
-			if len(todo) == maxAhead {
-				break
-			}
-			name := newestItem(names, prof, now)
-			if name == "" {
-				continue
-			}
-			s, r, ok := itemSalt(strings.TrimSuffix(dir, "/") + "/" + name)
-			if !ok {
-				continue
-			}
-			todo = append(todo, &derivation{passphrase: passphrase, salt: s, rounds: r, done: make(chan struct{})})
-		}
-		p.mu.Lock()
-		p.todo = todo
-		p.mu.Unlock()
-	}()
-	for _, d := range todo {
-		d.key, _ = Derive(d.passphrase, d.salt, d.rounds)
-		close(d.done)
-	}
-}
-
-// fileVault reports the file backend's directory and passphrase when av will open that
-// backend with its passphrase in the environment, as profiles.OpenVault does.
-func fileVault(lookupEnv func(string) (string, bool)) (dir, passphrase string, ok bool) {
-	passphrase, set := lookupEnv("AWS_VAULT_FILE_PASSPHRASE")
-	if backend, _ := lookupEnv("AWS_VAULT_BACKEND"); backend != "file" || !set {
-		return "", "", false
-	}
-	dir, _ = lookupEnv("AWS_VAULT_FILE_DIR")
-	if dir == "" {
-		dir = DefaultFileDir
-	}
-	if rest, found := strings.CutPrefix(dir, "~/"); found {
-		home, _ := lookupEnv("HOME")
-		if home == "" {
-			return "", "", false
-		}
-		dir = strings.TrimSuffix(home, "/") + "/" + rest
-	}
-	return dir, passphrase, true
-}
-
-// profileGuesses lists the profiles a run of av with these arguments may be for, most
-// likely first: the word before the first "--" (av PROFILE -- COMMAND), the first few
-// words that are not flags (av PROFILE COMMAND, with values of av's flags among them), then
-// $AWS_PROFILE, else "default". Only a guess that names a live item costs a derivation.
-func profileGuesses(args []string, envProfile string) []string {
-	var guesses []string
-	add := func(p string) {
-		if p != "" && !strings.HasPrefix(p, "-") && !slices.Contains(guesses, p) {
-			guesses = append(guesses, p)
-		}
-	}
-	if i := slices.Index(args, "--"); i >= 0 {
-		if i > 0 {
-			add(args[i-1])
-		}
-		args = args[:i]
-	}
-	words := 0
-	for _, a := range args {
-		if words == maxWords {
-			break
-		}
-		if !strings.HasPrefix(a, "-") {
-			add(a)
-			words++
-		}
-	}
-	if envProfile == "" {
-		envProfile = "default"
-	}
-	add(envProfile)
-	return guesses
-}
-
-// maxWords is how many words of the command line may be the profile: a flag's value, then
-// the profile, then the command.
-const maxWords = 3
-
-// newestItem is the name of the profile's av item (aws-vault session name
-// "av.KIND,base64url(PROFILE),DETAIL,EXPIRY") that expires last, if it has not expired.
-func newestItem(names []string, profile string, now time.Time) string {
-	encoded := base64.RawURLEncoding.EncodeToString([]byte(profile))
-	var best string
-	var bestExp int64
-	for _, n := range names {
-		parts := strings.Split(n, ",")
-		if len(parts) != 4 || !strings.HasPrefix(parts[0], "av.") || parts[1] != encoded {
-			continue
-		}
-		exp, err := strconv.ParseInt(parts[3], 10, 64)
-		if err != nil || exp <= now.Unix() {
-			continue
-		}
-		if best == "" || exp > bestExp {
-			best, bestExp = n, exp
-		}
-	}
-	return best
 }
 
 // itemSalt reads the salt and rounds from a file item's JWE header.
@@ -274,13 +166,4 @@ func itemSalt(path string) (s []byte, p2c int, ok bool) {
 		return nil, 0, false
 	}
 	return Salt(saltInput), h.P2c, true
-}
-
-func readDirNames(dir string) ([]string, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return f.Readdirnames(-1)
 }

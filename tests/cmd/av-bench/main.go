@@ -262,7 +262,7 @@ func (b *bed) warm(runs int) error {
 	avUp, peerUp := median(times[avUpRow]), median(times[peerUpRow])
 	fmt.Printf("\nStart-up alone (`--version`, in the same rotation): av %s, aws-vault %s (%.2f×), /bin/true %s.\n", ms(avUp), ms(peerUp), float64(avUp)/float64(peerUp), ms(trueMed))
 	fmt.Printf("After start-up, av's warm run takes %s against aws-vault's %s.\n", ms(median(times[1])-avUp), ms(peerMed-peerUp))
-	fmt.Printf("\nVault items av decrypts on the warm path: %d (aws-vault exec --no-session: 1, its master credentials); keys derived while av started: %d.\n", decrypts, ahead)
+	fmt.Printf("\nVault items av decrypts on the warm path: %d (aws-vault exec --no-session: 1, its master credentials); keys derived ahead, on other cores: %d.\n", decrypts, ahead)
 	fmt.Printf("Peak RSS is the largest of 5 runs, each started by a small launcher (its own peak, %s, is the floor\nof the figure: a vfork child is charged its parent's).\n\n", mib(rss[0]))
 	return nil
 }
@@ -324,10 +324,10 @@ func buildLauncher(dir, out string) error {
 	return goBuild(dir, out, "main.go", "GO111MODULE=off")
 }
 
-var decryptsRE = regexp.MustCompile(`(\d+) vault items decrypted, (\d+) with a key derived while av started`)
+var decryptsRE = regexp.MustCompile(`(\d+) vault items decrypted, (\d+) of \d+ keys derived ahead used`)
 
 // decrypts runs av once with --debug and reads how many vault items it decrypted, and how
-// many of those had their key derived while av started.
+// many of those had their key derived ahead.
 func (b *bed) decrypts() (n, ahead int, err error) {
 	cmd := exec.Command(b.av, "--debug", profile, "--", "true")
 	cmd.Env = b.env

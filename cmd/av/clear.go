@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+
+	"github.com/alecthomas/kong"
+	"github.com/av-cli/av/env"
+	"github.com/av-cli/av/profiles"
+	"github.com/av-cli/av/runner"
+)
+
+// ClearCmd is `av clear [PROFILE]`, as aws-vault's `clear`.
+type ClearCmd struct {
+	Profile  string `arg:"" optional:"" help:"Only this profile's items."`
+	Sessions bool   `help:"Also remove aws-vault's cached sessions and SSO tokens, as aws-vault clear does."`
+}
+
+// Run removes av's cached items from the vault.
+func (cmd *ClearCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) error {
+	// No child to pass them to: signals do what they would do to any program.
+	catch.Stop()
+	if slices.Contains(kctx.Args, "--") {
+		// `av clear -- make` is someone running make with a profile named clear: refuse
+		// rather than clear the cache and skip the command.
+		return hinted{errors.New("av clear takes no command"), "to run a command with a profile named clear, write AWS_PROFILE=clear av COMMAND"}
+	}
+	base, err := env.Base(cli.RuntimeDir)
+	if err != nil {
+		return err
+	}
+	cfg, err := profiles.LoadConfig()
+	if err != nil {
+		return err
+	}
+	vault, err := cli.openVault(context.Background(), base)
+	if err != nil {
+		return err
+	}
+	n, err := vault.Clear(cfg, profiles.ClearOptions{Profile: cmd.Profile, Sessions: cmd.Sessions})
+	if err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("removed %d cached av item(s)", n.Items)
+	if cmd.Sessions {
+		msg += fmt.Sprintf(" and %d aws-vault session(s)", n.Sessions)
+	}
+	fmt.Fprintln(os.Stdout, msg)
+	return nil
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/av-cli/av/env"
+	"github.com/av-cli/av/profiles"
+	"github.com/av-cli/av/runner"
+)
+
+// exitStatus is how av ends: the command's own status, or, for av's own failures, 126 or
+// 127 as a shell gives them (the command cannot be run, or was not found), else 1.
+func exitStatus(end runner.Status, err error) runner.Status {
+	if err == nil {
+		return end
+	}
+	var ee *runner.ExecError
+	if errors.As(err, &ee) {
+		return runner.Status{Code: ee.Code}
+	}
+	return runner.Status{Code: 1}
+}
+
+// printError prints err as av's one error line, and the fix when there is a concrete one.
+func printError(w io.Writer, err error) {
+	err = withHint(err)
+	fmt.Fprintf(w, "av: error: %v\n", err)
+	var h hinted
+	if errors.As(err, &h) && h.hint != "" {
+		fmt.Fprintf(w, "av: hint: %s\n", h.hint)
+	}
+}
+
+// hinted is an error with a concrete fix for the user.
+type hinted struct {
+	err  error
+	hint string
+}
+
+func (h hinted) Error() string { return h.err.Error() }
+func (h hinted) Unwrap() error { return h.err }
+
+// withHint words the fix for the errors the packages return that a user can fix: the
+// packages carry the facts, the flag and variable names are av's command line's.
+func withHint(err error) error {
+	var (
+		already  hinted
+		unknown  *profiles.UnknownProfileError
+		nocreds  *profiles.NoCredentialsError
+		lockWait *profiles.LockTimeoutError
+		noDir    *env.NoPrivateDirError
+	)
+	switch {
+	case errors.As(err, &already):
+		return err
+	case errors.As(err, &unknown) && unknown.Suggestion != "":
+		return hinted{err, fmt.Sprintf("did you mean %q?", unknown.Suggestion)}
+	case errors.As(err, &unknown):
+		return hinted{err, fmt.Sprintf("define it in %s, or add its keys with `aws-vault add %s`", unknown.ConfigPath, unknown.Profile)}
+	case errors.As(err, &nocreds):
+		return hinted{err, fmt.Sprintf("add them with `aws-vault add %s`", nocreds.Profile)}
+	case errors.Is(err, profiles.ErrVaultLocked):
+		return hinted{err, "check " + profiles.PassphraseVar + ", or the passphrase you typed"}
+	case errors.Is(err, profiles.ErrNeedsMFA):
+		return hinted{err, "set mfa_process in the profile, or run av again to type the code"}
+	case errors.As(err, &lockWait):
+		return hinted{err, "if that process is stuck, stop it; to wait longer, set AV_LOCK_TIMEOUT or --lock-timeout"}
+	case errors.As(err, &noDir) && noDir.NoMemoryFS:
+		return hinted{err, runtimeDirHint(runtime.GOOS)}
+	case errors.As(err, &noDir) && noDir.Override:
+		return hinted{err, "AV_RUNTIME_DIR (or --runtime-dir) must name a directory only you can read, mode 0700"}
+	case errors.As(err, &noDir):
+		return hinted{err, "set AV_RUNTIME_DIR (or --runtime-dir) to a directory only you can read, mode 0700; av will not write tokens to disk on its own"}
+	}
+	return err
+}
+
+// runtimeDirHint shows how to give av a memory-backed directory where the system has
+// none: on macOS, a RAM disk.
+func runtimeDirHint(goos string) string {
+	if goos == "darwin" {
+		return "make a RAM disk and name it: " +
+			"diskutil erasevolume APFS avram $(hdiutil attach -nomount ram://65536) && " +
+			"export AV_RUNTIME_DIR=/Volumes/avram/av (or --runtime-dir); av will not write tokens to disk on its own"
+	}
+	return "set AV_RUNTIME_DIR (or --runtime-dir) to a directory only you can read, mode 0700, on a memory-backed filesystem"
+}

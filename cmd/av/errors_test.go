@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/av-cli/av/env"
+	"github.com/av-cli/av/profiles"
+	"github.com/av-cli/av/runner"
+)
+
+func TestExitStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  runner.Status
+		err  error
+		want runner.Status
+	}{
+		{"the command's code passes through", runner.Status{Code: 3}, nil, runner.Status{Code: 3}},
+		{"the command's signal passes through", runner.Status{Signal: syscall.SIGTERM}, nil, runner.Status{Signal: syscall.SIGTERM}},
+		{"not found", runner.Status{}, &runner.ExecError{Code: 127, Err: errors.New("command not found: x")}, runner.Status{Code: 127}},
+		{"cannot run", runner.Status{}, &runner.ExecError{Code: 126, Err: errors.New("cannot run x")}, runner.Status{Code: 126}},
+		{"not found, with a hint", runner.Status{}, hinted{&runner.ExecError{Code: 127, Err: errors.New("x")}, "h"}, runner.Status{Code: 127}},
+		{"av's own failure", runner.Status{Code: 0}, errors.New("no credentials"), runner.Status{Code: 1}},
+		{"av's own failure after the command", runner.Status{Code: 5}, errors.New("boom"), runner.Status{Code: 1}},
+	} {
+		if got := exitStatus(tc.end, tc.err); got != tc.want {
+			t.Errorf("%s: exitStatus = %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestHints(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want string // the whole output
+	}{
+		{&profiles.UnknownProfileError{Profile: "dve", ConfigPath: "/h/.aws/config", Suggestion: "dev"},
+			"av: error: profile \"dve\" is not in /h/.aws/config nor in the vault\nav: hint: did you mean \"dev\"?\n"},
+		{&profiles.UnknownProfileError{Profile: "nosuch", ConfigPath: "/h/.aws/config"},
+			"av: error: profile \"nosuch\" is not in /h/.aws/config nor in the vault\nav: hint: define it in /h/.aws/config, or add its keys with `aws-vault add nosuch`\n"},
+		{fmt.Errorf("registry ECR in eu-west-1 (profile %q): %w", "ops", &profiles.NoCredentialsError{Profile: "ops"}),
+			"av: error: registry ECR in eu-west-1 (profile \"ops\"): no credentials for profile \"ops\" in the vault\nav: hint: add them with `aws-vault add ops`\n"},
+		{fmt.Errorf("reading: %w", profiles.ErrVaultLocked),
+			"av: error: reading: cannot decrypt the vault: wrong passphrase or a damaged item\nav: hint: check AWS_VAULT_FILE_PASSPHRASE, or the passphrase you typed\n"},
+		{&profiles.LockTimeoutError{Waited: time.Second, Holders: []string{"pid 7 (av)"}},
+			"av: error: the vault is locked by pid 7 (av): gave up after 1s\nav: hint: if that process is stuck, stop it; to wait longer, set AV_LOCK_TIMEOUT or --lock-timeout\n"},
+		{&env.NoPrivateDirError{Reason: "XDG_RUNTIME_DIR /x: is not tmpfs or ramfs"},
+			"av: error: no private tmpfs directory for the registry files: XDG_RUNTIME_DIR /x: is not tmpfs or ramfs\nav: hint: set AV_RUNTIME_DIR (or --runtime-dir) to a directory only you can read, mode 0700; av will not write tokens to disk on its own\n"},
+		{&env.NoPrivateDirError{Reason: "/d: has mode 0755, want 0700", Override: true},
+			"av: error: no private tmpfs directory for the registry files: /d: has mode 0755, want 0700\nav: hint: AV_RUNTIME_DIR (or --runtime-dir) must name a directory only you can read, mode 0700\n"},
+		{fmt.Errorf("renewing: %w", profiles.ErrNeedsMFA),
+			"av: error: renewing: an MFA code is needed and av does not prompt while the command runs\nav: hint: set mfa_process in the profile, or run av again to type the code\n"},
+		{errors.New("plain"), "av: error: plain\n"},
+		{hinted{errors.New("already hinted"), "keep this"}, "av: error: already hinted\nav: hint: keep this\n"},
+	} {
+		var buf bytes.Buffer
+		printError(&buf, tc.err)
+		if buf.String() != tc.want {
+			t.Errorf("printError(%v) =\n%s\nwant\n%s", tc.err, buf.String(), tc.want)
+		}
+	}
+}
+
+func TestRuntimeDirHint(t *testing.T) {
+	mac := runtimeDirHint("darwin")
+	for _, want := range []string{"hdiutil attach -nomount ram://", "diskutil erasevolume", "AV_RUNTIME_DIR", "--runtime-dir"} {
+		if !strings.Contains(mac, want) {
+			t.Errorf("the macOS hint %q does not show %q", mac, want)
+		}
+	}
+	var buf bytes.Buffer
+	printError(&buf, &env.NoPrivateDirError{Reason: "macOS has no tmpfs", NoMemoryFS: true})
+	if !strings.Contains(buf.String(), "av: hint: "+runtimeDirHint(runtime.GOOS)) {
+		t.Errorf("no platform hint for a platform without tmpfs: %s", buf.String())
+	}
+}

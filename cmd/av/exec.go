@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/av-cli/av/env"
+	"github.com/av-cli/av/profiles"
+	"github.com/av-cli/av/runner"
+)
+
+// ExecCmd is av's main job, `av [PROFILE --] COMMAND`: the default command.
+type ExecCmd struct {
+	Args []string `arg:"" optional:"" passthrough:"" help:"[PROFILE --] COMMAND [ARGS...]"`
+}
+
+// Run runs the command with the profile's credentials and registry logins, and sets end
+// to how it ended.
+func (e *ExecCmd) Run(cli *CLI, catch *runner.Catch, end *runner.Status) error {
+	ctx, sup := runner.Supervise(context.Background(), runner.Options{Grace: cli.Grace, Catch: catch})
+	defer sup.Close() // av exits next
+
+	status, err := e.run(ctx, cli, sup)
+	if sig := sup.Interrupted(); sig != 0 {
+		// Stopped before the command started: everything is cleaned up; end as the
+		// signal would have ended av.
+		*end = runner.Status{Signal: sig}
+		return nil
+	}
+	*end = status
+	return err
+}
+
+// run is the whole flow, top to bottom: what needs no secret and no network first (so its
+// failures come before any prompt or AWS call), then the credentials, the tokens, the
+// files, the command; the run directory is shredded on every way out.
+func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (runner.Status, error) {
+	if p := os.Getenv(env.MarkerVar); p != "" && !cli.Nest {
+		return runner.Status{}, hinted{
+			fmt.Errorf("already running inside av (profile %q)", p),
+			"leave that shell or command first, or pass --nest to run av inside av on purpose",
+		}
+	}
+
+	// The profile and what it logs in to: the config file only.
+	cfg, err := profiles.LoadConfig()
+	if err != nil {
+		return runner.Status{}, err
+	}
+	inv := splitArgs(e.Args, cfg.Has, os.Getenv("AWS_PROFILE"))
+	// AWS_PROFILE is consumed here, as aws-vault exec consumes it: the child never gets it,
+	// and the SDK's LoadDefaultConfig, which profiles gives no config file, fails on any
+	// AWS_PROFILE it cannot find there; no option of the SDK's turns that off.
+	os.Unsetenv("AWS_PROFILE")
+	log.Printf("profile %s, command %q", inv.Profile, firstWord(inv.Command))
+
+	// The run's directory and the user's client configs.
+	base, err := env.Base(cli.RuntimeDir)
+	if err != nil {
+		return runner.Status{}, err
+	}
+	env.Sweep(base)
+	user, err := env.ReadUserConfig(env.FindUserConfig(os.Getenv))
+	if err != nil {
+		return runner.Status{}, err
+	}
+	dir, err := env.NewDir(base)
+	if err != nil {
+		return runner.Status{}, err
+	}
+	defer func() {
+		if err := dir.Shred(); err != nil {
+			fmt.Fprintf(os.Stderr, "av: warning: cleaning up %s: %v\n", dir.Path, err)
+		}
+		log.Printf("shredded %s", dir.Path)
+	}()
+
+	// ctx ends the vault's prompts too: Ctrl-C at the passphrase prompt stops av at once.
+	vault, err := cli.openVault(ctx, base)
+	if err != nil {
+		return runner.Status{}, err
+	}
+	lookup := cli.lookup(cfg, vault, inv.Profile)
+	run, err := lookup(inv.Profile)
+	var unknown *profiles.UnknownProfileError
+	if errors.As(err, &unknown) && !inv.Explicit {
+		return runner.Status{}, hinted{err, "name the profile: `av PROFILE -- COMMAND`, or set AWS_PROFILE"}
+	}
+	if err != nil {
+		return runner.Status{}, err
+	}
+	specs, err := registries(cfg, run, cli.Registry)
+	if err != nil {
+		return runner.Status{}, err
+	}
+	// A warm run's cost is two items' key derivations: begun now, on other cores.
+	ahead := vault.DeriveAhead(specProfiles(run.Name, specs))
+
+	// Credentials, then tokens: both from the vault's caches when fresh.
+	sess, err := run.Credentials(ctx, profiles.CredentialsOptions{})
+	if err != nil {
+		return runner.Status{}, err
+	}
+	cache := &env.TokenCache{Store: vault, Minter: env.ECRMinter{}, MinTTL: cli.MinTTL}
+	req := env.TokenRequest{Specs: specs, Identity: identities(lookup)}
+	tokens, err := cache.Get(ctx, req)
+	if err != nil {
+		return runner.Status{}, err
+	}
+	log.Printf("credentials for profile %s ready (region %q); %d registry logins, the first expiring %s; %d vault items decrypted, %d of %d keys derived ahead used",
+		run.Name, run.Region, len(tokens.Logins), tokens.Expires.Format(time.RFC3339), vault.Decrypts(), vault.KeysDerivedAhead(), ahead)
+
+	files, notes, err := dir.WriteRegistryFiles(env.FilesOptions{Logins: tokens.Logins, User: user})
+	if err != nil {
+		return runner.Status{}, err
+	}
+	for _, n := range notes {
+		log.Print(n)
+	}
+	log.Printf("wrote DOCKER_CONFIG, REGISTRY_AUTH_FILE and HELM_REGISTRY_CONFIG in %s", dir.Path)
+
+	child := env.Child{Profile: run.Name, Region: run.Region, Credentials: sess.Credentials, Files: files}
+	command := runner.Command{Env: child.Environ(os.Environ())}
+	switch {
+	case len(inv.Command) == 0:
+		command.Name, command.PTY = defaultShell(), runner.PTYIfTerminal
+	default:
+		command.Name, command.Args = inv.Command[0], inv.Command[1:]
+	}
+	if cli.PTY {
+		command.PTY = runner.AlwaysPTY
+	}
+	req.NoPrompt = true // the command has the terminal
+	stopRenewal := renew(ctx, cache, req, files, tokens.Expires, cli.MinTTL)
+	status, err := sup.Run(command)
+	stopRenewal()
+	var ee *runner.ExecError
+	if errors.As(err, &ee) && ee.Code == 127 && !inv.Explicit && len(inv.Command) > 0 {
+		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command.Name, command.Name)}
+	}
+	return status, err
+}
+
+// renew keeps the registry files' tokens fresh while the command runs. Supervisor.Run
+// blocks until the command ends, so the renewal runs beside it; the returned func stops it
+// and waits for it, before the files are shredded.
+func renew(ctx context.Context, cache *env.TokenCache, req env.TokenRequest, files env.Files, expires time.Time, minTTL time.Duration) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		env.Renew(ctx, env.RenewOptions{
+			Files:   files,
+			Expires: expires,
+			MinTTL:  minTTL,
+			Login: func(ctx context.Context) (env.Logins, time.Time, error) {
+				t, err := cache.Get(ctx, req)
+				if err != nil {
+					return nil, time.Time{}, withHint(err)
+				}
+				return t.Logins, t.Expires, nil
+			},
+			Warn: func(msg string) { fmt.Fprintf(os.Stderr, "av: warning: %s\n", msg) },
+		})
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// invocation is what the words after the flags mean.
+type invocation struct {
+	Profile  string
+	Explicit bool // named on the command line, not taken from $AWS_PROFILE or "default"
+	Command  []string
+}
+
+// splitArgs applies av's rule: "PROFILE -- COMMAND"; else a first word that names a
+// profile in the config file is the profile; else $AWS_PROFILE (or "default") and the
+// whole line is the command.
+func splitArgs(args []string, isProfile func(string) bool, envProfile string) invocation {
+	if len(args) >= 2 && args[1] == "--" {
+		return invocation{Profile: args[0], Explicit: true, Command: args[2:]}
+	}
+	if len(args) >= 1 && isProfile(args[0]) {
+		return invocation{Profile: args[0], Explicit: true, Command: args[1:]}
+	}
+	if envProfile == "" {
+		envProfile = "default"
+	}
+	return invocation{Profile: envProfile, Command: args}
+}
+
+// openVault opens aws-vault's vault, with its lock file in av's runtime directory.
+func (c *CLI) openVault(ctx context.Context, base string) (*profiles.Vault, error) {
+	o := profiles.VaultOptionsFromEnv()
+	o.LockDir = base
+	o.LockTimeout = c.LockTimeout
+	return profiles.OpenVault(ctx, o)
+}
+
+// lookup finds profiles by name, once each: the run's with --region, the others (named by
+// registry entries) with their own region.
+func (c *CLI) lookup(cfg *profiles.Config, vault *profiles.Vault, run string) func(string) (*profiles.Profile, error) {
+	found := map[string]*profiles.Profile{}
+	return func(name string) (*profiles.Profile, error) {
+		if p, ok := found[name]; ok {
+			return p, nil
+		}
+		opts := profiles.Options{Duration: c.Duration, NoSession: c.NoSession}
+		if name == run {
+			opts.Region = c.Region
+		}
+		p, err := profiles.Lookup(cfg, vault, name, opts)
+		if err == nil {
+			found[name] = p
+		}
+		return p, err
+	}
+}
+
+// identities turns profiles into what the token cache mints for.
+func identities(lookup func(string) (*profiles.Profile, error)) func(string) (env.Identity, error) {
+	return func(name string) (env.Identity, error) {
+		p, err := lookup(name)
+		if err != nil {
+			return env.Identity{}, err
+		}
+		return env.Identity{Profile: p.Name, Digest: p.Identity, Source: p}, nil
+	}
+}
+
+// registries lists what the run logs in to, each with the profile that mints it: the
+// profile's own ECR registry in its region, then av_registries from its section of the
+// config file, then --registry.
+func registries(cfg *profiles.Config, run *profiles.Profile, flags []string) ([]env.RegistrySpec, error) {
+	var specs []env.RegistrySpec
+	if run.Region != "" {
+		specs = append(specs, env.RegistrySpec{Region: run.Region})
+	}
+	fromConfig, err := env.ParseRegistries(cfg.AVSetting(run.Name, "av_registries"))
+	if err != nil {
+		return nil, fmt.Errorf("profile %q: av_registries: %w", run.Name, err)
+	}
+	specs = append(specs, fromConfig...)
+	for _, r := range flags {
+		spec, err := env.ParseRegistry(r)
+		if err != nil {
+			return nil, fmt.Errorf("--registry: %w", err)
+		}
+		specs = append(specs, spec)
+	}
+	if len(specs) == 0 {
+		return nil, fmt.Errorf("profile %q: no region for the ECR token: set region in the profile or pass --region", run.Name)
+	}
+	for i := range specs {
+		specs[i] = specs[i].For(run.Name)
+	}
+	return specs, nil
+}
+
+// specProfiles lists the run's profile and those that mint specs, each once.
+func specProfiles(run string, specs []env.RegistrySpec) []string {
+	names := []string{run}
+	for _, s := range specs {
+		if !slices.Contains(names, s.Profile) {
+			names = append(names, s.Profile)
+		}
+	}
+	return names
+}
+
+func defaultShell() string {
+	if sh := os.Getenv("SHELL"); sh != "" {
+		return sh
+	}
+	return "/bin/sh"
+}
+
+func firstWord(cmd []string) string {
+	if len(cmd) == 0 {
+		return ""
+	}
+	return cmd[0]
+}

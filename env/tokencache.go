@@ -1,0 +1,384 @@
+package env
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/av-cli/av/profiles"
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// DefaultMinTTL is how much life a registry token must have left to be used, and so how
+// long before its expiry a running command's token is renewed: long enough for one slow
+// push that read the token just before.
+const DefaultMinTTL = 15 * time.Minute
+
+// TokenStore keeps registry tokens between runs, under a lock that every av on the same
+// store shares: profiles.Vault.
+type TokenStore interface {
+	// Lock holds the store's lock in mode until unlock is called; reads and writes in
+	// between take no lock of their own.
+	Lock(ctx context.Context, mode profiles.LockMode) (unlock func(), err error)
+	// ReadCache returns an item's data, or profiles.ErrNotCached.
+	ReadCache(k profiles.CacheKey) ([]byte, error)
+	// WriteCache replaces an item, good until expires.
+	WriteCache(k profiles.CacheKey, data []byte, expires time.Time, label string) error
+}
+
+// Minter asks AWS for one registry token with a session's credentials: ECRMinter.
+type Minter interface {
+	Mint(ctx context.Context, cfg aws.Config, spec RegistrySpec) (Registry, error)
+}
+
+// CredentialSource gives a profile's AWS session: profiles.Profile, which caches sessions
+// itself (the token cache keeps tokens only).
+type CredentialSource interface {
+	Credentials(ctx context.Context, o profiles.CredentialsOptions) (*profiles.Session, error)
+}
+
+// Identity is a principal that registry tokens are minted for.
+type Identity struct {
+	Profile string // the profile's name
+	// Digest tells apart identities that one profile name may stand for over time (its
+	// role, its source chain, its endpoints): profiles.Profile.Identity.
+	Digest string
+	Source CredentialSource
+}
+
+// ECRMinter mints with ECR's and ECR Public's GetAuthorizationToken.
+type ECRMinter struct{}
+
+// Mint mints spec's token.
+func (ECRMinter) Mint(ctx context.Context, cfg aws.Config, spec RegistrySpec) (Registry, error) {
+	if spec.Public {
+		return MintECRPublic(ctx, cfg)
+	}
+	return MintECR(ctx, cfg, spec.Region)
+}
+
+// TokenCache owns the algorithm at the heart of av: registry tokens are read from the
+// store holding its lock shared; when one is missing or has too little life left, the lock
+// is taken exclusive, the store read again (another av may have filled it meanwhile), and
+// only what is still missing is minted and stored. Of N avs started together on a cold
+// cache, one mints (once per identity and scope) while the others wait, then read what it
+// stored.
+type TokenCache struct {
+	Store  TokenStore
+	Minter Minter
+	// MinTTL: a cached token with this much life left, or less, is minted again.
+	MinTTL time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// TokenRequest is what one run logs in to.
+type TokenRequest struct {
+	// Specs are the registries, each with its Profile set (RegistrySpec.For).
+	Specs []RegistrySpec
+	// Identity looks up a profile that Specs name.
+	Identity func(profile string) (Identity, error)
+	// NoPrompt: nothing may ask on the terminal (a renewal while the command runs).
+	NoPrompt bool
+}
+
+// Tokens are a run's registry logins.
+type Tokens struct {
+	Logins  Logins
+	Expires time.Time // the earliest expiry among them
+}
+
+// MintError names every registry that could not be logged in to, in the order the run
+// lists them, each with its profile and cause.
+type MintError struct{ Failures []RegistryFailure }
+
+// RegistryFailure is one registry that could not be logged in to.
+type RegistryFailure struct {
+	Spec RegistrySpec
+	Err  error
+}
+
+func (e *MintError) Error() string {
+	parts := make([]string, len(e.Failures))
+	for i, f := range e.Failures {
+		parts[i] = fmt.Sprintf("registry %s (profile %q): %v", f.Spec, f.Spec.Profile, f.Err)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Unwrap gives the causes to errors.Is and errors.As.
+func (e *MintError) Unwrap() []error {
+	errs := make([]error, len(e.Failures))
+	for i, f := range e.Failures {
+		errs[i] = f.Err
+	}
+	return errs
+}
+
+// cacheKind names av's token items in the vault: "av.ecr" sessions to aws-vault.
+const cacheKind = "ecr"
+
+// cacheEntry is what av keeps in the vault for one identity: its registry tokens by scope.
+// Credentials are never kept here: sessions are profiles' to cache, and master keys are
+// never copied. (Items written before held credentials too; those are ignored, and dropped
+// at the next write.)
+type cacheEntry struct {
+	Tokens map[string]Registry `json:"tokens,omitempty"` // by scope: "ecr:REGION", "ecr-public"
+}
+
+// expires is when no token in the entry is usable any more.
+func (e *cacheEntry) expires() time.Time {
+	var t time.Time
+	for _, r := range e.Tokens {
+		if r.Expires.After(t) {
+			t = r.Expires
+		}
+	}
+	return t
+}
+
+// scope names what a token is good for: ECR in one region (every account's registry there
+// that the identity may use), or ECR Public.
+func scope(s RegistrySpec) string {
+	if s.Public {
+		return "ecr-public"
+	}
+	return "ecr:" + s.Region
+}
+
+// want is one identity a run needs tokens for.
+type want struct {
+	id     Identity
+	specs  []RegistrySpec // in the run's order
+	scopes []string       // distinct, sorted: the order they are minted in
+	entry  *cacheEntry
+}
+
+func (w *want) key() profiles.CacheKey {
+	return profiles.CacheKey{Kind: cacheKind, Profile: w.id.Profile, Detail: w.id.Digest}
+}
+
+// Get returns the tokens for every spec of r, from the store when they have more than
+// MinTTL left, else minted and stored. Registries that fail are named together in a
+// *MintError; the tokens that were minted are stored all the same.
+func (c *TokenCache) Get(ctx context.Context, r TokenRequest) (Tokens, error) {
+	wants, err := c.plan(r)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if err := c.read(ctx, wants, profiles.Shared); err != nil {
+		return Tokens{}, err
+	}
+	short := slices.DeleteFunc(slices.Clone(wants), func(w *want) bool { return c.ready(w, c.now()) })
+	if len(short) > 0 {
+		unlock, err := c.Store.Lock(ctx, profiles.Exclusive)
+		if err != nil {
+			return Tokens{}, err
+		}
+		defer unlock()
+		var failures []RegistryFailure
+		for _, w := range short {
+			// Another av may have stored it while this one waited.
+			if w.entry, err = c.readEntry(w.key()); err != nil {
+				return Tokens{}, err
+			}
+			if c.ready(w, c.now()) {
+				continue
+			}
+			f, err := c.fill(ctx, w, r.NoPrompt)
+			if err != nil {
+				return Tokens{}, err
+			}
+			failures = append(failures, f...)
+		}
+		if len(failures) > 0 {
+			return Tokens{}, c.mintError(r.Specs, failures)
+		}
+	}
+	return c.assemble(r.Specs, wants), nil
+}
+
+func (c *TokenCache) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// plan groups the specs by profile, in the order the run lists them.
+func (c *TokenCache) plan(r TokenRequest) ([]*want, error) {
+	var wants []*want
+	byName := map[string]*want{}
+	for _, s := range r.Specs {
+		if s.Profile == "" {
+			return nil, fmt.Errorf("registry %s names no profile", s)
+		}
+		w, ok := byName[s.Profile]
+		if !ok {
+			id, err := r.Identity(s.Profile)
+			if err != nil {
+				return nil, &MintError{Failures: []RegistryFailure{{Spec: s, Err: err}}}
+			}
+			w = &want{id: id}
+			byName[s.Profile] = w
+			wants = append(wants, w)
+		}
+		w.specs = append(w.specs, s)
+		if sc := scope(s); !slices.Contains(w.scopes, sc) {
+			w.scopes = append(w.scopes, sc)
+		}
+	}
+	for _, w := range wants {
+		slices.Sort(w.scopes)
+	}
+	return wants, nil
+}
+
+// read reads every want's entry holding the lock in mode.
+func (c *TokenCache) read(ctx context.Context, wants []*want, mode profiles.LockMode) error {
+	unlock, err := c.Store.Lock(ctx, mode)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	for _, w := range wants {
+		if w.entry, err = c.readEntry(w.key()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readEntry reads an identity's item: none, or one that does not parse, is empty.
+func (c *TokenCache) readEntry(k profiles.CacheKey) (*cacheEntry, error) {
+	e := &cacheEntry{}
+	data, err := c.Store.ReadCache(k)
+	if errors.Is(err, profiles.ErrNotCached) {
+		return e, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if json.Unmarshal(data, e) != nil {
+		// Never the parse error: it may quote a token.
+		log.Printf("ignoring an unreadable cache item for profile %s", k.Profile)
+		return &cacheEntry{}, nil
+	}
+	return e, nil
+}
+
+// ready reports whether w's entry has every token w needs, with more than MinTTL left.
+func (c *TokenCache) ready(w *want, now time.Time) bool {
+	for _, sc := range w.scopes {
+		if !fresh(w.entry.Tokens[sc].Expires, now, c.MinTTL) {
+			return false
+		}
+	}
+	return true
+}
+
+// fresh reports whether something expiring at expires has more than minTTL left (a
+// negative minTTL counts as none: never an expired token).
+func fresh(expires, now time.Time, minTTL time.Duration) bool {
+	return expires.Sub(now) > max(minTTL, 0)
+}
+
+// fill mints what w lacks and stores the entry, holding the lock exclusive. What could
+// not be minted is returned as failures; an error is one of the store's.
+func (c *TokenCache) fill(ctx context.Context, w *want, noPrompt bool) ([]RegistryFailure, error) {
+	e := w.entry
+	if e.Tokens == nil {
+		e.Tokens = map[string]Registry{}
+	}
+	var failures []RegistryFailure
+	var sess *profiles.Session
+	minted := 0
+	for _, sc := range w.scopes {
+		now := c.now()
+		if fresh(e.Tokens[sc].Expires, now, c.MinTTL) {
+			continue
+		}
+		spec := w.specFor(sc)
+		if sess == nil {
+			var err error
+			if sess, err = w.id.Source.Credentials(ctx, profiles.CredentialsOptions{NoPrompt: noPrompt}); err != nil {
+				// Every registry of this identity that still needs a token fails alike.
+				for _, rest := range w.scopes {
+					if !fresh(e.Tokens[rest].Expires, now, c.MinTTL) {
+						failures = append(failures, RegistryFailure{Spec: w.specFor(rest), Err: err})
+					}
+				}
+				break
+			}
+		}
+		reg, err := c.Minter.Mint(ctx, sess.AWS, spec)
+		if err != nil {
+			failures = append(failures, RegistryFailure{Spec: spec, Err: err})
+			continue
+		}
+		log.Printf("minted a token for %s in %s with profile %s, expires %s", reg.Host, spec.Region, w.id.Profile, reg.Expires.Format(time.RFC3339))
+		e.Tokens[sc] = reg
+		minted++
+	}
+	if minted == 0 {
+		return failures, nil
+	}
+	now := c.now()
+	for sc, r := range e.Tokens {
+		if !r.Expires.After(now) {
+			delete(e.Tokens, sc)
+		}
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	return failures, c.Store.WriteCache(w.key(), data, e.expires(), "av registry tokens")
+}
+
+// specFor is the first spec of w with scope sc: the one its errors name.
+func (w *want) specFor(sc string) RegistrySpec {
+	for _, s := range w.specs {
+		if scope(s) == sc {
+			return s
+		}
+	}
+	return RegistrySpec{}
+}
+
+// mintError orders failures as the run lists its registries, whatever order they were
+// found in, so the message is the same from run to run.
+func (c *TokenCache) mintError(specs []RegistrySpec, failures []RegistryFailure) error {
+	index := func(s RegistrySpec) int {
+		return slices.IndexFunc(specs, func(t RegistrySpec) bool { return t == s })
+	}
+	slices.SortStableFunc(failures, func(a, b RegistryFailure) int { return cmp.Compare(index(a.Spec), index(b.Spec)) })
+	return &MintError{Failures: failures}
+}
+
+// assemble builds the logins for every spec from the wants' entries.
+func (c *TokenCache) assemble(specs []RegistrySpec, wants []*want) Tokens {
+	t := Tokens{Logins: Logins{}}
+	byName := map[string]*want{}
+	for _, w := range wants {
+		byName[w.id.Profile] = w
+	}
+	for _, s := range specs {
+		reg := byName[s.Profile].entry.Tokens[scope(s)]
+		host := s.Host
+		if host == "" {
+			host = reg.Host
+		}
+		t.Logins[host] = reg.Auth
+		if t.Expires.IsZero() || reg.Expires.Before(t.Expires) {
+			t.Expires = reg.Expires
+		}
+	}
+	return t
+}
