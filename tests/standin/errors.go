@@ -65,8 +65,6 @@ func errUnknownOperation(msg string) *awsError {
 	return &awsError{status: http.StatusBadRequest, code: "InvalidAction", jsonCode: "UnknownOperationException", message: msg}
 }
 
-const stsNamespace = "https://sts.amazonaws.com/doc/2011-06-15/"
-
 type queryErrorResponse struct {
 	XMLName xml.Name `xml:"https://sts.amazonaws.com/doc/2011-06-15/ ErrorResponse"`
 	Error   struct {

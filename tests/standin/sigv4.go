@@ -1,3 +1,8 @@
+// The errors parseSigHeader returns are sent to the client as the message of an
+// IncompleteSignature error, in AWS's own wording, capitals included.
+//
+//lint:file-ignore ST1005 these error strings are AWS's error messages, sent as they are
+
 package standin
 
 import (
