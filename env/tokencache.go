@@ -317,7 +317,11 @@ func (c *TokenCache) fill(ctx context.Context, w *want, noPrompt bool) ([]Regist
 				break
 			}
 		}
-		reg, err := c.Minter.Mint(ctx, sess.AWS, spec)
+		cfg, err := sess.Config(ctx)
+		if err != nil {
+			return nil, err
+		}
+		reg, err := c.Minter.Mint(ctx, cfg, spec)
 		if err != nil {
 			failures = append(failures, RegistryFailure{Spec: spec, Err: err})
 			continue

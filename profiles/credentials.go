@@ -32,7 +32,27 @@ type Session struct {
 	Profile     string
 	Region      string
 	Credentials aws.Credentials
-	AWS         aws.Config
+	// AWS is the SDK config, once Config has built it (or as a caller set it).
+	AWS aws.Config
+
+	load func(ctx context.Context) (aws.Config, error) // builds AWS; nil once built
+	mu   sync.Mutex
+}
+
+// Config returns an SDK config with the session's credentials, ready for more clients
+// (ECR). It is built on first use: a warm run, whose tokens are cached, needs none, and
+// loading the SDK's settings costs about a millisecond.
+func (s *Session) Config(ctx context.Context) (aws.Config, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.load != nil {
+		c, err := s.load(ctx)
+		if err != nil {
+			return aws.Config{}, err
+		}
+		s.AWS, s.load = c, nil
+	}
+	return s.AWS, nil
 }
 
 // NoCredentialsError says the vault holds nothing that could produce the profile's credentials.
@@ -154,9 +174,12 @@ func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, cacheOnly 
 			c.MfaPromptMethod = noPromptMethod
 		}
 	}
-	awsCfg, err := sdkConfig(ctx, p.cfg, p.Name, pc.Region)
-	if err != nil {
-		return nil, err
+	// Looking in the cache calls no AWS client: the SDK's settings are loaded only to fetch.
+	var awsCfg aws.Config
+	if !cacheOnly {
+		if awsCfg, err = sdkConfig(ctx, p.cfg, p.Name, pc.Region); err != nil {
+			return nil, err
+		}
 	}
 	c := &chain{
 		vault:     p.v,
@@ -177,8 +200,12 @@ func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, cacheOnly 
 	if err != nil {
 		return nil, fmt.Errorf("getting credentials for profile %q: %w", p.Name, err)
 	}
-	awsCfg.Credentials = aws.NewCredentialsCache(staticProvider{creds})
-	return &Session{Profile: p.Name, Region: pc.Region, Credentials: creds, AWS: awsCfg}, nil
+	load := func(ctx context.Context) (aws.Config, error) {
+		c, err := sdkConfig(ctx, p.cfg, p.Name, pc.Region)
+		c.Credentials = aws.NewCredentialsCache(staticProvider{creds})
+		return c, err
+	}
+	return &Session{Profile: p.Name, Region: pc.Region, Credentials: creds, load: load}, nil
 }
 
 // errNotCached says a session is not in the cache, where only the cache was to be read.
