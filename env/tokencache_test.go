@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +18,6 @@ var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 // memStore is a TokenStore in memory. onExclusive runs as the exclusive lock is taken:
 // what another av does while this one waits for it.
 type memStore struct {
-	mu          sync.Mutex
 	items       map[profiles.CacheKey][]byte
 	held        profiles.LockMode
 	locks       []profiles.LockMode
