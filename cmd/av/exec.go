@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/av-cli/av/env"
@@ -59,11 +58,20 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	os.Unsetenv("AWS_PROFILE")
 	log.Printf("profile %s, command %q", inv.Profile, firstWord(inv.Command))
 
-	// The run's directory and the user's client configs.
 	base, err := env.Base(cli.RuntimeDir)
 	if err != nil {
 		return runner.Status{}, err
 	}
+	// ctx ends the vault's prompts too: Ctrl-C at the passphrase prompt stops av at once.
+	vault, err := cli.openVault(ctx, base)
+	if err != nil {
+		return runner.Status{}, err
+	}
+	// A warm run's cost is the key derivations of the two items it reads (its tokens and
+	// its session): begun now, on other cores, while the rest is got ready.
+	ahead := vault.DeriveAhead([]string{inv.Profile})
+
+	// The run's directory and the user's client configs.
 	env.Sweep(base)
 	user, err := env.ReadUserConfig(env.FindUserConfig(os.Getenv))
 	if err != nil {
@@ -80,11 +88,6 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 		log.Printf("shredded %s", dir.Path)
 	}()
 
-	// ctx ends the vault's prompts too: Ctrl-C at the passphrase prompt stops av at once.
-	vault, err := cli.openVault(ctx, base)
-	if err != nil {
-		return runner.Status{}, err
-	}
 	lookup := cli.lookup(cfg, vault, inv.Profile)
 	run, err := lookup(inv.Profile)
 	var unknown *profiles.UnknownProfileError
@@ -98,9 +101,6 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	if err != nil {
 		return runner.Status{}, err
 	}
-	// A warm run's cost is two items' key derivations: begun now, on other cores.
-	ahead := vault.DeriveAhead(specProfiles(run.Name, specs))
-
 	// Credentials, then tokens: both from the vault's caches when fresh.
 	sess, err := run.Credentials(ctx, profiles.CredentialsOptions{})
 	if err != nil {
@@ -263,17 +263,6 @@ func registries(cfg *profiles.Config, run *profiles.Profile, flags []string) ([]
 		specs[i] = specs[i].For(run.Name)
 	}
 	return specs, nil
-}
-
-// specProfiles lists the run's profile and those that mint specs, each once.
-func specProfiles(run string, specs []env.RegistrySpec) []string {
-	names := []string{run}
-	for _, s := range specs {
-		if !slices.Contains(names, s.Profile) {
-			names = append(names, s.Profile)
-		}
-	}
-	return names
 }
 
 func defaultShell() string {
