@@ -15,6 +15,7 @@ CRANE_VERSION    := v0.22.1
 REGISTRY_VERSION := v3.1.2
 ORAS_VERSION     := v1.3.6
 HELM_VERSION     := v3.22.0
+STATICCHECK_VERSION := v0.8.2
 
 export PATH := $(GOBIN):$(PATH)
 
@@ -46,6 +47,7 @@ tools:
 	@test -x $(GOBIN)/registry || $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(REGISTRY_VERSION)
 	@test -x $(GOBIN)/oras || $(GO) install oras.land/oras/cmd/oras@$(ORAS_VERSION)
 	@test -x $(GOBIN)/helm || $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 # A local, account-free run of av's main job: stand-in AWS, local registry, throwaway vault.
 demo: tools
@@ -56,9 +58,13 @@ demo: tools
 bench:
 	$(GO) run ./tests/cmd/av-bench
 
-lint:
+# go vet, gofmt, a tidy go.mod, staticcheck. (govulncheck is not here: it needs the Go
+# vulnerability database, and vuln.go.dev cannot be reached from these machines.)
+lint: tools
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) mod tidy -diff
+	$(GOBIN)/staticcheck ./...
 
 # Vet and compile for the other platforms av supports, from any machine: the per-OS files
 # (..._linux.go, ..._darwin.go) must keep building where nobody here can run them. A check
