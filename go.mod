@@ -16,7 +16,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0
 	github.com/aws/smithy-go v1.28.9
 	github.com/creack/pty v1.1.24
-	github.com/dvsekhvalnov/jose2go v1.5.0
+	github.com/dvsekhvalnov/jose2go v1.7.0
 	github.com/rogpeppe/go-internal v1.16.0
 	golang.org/x/crypto v0.57.0
 	golang.org/x/sys v0.50.0
