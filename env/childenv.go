@@ -31,6 +31,22 @@ type Child struct {
 	Region      string
 	Credentials aws.Credentials
 	Files       Files
+	// RegistryOnly gives the command no AWS credentials at all (--registry-only): only the
+	// registry files and the region.
+	RegistryOnly bool
+}
+
+// registryOnlyStripped are also kept from a registry-only command: what would let it get AWS
+// credentials of its own from the job's identity.
+var registryOnlyStripped = []string{"ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"}
+
+// HandedCredentials lists the secrets the command's environment holds (none for a
+// registry-only command): the access key id, secret key and session token.
+func (c Child) HandedCredentials() []string {
+	if c.RegistryOnly {
+		return nil
+	}
+	return []string{c.Credentials.AccessKeyID, c.Credentials.SecretAccessKey, c.Credentials.SessionToken}
 }
 
 // Environ returns the child's environment: parent minus every inherited credential and
@@ -43,17 +59,24 @@ func (c Child) Environ(parent []string) []string {
 	set := [][2]string{
 		{"AWS_VAULT", c.Profile},
 		{MarkerVar, c.Profile},
-		{"AWS_ACCESS_KEY_ID", c.Credentials.AccessKeyID},
-		{"AWS_SECRET_ACCESS_KEY", c.Credentials.SecretAccessKey},
 		{"DOCKER_CONFIG", c.Files.DockerConfig},
 		{"REGISTRY_AUTH_FILE", c.Files.AuthFile},
 		{"HELM_REGISTRY_CONFIG", c.Files.HelmConfig},
 	}
-	if c.Credentials.SessionToken != "" {
-		set = append(set, [2]string{"AWS_SESSION_TOKEN", c.Credentials.SessionToken})
-	}
-	if c.Credentials.CanExpire {
-		set = append(set, [2]string{"AWS_CREDENTIAL_EXPIRATION", c.Credentials.Expires.UTC().Format(time.RFC3339)})
+	if c.RegistryOnly {
+		for _, k := range registryOnlyStripped {
+			drop[k] = true
+		}
+	} else {
+		set = append(set,
+			[2]string{"AWS_ACCESS_KEY_ID", c.Credentials.AccessKeyID},
+			[2]string{"AWS_SECRET_ACCESS_KEY", c.Credentials.SecretAccessKey})
+		if c.Credentials.SessionToken != "" {
+			set = append(set, [2]string{"AWS_SESSION_TOKEN", c.Credentials.SessionToken})
+		}
+		if c.Credentials.CanExpire {
+			set = append(set, [2]string{"AWS_CREDENTIAL_EXPIRATION", c.Credentials.Expires.UTC().Format(time.RFC3339)})
+		}
 	}
 	if c.Region != "" {
 		// Most SDKs read AWS_REGION; boto3 and the AWS CLI v1 read AWS_DEFAULT_REGION.

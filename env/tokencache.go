@@ -371,7 +371,9 @@ func (c *TokenCache) assemble(specs []RegistrySpec, wants []*want) Tokens {
 	t := Tokens{Logins: Logins{}}
 	byName := map[string]*want{}
 	for _, w := range wants {
-		byName[w.id.Profile] = w
+		for _, s := range w.specs {
+			byName[s.Profile] = w
+		}
 	}
 	for _, s := range specs {
 		reg := byName[s.Profile].entry.Tokens[scope(s)]

@@ -77,6 +77,7 @@ func (c *Config) profileConfig(name string, opts Options) (*vault.ProfileConfig,
 		MfaPromptMethod:                   mfaPromptMethod(),
 		NonChainedGetSessionTokenDuration: opts.Duration,
 		AssumeRoleDuration:                opts.Duration,
+		MfaToken:                          opts.MFAToken,
 	}
 	pc, err := vault.NewConfigLoader(base, c.file, name).GetProfileConfig(name)
 	if err != nil {

@@ -24,6 +24,7 @@ type Options struct {
 	Region    string        // overrides the profile's region (--region)
 	Duration  time.Duration // session length (--duration); zero means the profile's or aws-vault's default
 	NoSession bool          // skip GetSessionToken for master credentials (--no-session)
+	MFAToken  string        // the MFA code, instead of a prompt (--mfa-token)
 }
 
 // Session is what a resolved profile gives: credentials and an AWS config that honours
@@ -99,6 +100,8 @@ type Profile struct {
 
 	mu   sync.Mutex
 	last *Session // the last session Credentials returned, reused while fresh
+
+	ambient *ambientSource // set for the job's own identity (OpenAmbient), not the vault's
 }
 
 // Lookup finds a profile in the config file or the vault and reads its settings. It
@@ -162,6 +165,9 @@ func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Sessi
 }
 
 func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, cacheOnly bool) (*Session, error) {
+	if p.ambient != nil {
+		return p.retrieveAmbient(ctx, cacheOnly)
+	}
 	// The end of ctx ends an MFA prompt too.
 	defer currentPrompt.set(ctx)()
 	// Read afresh on each call: the chain below edits it (chained MFA).
@@ -206,6 +212,30 @@ func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, cacheOnly 
 		return c, err
 	}
 	return &Session{Profile: p.Name, Region: pc.Region, Credentials: creds, load: load}, nil
+}
+
+func (p *Profile) retrieveAmbient(ctx context.Context, cacheOnly bool) (*Session, error) {
+	var awsCfg aws.Config
+	if !cacheOnly {
+		var err error
+		if awsCfg, err = sdkConfig(ctx, p.cfg, p.Name, p.Region); err != nil {
+			return nil, err
+		}
+	}
+	c := &chain{vault: p.v, cfg: p.cfg, base: awsCfg, opts: p.opts, minTTL: minTTL(), cacheOnly: cacheOnly}
+	creds, err := c.ambientProvider(p).Retrieve(ctx)
+	if errors.Is(err, errNotCached) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("getting the job's credentials (%s): %w", p.ambient.what, err)
+	}
+	load := func(ctx context.Context) (aws.Config, error) {
+		c, err := sdkConfig(ctx, p.cfg, p.Name, p.Region)
+		c.Credentials = aws.NewCredentialsCache(staticProvider{creds})
+		return c, err
+	}
+	return &Session{Profile: p.Name, Region: p.Region, Credentials: creds, load: load}, nil
 }
 
 // errNotCached says a session is not in the cache, where only the cache was to be read.

@@ -131,7 +131,7 @@ func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
 	}
 	kr, err := keyring.Open(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("opening the %s vault: %w", backend, err)
+		return nil, &OpenError{Backend: backend, Chosen: o.Backend != "", Err: err}
 	}
 	v.store = kr
 	v.kr = &vaultKeyring{v: v}
@@ -408,6 +408,41 @@ func sweepScratch(parent, prefix string) {
 			os.RemoveAll(filepath.Join(parent, e.Name()))
 		}
 	}
+}
+
+// OpenError says the vault's backend could not be opened (no D-Bus session for the
+// Secret Service, no gpg key for pass, …).
+type OpenError struct {
+	Backend string
+	Chosen  bool // named by AWS_VAULT_BACKEND, not aws-vault's default
+	Err     error
+}
+
+func (e *OpenError) Error() string {
+	return fmt.Sprintf("opening the %s vault: %v", e.Backend, e.Err)
+}
+
+func (e *OpenError) Unwrap() error { return e.Err }
+
+// HasOwnCredentials reports whether a profile can give credentials of its own, without
+// the job's ambient identity: keys in the vault, or a way to get some in its section of the
+// config file (a source profile, a role, SSO, a web identity, a credential process). v may
+// be nil: no vault.
+func HasOwnCredentials(cfg *Config, v *Vault, name string) (bool, error) {
+	if v != nil {
+		if ok, err := v.HasCredentials(name); ok || err != nil {
+			return ok, err
+		}
+	}
+	if !cfg.Has(name) {
+		return false, nil
+	}
+	pc, err := cfg.profileConfig(name, Options{})
+	if err != nil {
+		return false, err
+	}
+	return pc.HasSourceProfile() || pc.HasRole() || pc.HasSSOStartURL() || pc.HasSSOSession() ||
+		pc.HasWebIdentity() || pc.HasCredentialProcess(), nil
 }
 
 // ErrVaultLocked is returned when an item cannot be decrypted with the passphrase given.

@@ -47,6 +47,12 @@ type CLI struct {
 	PTY         bool             `name:"pty" help:"Run COMMAND on a new pseudo-terminal, as the shell runs when there is no COMMAND (for programs that need to own a terminal)."`
 	Grace       time.Duration    `default:"${grace}" help:"How long COMMAND has to exit after av passes SIGTERM on before av kills it with SIGKILL (0: never)."`
 
+	Ambient         bool   `env:"AV_AMBIENT" help:"Take the credentials from the job's own AWS identity, as the AWS SDKs find it (keys in the environment, a web identity, container or instance credentials), never from the vault: for CI. PROFILE then only names the run; its region and av_ settings in the config file still apply."`
+	RoleARN         string `name:"role-arn" env:"AV_ROLE_ARN" help:"Assume this role with the job's web identity token: GitHub Actions' OIDC token (the job needs permissions: id-token: write), else AWS_WEB_IDENTITY_TOKEN_FILE's. Implies --ambient." placeholder:"ARN"`
+	RoleSessionName string `name:"role-session-name" env:"AV_ROLE_SESSION_NAME" help:"Name of the --role-arn session. Default: AWS_ROLE_SESSION_NAME, else one naming the CI run (av-gh-RUNID-ATTEMPT on GitHub Actions)." placeholder:"NAME"`
+	RegistryOnly    bool   `name:"registry-only" env:"AV_REGISTRY_ONLY" help:"Give COMMAND the registry logins and AWS_REGION, and no AWS credentials at all, neither av's nor inherited ones (also av_registry_only = true in the profile)."`
+	MFAToken        string `name:"mfa-token" short:"t" help:"The MFA code, for a profile that needs one, instead of a prompt (as aws-vault exec --mfa-token)." placeholder:"CODE"`
+
 	Exec  ExecCmd  `cmd:"" default:"withargs" hidden:""`
 	Clear ClearCmd `cmd:"" help:"Remove av's cached registry tokens and role sessions from the vault. av's own command, whatever the profiles are called: run a profile named clear with AWS_PROFILE=clear av COMMAND."`
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/av-cli/av/env"
@@ -62,14 +63,36 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	if err != nil {
 		return runner.Status{}, err
 	}
-	// ctx ends the vault's prompts too: Ctrl-C at the passphrase prompt stops av at once.
-	vault, err := cli.openVault(ctx, base)
-	if err != nil {
-		return runner.Status{}, err
+	// The job's own identity, not the vault's: asked for (CI), or, below, because the
+	// profile was not named and has no credentials of its own.
+	ambient := cli.Ambient || cli.RoleARN != ""
+	var vault *profiles.Vault
+	if !ambient {
+		// ctx ends the vault's prompts too: Ctrl-C at the passphrase prompt stops av at once.
+		vault, err = cli.openVault(ctx, base)
+		var closed *profiles.OpenError
+		if errors.As(err, &closed) && !closed.Chosen && !inv.Named {
+			// aws-vault's default backend is not there (no D-Bus session in a CI job):
+			// no vault, as if empty.
+			log.Printf("no vault: %v", err)
+			vault, err = nil, nil
+		}
+		if errors.As(err, &closed) && !closed.Chosen && !cfg.Has(inv.Profile) {
+			return runner.Status{}, hinted{
+				fmt.Errorf("profile %q is not in %s, and there is no vault to look in: %v", inv.Profile, cfg.Path, closed.Err),
+				"in CI, set AV_AMBIENT=1 to use the job's own AWS identity for every profile; else choose a vault with AWS_VAULT_BACKEND",
+			}
+		}
+		if err != nil {
+			return runner.Status{}, err
+		}
 	}
-	// A warm run's cost is the key derivations of the two items it reads (its tokens and
-	// its session): begun now, on other cores, while the rest is got ready.
-	ahead := vault.DeriveAhead([]string{inv.Profile})
+	ahead := 0
+	if vault != nil {
+		// A warm run's cost is the key derivations of the two items it reads (its tokens
+		// and its session): begun now, on other cores, while the rest is got ready.
+		ahead = vault.DeriveAhead([]string{inv.Profile})
+	}
 
 	// The run's directory and the user's client configs.
 	env.Sweep(base)
@@ -88,7 +111,38 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 		log.Printf("shredded %s", dir.Path)
 	}()
 
-	lookup := cli.lookup(cfg, vault, inv.Profile)
+	if !ambient && !inv.Named {
+		own, err := profiles.HasOwnCredentials(cfg, vault, inv.Profile)
+		if err != nil {
+			return runner.Status{}, err
+		}
+		ambient = !own
+		if ambient {
+			log.Printf("profile %s was not named and has no credentials of its own: using the job's", inv.Profile)
+		}
+	}
+	var lookup func(string) (*profiles.Profile, error)
+	if ambient {
+		var run *profiles.Profile
+		vault, run, err = profiles.OpenAmbient(ctx, cfg, profiles.AmbientOptions{
+			Name: inv.Profile, Region: cli.Region, RoleARN: cli.RoleARN, SessionName: cli.RoleSessionName,
+			Duration: cli.Duration, CacheDir: base, LockTimeout: cli.LockTimeout,
+		})
+		var none *profiles.NoAmbientCredentialsError
+		if errors.As(err, &none) && !cli.Ambient {
+			return runner.Status{}, hinted{
+				fmt.Errorf("no credentials for profile %q: it is not in the vault nor in %s, and %v", inv.Profile, cfg.Path, err),
+				fmt.Sprintf("name the profile: `av PROFILE -- COMMAND`, add its keys with `aws-vault add %s`, or give the job an AWS identity", inv.Profile),
+			}
+		}
+		if err != nil {
+			return runner.Status{}, err
+		}
+		// In CI every profile a Makefile names is the job's one identity.
+		lookup = func(string) (*profiles.Profile, error) { return run, nil }
+	} else {
+		lookup = cli.lookup(cfg, vault, inv.Profile)
+	}
 	run, err := lookup(inv.Profile)
 	var unknown *profiles.UnknownProfileError
 	if errors.As(err, &unknown) && !inv.Explicit {
@@ -97,10 +151,14 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	if err != nil {
 		return runner.Status{}, err
 	}
+	if src := run.AmbientSource(); src != "" {
+		log.Printf("profile %s: credentials from the job: %s", run.Name, src)
+	}
 	specs, err := registries(cfg, run, cli.Registry)
 	if err != nil {
 		return runner.Status{}, err
 	}
+	registryOnly := cli.RegistryOnly || isTrue(cfg.AVSetting(run.Name, "av_registry_only"))
 	// Credentials, then tokens: both from the vault's caches when fresh.
 	sess, err := run.Credentials(ctx, profiles.CredentialsOptions{})
 	if err != nil {
@@ -124,7 +182,12 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	}
 	log.Printf("wrote DOCKER_CONFIG, REGISTRY_AUTH_FILE and HELM_REGISTRY_CONFIG in %s", dir.Path)
 
-	child := env.Child{Profile: run.Name, Region: run.Region, Credentials: sess.Credentials, Files: files}
+	child := env.Child{Profile: run.Name, Region: run.Region, Credentials: sess.Credentials, Files: files, RegistryOnly: registryOnly}
+	if registryOnly {
+		log.Printf("registry only: the command gets no AWS credentials")
+	}
+	masks := ciMasks(os.Getenv, os.Stdout)
+	masks.add(tokens.Logins, child.HandedCredentials())
 	command := runner.Command{Env: child.Environ(os.Environ())}
 	switch {
 	case len(inv.Command) == 0:
@@ -136,7 +199,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 		command.PTY = runner.AlwaysPTY
 	}
 	req.NoPrompt = true // the command has the terminal
-	stopRenewal := renew(ctx, cache, req, files, tokens.Expires, cli.MinTTL)
+	stopRenewal := renew(ctx, cache, req, files, tokens.Expires, cli.MinTTL, masks)
 	status, err := sup.Run(command)
 	stopRenewal()
 	var ee *runner.ExecError
@@ -149,7 +212,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 // renew keeps the registry files' tokens fresh while the command runs. Supervisor.Run
 // blocks until the command ends, so the renewal runs beside it; the returned func stops it
 // and waits for it, before the files are shredded.
-func renew(ctx context.Context, cache *env.TokenCache, req env.TokenRequest, files env.Files, expires time.Time, minTTL time.Duration) (stop func()) {
+func renew(ctx context.Context, cache *env.TokenCache, req env.TokenRequest, files env.Files, expires time.Time, minTTL time.Duration, masks *masker) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -163,6 +226,7 @@ func renew(ctx context.Context, cache *env.TokenCache, req env.TokenRequest, fil
 				if err != nil {
 					return nil, time.Time{}, withHint(err)
 				}
+				masks.add(t.Logins, nil)
 				return t.Logins, t.Expires, nil
 			},
 			Warn: func(msg string) { fmt.Fprintf(os.Stderr, "av: warning: %s\n", msg) },
@@ -178,6 +242,7 @@ func renew(ctx context.Context, cache *env.TokenCache, req env.TokenRequest, fil
 type invocation struct {
 	Profile  string
 	Explicit bool // named on the command line, not taken from $AWS_PROFILE or "default"
+	Named    bool // named on the command line or by $AWS_PROFILE: never the job's identity instead
 	Command  []string
 }
 
@@ -186,15 +251,15 @@ type invocation struct {
 // whole line is the command.
 func splitArgs(args []string, isProfile func(string) bool, envProfile string) invocation {
 	if len(args) >= 2 && args[1] == "--" {
-		return invocation{Profile: args[0], Explicit: true, Command: args[2:]}
+		return invocation{Profile: args[0], Explicit: true, Named: true, Command: args[2:]}
 	}
 	if len(args) >= 1 && isProfile(args[0]) {
-		return invocation{Profile: args[0], Explicit: true, Command: args[1:]}
+		return invocation{Profile: args[0], Explicit: true, Named: true, Command: args[1:]}
 	}
 	if envProfile == "" {
-		envProfile = "default"
+		return invocation{Profile: "default", Command: args}
 	}
-	return invocation{Profile: envProfile, Command: args}
+	return invocation{Profile: envProfile, Named: true, Command: args}
 }
 
 // openVault opens aws-vault's vault, with its lock file in av's runtime directory.
@@ -213,7 +278,7 @@ func (c *CLI) lookup(cfg *profiles.Config, vault *profiles.Vault, run string) fu
 		if p, ok := found[name]; ok {
 			return p, nil
 		}
-		opts := profiles.Options{Duration: c.Duration, NoSession: c.NoSession}
+		opts := profiles.Options{Duration: c.Duration, NoSession: c.NoSession, MFAToken: c.MFAToken}
 		if name == run {
 			opts.Region = c.Region
 		}
@@ -232,7 +297,7 @@ func identities(lookup func(string) (*profiles.Profile, error)) func(string) (en
 		if err != nil {
 			return env.Identity{}, err
 		}
-		return env.Identity{Profile: p.Name, Digest: p.Identity, Source: p}, nil
+		return env.Identity{Profile: p.CacheName(), Digest: p.Identity, Source: p}, nil
 	}
 }
 
@@ -263,6 +328,15 @@ func registries(cfg *profiles.Config, run *profiles.Profile, flags []string) ([]
 		specs[i] = specs[i].For(run.Name)
 	}
 	return specs, nil
+}
+
+// isTrue reads a boolean av_ setting as the AWS CLI reads its own: true, yes, on or 1.
+func isTrue(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true", "yes", "on", "1":
+		return true
+	}
+	return false
 }
 
 func defaultShell() string {

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"encoding/base64"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/av-cli/av/env"
+)
+
+// masker registers, on GitHub Actions, every secret av hands the command with a
+// `::add-mask::` workflow command, before the command can print one: the runner then shows
+// "***" wherever a secret appears in the job's log. Elsewhere it does nothing.
+type masker struct {
+	mu   sync.Mutex
+	w    io.Writer // nil: not on GitHub Actions
+	done map[string]bool
+}
+
+// ciMasks returns the run's masker: GITHUB_ACTIONS=true, as the runner sets it, turns it on.
+// The lines go to stdout, where the runner reads workflow commands.
+func ciMasks(getenv func(string) string, stdout io.Writer) *masker {
+	m := &masker{done: map[string]bool{}}
+	if getenv("GITHUB_ACTIONS") == "true" {
+		m.w = stdout
+	}
+	return m
+}
+
+// add masks the logins' auth strings and the passwords inside them, and the given
+// credentials (access key id, secret key, session token).
+func (m *masker) add(logins env.Logins, creds []string) {
+	if m == nil || m.w == nil {
+		return
+	}
+	var secrets []string
+	hosts := make([]string, 0, len(logins))
+	for h := range logins {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
+	for _, h := range hosts {
+		auth := logins[h]
+		secrets = append(secrets, auth)
+		if raw, err := base64.StdEncoding.DecodeString(auth); err == nil {
+			if _, pass, ok := strings.Cut(string(raw), ":"); ok {
+				secrets = append(secrets, pass)
+			}
+		}
+	}
+	secrets = append(secrets, creds...)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range secrets {
+		// A mask is one line: a value with a line break would not be masked whole.
+		if s == "" || m.done[s] || strings.ContainsAny(s, "\r\n") {
+			continue
+		}
+		m.done[s] = true
+		fmt.Fprintf(m.w, "::add-mask::%s\n", s)
+	}
+}

@@ -1,0 +1,445 @@
+package profiles
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/99designs/aws-vault/v7/vault"
+	"github.com/99designs/keyring"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+)
+
+// Ambient credentials are the identity a machine gives its jobs, not the vault's: keys in the
+// environment, a web identity (OIDC) token, container credentials, an instance role. They
+// are what the AWS SDKs' default chain resolves, and what av uses in CI.
+//
+// Parallel avs of one job share what they get (a web identity session, registry tokens) in
+// a cache of their own: a file-backend vault in the runtime directory whose key is derived
+// from a secret only that job holds (its keys, its token, its OIDC request token). Another
+// job on the same runner, even of the same user, finds a directory it cannot name nor
+// decrypt; nothing is kept in plaintext.
+
+// AmbientOptions say where ambient credentials come from and where they are cached.
+type AmbientOptions struct {
+	// Name labels the run (AWS_VAULT, AV_PROFILE); its section of the config file, if there
+	// is one, gives the region and av's settings.
+	Name string
+	// Region overrides the profile's region, AWS_REGION and AWS_DEFAULT_REGION.
+	Region string
+	// RoleARN is a role to assume with a web identity token: the job's GitHub Actions OIDC
+	// token, or AWS_WEB_IDENTITY_TOKEN_FILE's. Empty: AWS_ROLE_ARN with
+	// AWS_WEB_IDENTITY_TOKEN_FILE, else the SDK's default chain.
+	RoleARN string
+	// SessionName names the role session; empty means AWS_ROLE_SESSION_NAME, else one that
+	// names the CI run (GitHub's run id and attempt), else "av-" and the time.
+	SessionName string
+	Duration    time.Duration // the role session's length; zero means STS's default (1h)
+	// CacheDir is the user's private runtime directory, where the job's cache and its lock
+	// live. Empty means no cache (each run gets its own).
+	CacheDir    string
+	LockTimeout time.Duration
+}
+
+// GitHub Actions' OIDC token request, as the runner gives it to a job with
+// `permissions: id-token: write`.
+const (
+	gitHubTokenURLVar   = "ACTIONS_ID_TOKEN_REQUEST_URL"
+	gitHubTokenTokenVar = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
+	// STSAudience is the audience AWS's IAM OIDC providers expect of a GitHub token.
+	STSAudience = "sts.amazonaws.com"
+)
+
+// NoWebIdentityTokenError says a role was to be assumed with a web identity and the job
+// has no token to give.
+type NoWebIdentityTokenError struct{ RoleARN string }
+
+func (e *NoWebIdentityTokenError) Error() string {
+	return fmt.Sprintf("no web identity token to assume %s with: neither GitHub Actions' OIDC token request (%s) nor AWS_WEB_IDENTITY_TOKEN_FILE is set", e.RoleARN, gitHubTokenURLVar)
+}
+
+// NoAmbientCredentialsError says the SDK's default chain found no credentials.
+type NoAmbientCredentialsError struct{ Err error }
+
+func (e *NoAmbientCredentialsError) Error() string {
+	return "the environment gives no AWS credentials (none in AWS_ACCESS_KEY_ID, a web identity, container or instance credentials)"
+}
+
+func (e *NoAmbientCredentialsError) Unwrap() error { return e.Err }
+
+// ambientSource is how an ambient profile gets its credentials.
+type ambientSource struct {
+	what string // for --debug: "environment", "web identity (GitHub Actions OIDC)", ...
+	// sdk is the default chain's provider (nil for a web identity).
+	sdk aws.CredentialsProvider
+	// web is the web identity role (nil for the default chain).
+	web *webIdentity
+}
+
+// OpenAmbient resolves the ambient identity and opens its cache. It reads what needs no
+// network (environment, token files) and asks the SDK's chain for its credentials (the
+// container or instance endpoint, a local call); a role to assume is assumed later, by
+// Profile.Credentials, through the cache.
+func OpenAmbient(ctx context.Context, cfg *Config, o AmbientOptions) (*Vault, *Profile, error) {
+	pc := &vault.ProfileConfig{ProfileName: o.Name}
+	if cfg.Has(o.Name) {
+		var err error
+		if pc, err = cfg.profileConfig(o.Name, Options{Region: o.Region}); err != nil {
+			return nil, nil, err
+		}
+	}
+	pc.Region = firstOf(o.Region, pc.Region, os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
+
+	src, secret, err := resolveAmbient(ctx, o, pc.Region)
+	if err != nil {
+		return nil, nil, err
+	}
+	log.Printf("credentials from the %s", src.what)
+
+	// The cache's key: only this job's secret and the role it assumes open it.
+	key, err := hkdf.Key(sha256.New, secret, nil, "av ambient cache v1\x00"+o.RoleARN, 32)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := openAmbientCache(ctx, o, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("identity"))
+	p := &Profile{
+		Name:     o.Name,
+		Region:   pc.Region,
+		Identity: hex.EncodeToString(mac.Sum(nil)[:12]) + "." + identity(&vault.ProfileConfig{}, Options{}, fileEndpoints{}),
+		cfg:      cfg,
+		v:        v,
+		opts:     Options{Region: o.Region, Duration: o.Duration},
+		ambient:  src,
+	}
+	return v, p, nil
+}
+
+// AmbientSource says, for --debug, where an ambient profile's credentials come from ("" for
+// a profile of the vault).
+func (p *Profile) AmbientSource() string {
+	if p.ambient == nil {
+		return ""
+	}
+	return p.ambient.what
+}
+
+func resolveAmbient(ctx context.Context, o AmbientOptions, region string) (*ambientSource, []byte, error) {
+	roleARN, tokenFile := o.RoleARN, os.Getenv("AWS_WEB_IDENTITY_TOKEN_FILE")
+	envKeys := os.Getenv("AWS_ACCESS_KEY_ID") != "" && os.Getenv("AWS_SECRET_ACCESS_KEY") != ""
+	if roleARN == "" && !envKeys && tokenFile != "" {
+		// The SDK's own order: keys in the environment first, then a web identity.
+		roleARN = os.Getenv("AWS_ROLE_ARN")
+	}
+	if roleARN != "" {
+		return resolveWebIdentity(ctx, o, roleARN, tokenFile)
+	}
+
+	c, err := config.LoadDefaultConfig(ctx, config.WithRegion(orDefault(region, "us-east-1")))
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading the SDK settings: %w", err)
+	}
+	creds, err := c.Credentials.Retrieve(ctx)
+	if err != nil {
+		return nil, nil, &NoAmbientCredentialsError{Err: err}
+	}
+	src := &ambientSource{what: sourceName(creds.Source), sdk: c.Credentials}
+	return src, []byte(creds.AccessKeyID + "\x00" + creds.SecretAccessKey + "\x00" + creds.SessionToken), nil
+}
+
+// sourceName words the SDK's credential source names.
+func sourceName(s string) string {
+	switch {
+	case strings.HasPrefix(s, "EnvConfigCredentials"):
+		return "environment (AWS_ACCESS_KEY_ID)"
+	case strings.HasPrefix(s, "SharedConfigCredentials"):
+		return "shared credentials file"
+	case strings.Contains(s, "EC2RoleProvider"):
+		return "instance metadata (instance role)"
+	case strings.Contains(s, "ecs") || strings.Contains(s, "Endpoint"):
+		return "container credentials endpoint"
+	case strings.Contains(s, "WebIdentity"):
+		return "web identity (AWS_WEB_IDENTITY_TOKEN_FILE)"
+	case strings.Contains(s, "Process"):
+		return "credential process"
+	}
+	return "SDK default chain (" + s + ")"
+}
+
+func resolveWebIdentity(ctx context.Context, o AmbientOptions, roleARN, tokenFile string) (*ambientSource, []byte, error) {
+	w := &webIdentity{roleARN: roleARN, sessionName: sessionName(o.SessionName), duration: o.Duration}
+	var secret []byte
+	switch reqURL, reqToken := os.Getenv(gitHubTokenURLVar), os.Getenv(gitHubTokenTokenVar); {
+	case tokenFile != "":
+		tok, err := readTokenFile(tokenFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		// The file is read again at each assume: EKS and others rotate it.
+		w.token = func(context.Context) (string, error) { return readTokenFile(tokenFile) }
+		w.what = "web identity (AWS_WEB_IDENTITY_TOKEN_FILE)"
+		secret = []byte(tok)
+	case reqURL != "" && reqToken != "":
+		w.token = func(ctx context.Context) (string, error) { return gitHubToken(ctx, reqURL, reqToken, STSAudience) }
+		w.what = "web identity (GitHub Actions OIDC)"
+		// A new OIDC token each time; the request token stands for the job.
+		secret = []byte(reqURL + "\x00" + reqToken)
+	default:
+		return nil, nil, &NoWebIdentityTokenError{RoleARN: roleARN}
+	}
+	return &ambientSource{what: w.what + ", role " + roleARN, web: w}, secret, nil
+}
+
+// maxTokenSize bounds what av reads of a token file or a token endpoint's answer.
+const maxTokenSize = 64 << 10
+
+func readTokenFile(path string) (string, error) {
+	data, err := readCapped(path, maxTokenSize)
+	if err != nil {
+		return "", fmt.Errorf("reading the web identity token file %s: %w", path, err)
+	}
+	tok := strings.TrimSpace(string(data))
+	if tok == "" {
+		return "", fmt.Errorf("the web identity token file %s is empty", path)
+	}
+	return tok, nil
+}
+
+// readCapped reads a regular file of at most limit bytes.
+func readCapped(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("larger than %d KiB", limit>>10)
+	}
+	return data, nil
+}
+
+// gitHubToken asks the Actions runtime for the job's OIDC token, as
+// actions/toolkit's core.getIDToken does.
+func gitHubToken(ctx context.Context, reqURL, reqToken, audience string) (string, error) {
+	u, err := url.Parse(reqURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+		return "", fmt.Errorf("%s is not a URL", gitHubTokenURLVar)
+	}
+	q := u.Query()
+	q.Set("audience", audience)
+	u.RawQuery = q.Encode()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+reqToken)
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		// The URL carries no secret: it may be named.
+		return "", fmt.Errorf("asking GitHub Actions for the job's OIDC token: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenSize))
+	if err != nil {
+		return "", fmt.Errorf("asking GitHub Actions for the job's OIDC token: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("asking GitHub Actions for the job's OIDC token: %s (does the job have `permissions: id-token: write`?)", resp.Status)
+	}
+	var answer struct {
+		Value string `json:"value"`
+	}
+	if json.Unmarshal(body, &answer) != nil || answer.Value == "" {
+		return "", errors.New("asking GitHub Actions for the job's OIDC token: the answer holds no token")
+	}
+	return answer.Value, nil
+}
+
+var sessionNameRE = regexp.MustCompile(`[^\w+=,.@-]`)
+
+// sessionName is the role session's name: given, else AWS_ROLE_SESSION_NAME, else one that
+// names the CI run, so CloudTrail tells which run did what.
+func sessionName(given string) string {
+	name := firstOf(given, os.Getenv("AWS_ROLE_SESSION_NAME"))
+	if name == "" {
+		if id := os.Getenv("GITHUB_RUN_ID"); id != "" {
+			name = "av-gh-" + id + "-" + orDefault(os.Getenv("GITHUB_RUN_ATTEMPT"), "1")
+		} else if id := os.Getenv("CI_JOB_ID"); id != "" {
+			name = "av-gitlab-" + id
+		} else {
+			name = fmt.Sprintf("av-%d", time.Now().Unix())
+		}
+	}
+	name = sessionNameRE.ReplaceAllString(name, "_")
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	return name
+}
+
+// webIdentity assumes a role with a web identity token, as aws-vault's
+// AssumeRoleWithWebIdentityProvider does with a token that need not come from a file.
+type webIdentity struct {
+	what        string
+	roleARN     string
+	sessionName string
+	duration    time.Duration
+	token       func(context.Context) (string, error)
+	sts         *sts.Client // set by the chain
+}
+
+func (w *webIdentity) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := w.RetrieveStsCredentials(ctx)
+	if err != nil {
+		return aws.Credentials{}, err
+	}
+	return aws.Credentials{
+		AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey),
+		SessionToken: aws.ToString(c.SessionToken), CanExpire: true, Expires: aws.ToTime(c.Expiration),
+	}, nil
+}
+
+func (w *webIdentity) RetrieveStsCredentials(ctx context.Context) (*ststypes.Credentials, error) {
+	tok, err := w.token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn:          aws.String(w.roleARN),
+		RoleSessionName:  aws.String(w.sessionName),
+		WebIdentityToken: aws.String(tok),
+	}
+	if w.duration > 0 {
+		in.DurationSeconds = aws.Int32(int32(w.duration.Seconds()))
+	}
+	out, err := w.sts.AssumeRoleWithWebIdentity(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("assuming %s with a web identity: %w", w.roleARN, err)
+	}
+	log.Printf("assumed %s with a web identity, session %s", w.roleARN, w.sessionName)
+	return out.Credentials, nil
+}
+
+// ambientProvider is the chain's provider for an ambient profile.
+func (c *chain) ambientProvider(p *Profile) aws.CredentialsProvider {
+	src := p.ambient
+	if src.web == nil {
+		// The SDK's chain caches and renews its own credentials (a container's or an
+		// instance's rotate), and they are a local call away: av keeps none.
+		return src.sdk
+	}
+	w := *src.web
+	w.sts = sts.NewFromConfig(c.client(p.Region, aws.AnonymousCredentials{}))
+	return c.cached("sts.AssumeRoleWithWebIdentity", &vault.ProfileConfig{ProfileName: ambientCacheProfile}, w.roleARN, &w)
+}
+
+// ambientCacheProfile is the profile name an ambient cache files its items under: whatever
+// a Makefile calls its profiles, in CI they are all the job's one identity.
+const ambientCacheProfile = "ambient"
+
+// CacheName is the profile name the profile's cached items are filed under.
+func (p *Profile) CacheName() string {
+	if p.ambient != nil {
+		return ambientCacheProfile
+	}
+	return p.Name
+}
+
+// ambientCacheMaxAge: a job's cache left behind by a self-hosted runner is removed once
+// nothing in it can still be used (registry tokens and role sessions live 12 hours at most).
+const ambientCacheMaxAge = 13 * time.Hour
+
+const ambientCachePrefix = ".ambient-"
+
+// openAmbientCache opens the job's cache, a file-backend vault named and keyed by key.
+func openAmbientCache(ctx context.Context, o AmbientOptions, key []byte) (*Vault, error) {
+	passphrase := base64.RawStdEncoding.EncodeToString(key)
+	v := &Vault{ctx: ctx, backend: string(keyring.FileBackend), passphrase: passphrase, hasPassphrase: true}
+	if o.CacheDir == "" {
+		v.store = keyring.NewArrayKeyring(nil)
+		v.kr = v.store
+		return v, nil
+	}
+	sweepAmbientCaches(o.CacheDir)
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte("directory"))
+	v.fileDir = filepath.Join(o.CacheDir, ambientCachePrefix+hex.EncodeToString(mac.Sum(nil)[:10]))
+	if err := os.Mkdir(v.fileDir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("creating the job's credential cache: %w", err)
+	}
+	// Touched on each use: the sweep removes only caches no run has used for a long time.
+	now := time.Now()
+	os.Chtimes(v.fileDir, now, now)
+	v.lock = &vaultLock{path: lockPath(o.CacheDir, "ambient\x00"+v.fileDir), timeout: orDefaultDuration(o.LockTimeout, DefaultLockTimeout)}
+	kr, err := keyring.Open(keyring.Config{
+		AllowedBackends:  []keyring.BackendType{keyring.FileBackend},
+		FileDir:          v.fileDir,
+		FilePasswordFunc: v.filePassphrase,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opening the job's credential cache: %w", err)
+	}
+	v.store = kr
+	v.kr = &vaultKeyring{v: v}
+	return v, nil
+}
+
+func sweepAmbientCaches(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), ambientCachePrefix) {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > ambientCacheMaxAge {
+			os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+func firstOf(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
