@@ -194,6 +194,7 @@ func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, cacheOnly 
 		opts:      p.opts,
 		minTTL:    minTTL(),
 		cacheOnly: cacheOnly,
+		noPrompt:  o.NoPrompt,
 	}
 	provider, err := c.provider(pc)
 	if err != nil {
@@ -303,6 +304,7 @@ type chain struct {
 	opts       Options
 	minTTL     time.Duration
 	cacheOnly  bool // fail with errNotCached rather than fetch a session
+	noPrompt   bool // CredentialsOptions.NoPrompt
 	chainedMfa string
 }
 
@@ -345,6 +347,38 @@ func (g gate) RetrieveStsCredentials(ctx context.Context) (*ststypes.Credentials
 	return g.StsSessionProvider.RetrieveStsCredentials(ctx)
 }
 
+// SSOLoginError says an SSO profile needs a browser login, where nobody can do one (no
+// terminal, or the command has it).
+type SSOLoginError struct{ Profile, StartURL string }
+
+func (e *SSOLoginError) Error() string {
+	return fmt.Sprintf("profile %q needs an SSO login at %s, and there is no terminal to do it from", e.Profile, e.StartURL)
+}
+
+// ssoLoginGate lets an SSO provider fetch role credentials only with a cached SSO token.
+type ssoLoginGate struct {
+	*vault.SSORoleCredentialsProvider
+	tokens vault.OIDCTokenKeyring
+	pc     *vault.ProfileConfig
+}
+
+func (g ssoLoginGate) RetrieveStsCredentials(ctx context.Context) (*ststypes.Credentials, error) {
+	if _, err := g.tokens.Get(g.pc.SSOStartURL); err != nil {
+		return nil, &SSOLoginError{Profile: g.pc.ProfileName, StartURL: g.pc.SSOStartURL}
+	}
+	return g.SSORoleCredentialsProvider.RetrieveStsCredentials(ctx)
+}
+
+// haveTTY reports whether av has a terminal to ask on (none in CI, nor under setsid).
+func haveTTY() bool {
+	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
+}
+
 // roleSessionType is the session type of a role assumed without MFA. aws-vault assumes
 // such a role on every run and caches nothing; av caches it, so that make -j8 assumes it
 // once, under its own type (aws-vault lists it, and clears it with the profile's sessions)
@@ -372,7 +406,12 @@ func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, erro
 			RoleName:       pc.SSORoleName,
 			UseStdout:      pc.SSOUseStdout,
 		}
-		return c.cached("sso.GetRoleCredentials", pc, pc.SSOStartURL, p), nil
+		var sp vault.StsSessionProvider = p
+		if c.noPrompt || !haveTTY() {
+			// aws-vault would open a browser and wait minutes for a person to approve.
+			sp = ssoLoginGate{p, vault.OIDCTokenKeyring{Keyring: c.vault.kr}, pc}
+		}
+		return c.cached("sso.GetRoleCredentials", pc, pc.SSOStartURL, sp), nil
 	case pc.HasWebIdentity():
 		log.Printf("profile %s: using web identity", pc.ProfileName)
 		p := &vault.AssumeRoleWithWebIdentityProvider{

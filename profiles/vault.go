@@ -240,7 +240,8 @@ func (v *Vault) passphraseAtHand() (string, bool) {
 	if v.hasPassphrase {
 		return v.passphrase, v.passphraseErr == nil
 	}
-	return os.LookupEnv(PassphraseVar)
+	p := os.Getenv(PassphraseVar)
+	return p, p != ""
 }
 
 // SetDebug makes keyring log what it does (with --debug): names, never secrets.
@@ -459,7 +460,8 @@ func (v *Vault) filePassphrase(message string) (string, error) {
 }
 
 func filePassphrase(ctx context.Context, message string) (string, error) {
-	if p, ok := os.LookupEnv(PassphraseVar); ok {
+	// Set but empty is not set: a CI secret that is missing expands to "".
+	if p := os.Getenv(PassphraseVar); p != "" {
 		return p, nil
 	}
 	p, err := readFromTTY(ctx, message+": ", echoOff)

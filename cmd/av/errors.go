@@ -52,6 +52,7 @@ func withHint(err error) error {
 		nocreds  *profiles.NoCredentialsError
 		lockWait *profiles.LockTimeoutError
 		noDir    *env.NoPrivateDirError
+		sso      *profiles.SSOLoginError
 	)
 	switch {
 	case errors.As(err, &already):
@@ -66,6 +67,10 @@ func withHint(err error) error {
 		return hinted{err, "check " + profiles.PassphraseVar + ", or the passphrase you typed"}
 	case errors.Is(err, profiles.ErrNeedsMFA):
 		return hinted{err, "set mfa_process in the profile, or run av again to type the code"}
+	case errors.Is(err, profiles.ErrNoTTY):
+		return hinted{err, "give the MFA code with --mfa-token, or set mfa_process in the profile"}
+	case errors.As(err, &sso):
+		return hinted{err, fmt.Sprintf("log in once on a terminal (`av %s -- true`); in CI, use the job's own AWS identity (AV_AMBIENT=1, or --role-arn)", sso.Profile)}
 	case errors.As(err, &lockWait):
 		return hinted{err, "if that process is stuck, stop it; to wait longer, set AV_LOCK_TIMEOUT or --lock-timeout"}
 	case errors.As(err, &noDir) && noDir.NoMemoryFS:
