@@ -411,6 +411,16 @@ func sweepScratch(parent, prefix string) {
 	}
 }
 
+// MemoryVault is an empty vault that lives as long as the process: for a job with no vault
+// at all, whose profiles get their credentials from the config file (a web identity, a
+// credential process). Nothing in it is shared with another run.
+func MemoryVault(ctx context.Context) *Vault {
+	v := &Vault{ctx: ctx, backend: "in-memory"}
+	v.store = keyring.NewArrayKeyring(nil)
+	v.kr = v.store
+	return v
+}
+
 // OpenError says the vault's backend could not be opened (no D-Bus session for the
 // Secret Service, no gpg key for pass, …).
 type OpenError struct {

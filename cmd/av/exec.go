@@ -71,17 +71,17 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 		// ctx ends the vault's prompts too: Ctrl-C at the passphrase prompt stops av at once.
 		vault, err = cli.openVault(ctx, base)
 		var closed *profiles.OpenError
-		if errors.As(err, &closed) && !closed.Chosen && !inv.Named {
-			// aws-vault's default backend is not there (no D-Bus session in a CI job):
-			// no vault, as if empty.
-			log.Printf("no vault: %v", err)
-			vault, err = nil, nil
-		}
-		if errors.As(err, &closed) && !closed.Chosen && !cfg.Has(inv.Profile) {
-			return runner.Status{}, hinted{
-				fmt.Errorf("profile %q is not in %s, and there is no vault to look in: %v", inv.Profile, cfg.Path, closed.Err),
-				"in CI, set AV_AMBIENT=1 to use the job's own AWS identity for every profile; else choose a vault with AWS_VAULT_BACKEND",
+		if errors.As(err, &closed) && !closed.Chosen {
+			// aws-vault's default backend is not there (no D-Bus session in a CI job): no
+			// vault, as if empty. A profile named here must then be in the config file.
+			if inv.Named && !cfg.Has(inv.Profile) {
+				return runner.Status{}, hinted{
+					fmt.Errorf("profile %q is not in %s, and there is no vault to look in: %v", inv.Profile, cfg.Path, closed.Err),
+					"in CI, set AV_AMBIENT=1 to use the job's own AWS identity for every profile; else choose a vault with AWS_VAULT_BACKEND",
+				}
 			}
+			log.Printf("no vault: %v", err)
+			vault, err = profiles.MemoryVault(ctx), nil
 		}
 		if err != nil {
 			return runner.Status{}, err
