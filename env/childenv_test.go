@@ -1,6 +1,7 @@
 package env
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +74,30 @@ func TestEnvironWithoutSessionOrRegion(t *testing.T) {
 				t.Errorf("unexpected %s", kv)
 			}
 		}
+	}
+}
+
+func TestEnvironRegistryOnly(t *testing.T) {
+	c := Child{
+		Profile:      "ci",
+		Region:       "eu-west-1",
+		Credentials:  aws.Credentials{AccessKeyID: "ASIAX", SecretAccessKey: "s", SessionToken: "t", CanExpire: true},
+		Files:        Files{DockerConfig: "/d", AuthFile: "/a", HelmConfig: "/h"},
+		RegistryOnly: true,
+	}
+	got := c.Environ([]string{"AWS_ACCESS_KEY_ID=inherited", "AWS_SESSION_TOKEN=inherited", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=x", "ACTIONS_ID_TOKEN_REQUEST_URL=y", "PATH=/bin"})
+	for _, kv := range got {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "AWS_") && k != "AWS_REGION" && k != "AWS_DEFAULT_REGION" && k != "AWS_VAULT" || strings.HasPrefix(k, "ACTIONS_ID_TOKEN") {
+			t.Errorf("a registry-only child gets %s", kv)
+		}
+	}
+	for _, want := range []string{"PATH=/bin", "AWS_REGION=eu-west-1", "DOCKER_CONFIG=/d", "AV_PROFILE=ci"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("missing %s in %q", want, got)
+		}
+	}
+	if h := c.HandedCredentials(); h != nil {
+		t.Errorf("HandedCredentials = %q, want none", h)
 	}
 }
