@@ -2,12 +2,16 @@ package profiles
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/99designs/aws-vault/v7/vault"
+	"github.com/99designs/keyring"
 )
 
 func TestSessionName(t *testing.T) {
@@ -117,5 +121,16 @@ credential_process = echo
 		if err != nil || got != want {
 			t.Errorf("HasOwnCredentials(%q) = %v, %v; want %v", name, got, err, want)
 		}
+	}
+}
+
+func TestSSOLoginGate(t *testing.T) {
+	kr := keyring.NewArrayKeyring(nil)
+	pc := &vault.ProfileConfig{ProfileName: "sso", SSOStartURL: "https://example.awsapps.com/start"}
+	g := ssoLoginGate{&vault.SSORoleCredentialsProvider{StartURL: pc.SSOStartURL}, vault.OIDCTokenKeyring{Keyring: kr}, pc}
+	_, err := g.RetrieveStsCredentials(context.Background())
+	var login *SSOLoginError
+	if !errors.As(err, &login) || login.Profile != "sso" || login.StartURL != pc.SSOStartURL {
+		t.Fatalf("with no cached SSO token: %v, want an SSOLoginError", err)
 	}
 }
