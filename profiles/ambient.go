@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go/logging"
 )
 
 // Ambient credentials are the identity a machine gives its jobs, not the vault's: keys in the
@@ -157,7 +158,7 @@ func resolveAmbient(ctx context.Context, o AmbientOptions, region string) (*ambi
 		return resolveWebIdentity(ctx, o, roleARN, tokenFile)
 	}
 
-	c, err := config.LoadDefaultConfig(ctx, config.WithRegion(orDefault(region, "us-east-1")))
+	c, err := config.LoadDefaultConfig(ctx, config.WithRegion(orDefault(region, "us-east-1")), config.WithLogger(sdkLogger))
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading the SDK settings: %w", err)
 	}
@@ -168,6 +169,12 @@ func resolveAmbient(ctx context.Context, o AmbientOptions, region string) (*ambi
 	src := &ambientSource{what: sourceName(creds.Source), sdk: c.Credentials}
 	return src, []byte(creds.AccessKeyID + "\x00" + creds.SecretAccessKey + "\x00" + creds.SessionToken), nil
 }
+
+// sdkLogger sends the SDK's own warnings ("falling back to IMDSv1") to --debug: av's
+// stderr has one line per error.
+var sdkLogger = logging.LoggerFunc(func(_ logging.Classification, format string, v ...any) {
+	log.Printf("SDK: "+format, v...)
+})
 
 // sourceName words the SDK's credential source names.
 func sourceName(s string) string {

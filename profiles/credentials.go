@@ -282,6 +282,7 @@ func sdkConfig(ctx context.Context, cfg *Config, profile, region string) (aws.Co
 		// consumes AWS_PROFILE: with it set, the SDK insists on finding that profile.
 		config.WithSharedConfigFiles([]string{}),
 		config.WithSharedCredentialsFiles([]string{}),
+		config.WithLogger(sdkLogger),
 	)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading the SDK settings: %w", err)
