@@ -53,6 +53,7 @@ func withHint(err error) error {
 		lockWait *profiles.LockTimeoutError
 		noDir    *env.NoPrivateDirError
 		sso      *profiles.SSOLoginError
+		noToken  *profiles.NoWebIdentityTokenError
 	)
 	switch {
 	case errors.As(err, &already):
@@ -69,6 +70,8 @@ func withHint(err error) error {
 		return hinted{err, "set mfa_process in the profile, or run av again to type the code"}
 	case errors.Is(err, profiles.ErrNoTTY):
 		return hinted{err, "give the MFA code with --mfa-token, or set mfa_process in the profile"}
+	case errors.As(err, &noToken):
+		return hinted{err, "on GitHub Actions, give the job `permissions: id-token: write`; elsewhere set AWS_WEB_IDENTITY_TOKEN_FILE"}
 	case errors.As(err, &sso):
 		return hinted{err, fmt.Sprintf("log in once on a terminal (`av %s -- true`); in CI, use the job's own AWS identity (AV_AMBIENT=1, or --role-arn)", sso.Profile)}
 	case errors.As(err, &lockWait):
