@@ -51,7 +51,9 @@ func MintECR(ctx context.Context, cfg aws.Config, region string) (Registry, erro
 }
 
 // registryHost strips the scheme and any path from ECR's proxyEndpoint: the clients key
-// their credentials by bare host.
+// their credentials by bare host, in lower case as Logins keys are (keyHost), and a host
+// outside docker's grammar for one (letters, digits, dots and dashes, or a bracketed IPv6
+// address, then an optional port) is not one any client would look up.
 func registryHost(endpoint string) (string, error) {
 	h := endpoint
 	if i := strings.Index(h, "://"); i >= 0 {
@@ -60,7 +62,8 @@ func registryHost(endpoint string) (string, error) {
 	if i := strings.IndexByte(h, '/'); i >= 0 {
 		h = h[:i]
 	}
-	if h == "" || strings.ContainsAny(h, " \t\n@") {
+	h = strings.ToLower(h)
+	if !patterns().host.MatchString(h) {
 		return "", fmt.Errorf("proxyEndpoint %q does not name a registry host", endpoint)
 	}
 	return h, nil
@@ -130,6 +133,7 @@ type registryPatterns struct {
 	ecrDualStack *regexp.Regexp // dual-stack: <account>.dkr-ecr[-fips].<region>.on.aws
 	region       *regexp.Regexp
 	profileName  *regexp.Regexp
+	host         *regexp.Regexp // a registry host[:port] in lower case (registryHost)
 }
 
 // patterns are compiled on first use, not at start-up: every av run pays for package
@@ -140,6 +144,7 @@ var patterns = sync.OnceValue(func() registryPatterns {
 		ecrDualStack: regexp.MustCompile(`^[0-9]{12}\.dkr-ecr(-fips)?\.([a-z0-9-]+)\.on\.aws$`),
 		region:       regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`),
 		profileName:  regexp.MustCompile(`^[A-Za-z0-9_.@+-]+$`),
+		host:         regexp.MustCompile(`^([a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(:[0-9]+)?$`),
 	}
 })
 

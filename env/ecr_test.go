@@ -41,18 +41,3 @@ func TestParseRegistries(t *testing.T) {
 		t.Errorf("ParseRegistries(\"\") = %+v, %v", got, err)
 	}
 }
-
-func FuzzParseRegistry(f *testing.F) {
-	for _, s := range []string{"us-west-2", "public.ecr.aws=x", "123456789012.dkr.ecr.eu-west-1.amazonaws.com"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		spec, err := ParseRegistry(s)
-		if err != nil {
-			return
-		}
-		if !patterns().region.MatchString(spec.Region) {
-			t.Fatalf("%q gave region %q", s, spec.Region)
-		}
-	})
-}

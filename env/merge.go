@@ -84,7 +84,6 @@ func MergeDockerConfig(user []byte, logins Logins, list StoreLister, detectStore
 			delete(c.helpers, k)
 		}
 	}
-	delete(c.doc, "credsStore")
 	m.Config, err = c.withLogins(logins)
 	return m, err
 }
@@ -124,6 +123,13 @@ type clientConfig struct {
 
 // decodeClientConfig reads a config (empty for none). Errors never quote the input: these
 // files hold credentials.
+//
+// The credential members are read as the clients read them: docker/cli's configfile (docker,
+// buildx, crane) and containers/image decode the file into a struct, so encoding/json matches
+// "auths", "credHelpers" and "credsStore" in any case ("CredHelpers" is a helper docker asks
+// before auths), and of members that differ only in case the later overwrites, or adds to,
+// the earlier. Every spelling leaves doc: withLogins writes each member once, spelled as
+// documented, which oras and helm (exact names only) read the same way.
 func decodeClientConfig(data []byte) (clientConfig, error) {
 	c := clientConfig{doc: map[string]json.RawMessage{}, auths: map[string]json.RawMessage{}, helpers: map[string]string{}}
 	if len(bytes.TrimSpace(data)) == 0 {
@@ -132,22 +138,49 @@ func decodeClientConfig(data []byte) (clientConfig, error) {
 	if err := json.Unmarshal(data, &c.doc); err != nil || c.doc == nil {
 		return c, errors.New("not a JSON object")
 	}
-	if raw, ok := c.doc["auths"]; ok && !isNull(raw) {
-		if err := json.Unmarshal(raw, &c.auths); err != nil || c.auths == nil {
-			return c, errors.New(`"auths" is not an object`)
-		}
+	var creds struct {
+		Auths       map[string]json.RawMessage `json:"auths"`
+		CredHelpers map[string]string          `json:"credHelpers"`
+		CredsStore  string                     `json:"credsStore"`
 	}
-	if raw, ok := c.doc["credHelpers"]; ok && !isNull(raw) {
-		if err := json.Unmarshal(raw, &c.helpers); err != nil || c.helpers == nil {
-			return c, errors.New(`"credHelpers" is not an object of strings`)
+	if err := json.Unmarshal(data, &creds); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			switch member, _, _ := strings.Cut(te.Field, "."); member {
+			case "credHelpers":
+				return c, errors.New(`"credHelpers" is not an object of strings`)
+			case "credsStore":
+				return c, errors.New(`"credsStore" is not a string`)
+			}
 		}
+		return c, errors.New(`"auths" is not an object`)
 	}
-	if raw, ok := c.doc["credsStore"]; ok && !isNull(raw) {
-		if err := json.Unmarshal(raw, &c.store); err != nil {
-			return c, errors.New(`"credsStore" is not a string`)
+	for k, raw := range creds.Auths {
+		// Each entry is a login the clients decode: an object of strings, or null.
+		var login struct {
+			Auth, Username, Password, IdentityToken, RegistryToken, ServerAddress, Email string
+		}
+		if err := json.Unmarshal(raw, &login); err != nil {
+			return c, errors.New(`"auths" is not an object of logins`)
+		}
+		c.auths[k] = raw
+	}
+	for k, v := range creds.CredHelpers {
+		c.helpers[k] = v
+	}
+	c.store = creds.CredsStore
+	for k := range c.doc {
+		if isCredentialMember(k) {
+			delete(c.doc, k)
 		}
 	}
 	return c, nil
+}
+
+// isCredentialMember reports whether a config member is, to the clients, one of the three
+// that carry credentials, in any spelling encoding/json matches.
+func isCredentialMember(k string) bool {
+	return strings.EqualFold(k, "auths") || strings.EqualFold(k, "credHelpers") || strings.EqualFold(k, "credsStore")
 }
 
 // withLogins drops every auths and credHelpers entry for an injected host, adds the
@@ -172,7 +205,6 @@ func (c clientConfig) withLogins(logins Logins) ([]byte, error) {
 		return nil, err
 	}
 	c.doc["auths"] = raw
-	delete(c.doc, "credHelpers")
 	if len(c.helpers) > 0 {
 		if raw, err = json.Marshal(c.helpers); err != nil {
 			return nil, err

@@ -14,6 +14,8 @@ func TestRegistryHost(t *testing.T) {
 		{"https://123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/", "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"},
 		{"http://127.0.0.1:5000", "127.0.0.1:5000"},
 		{"127.0.0.1:5000/v2/", "127.0.0.1:5000"},
+		{"https://123456789012.DKR.ECR.eu-west-1.amazonaws.com", "123456789012.dkr.ecr.eu-west-1.amazonaws.com"}, // keyed in lower case, as Logins are
+		{"http://[::1]:5000/", "[::1]:5000"},
 	}
 	for _, tt := range tests {
 		got, err := registryHost(tt.in)
@@ -21,7 +23,7 @@ func TestRegistryHost(t *testing.T) {
 			t.Errorf("registryHost(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
-	for _, bad := range []string{"", "https://", "https:///path", "https://user@host"} {
+	for _, bad := range []string{"", "https://", "https:///path", "https://user@host", "https://host?x=1", "https://host\x00", "https://host:port", "https://host name", "https://\"host\""} {
 		if got, err := registryHost(bad); err == nil {
 			t.Errorf("registryHost(%q) = %q, want an error", bad, got)
 		}

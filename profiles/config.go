@@ -9,7 +9,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/99designs/aws-vault/v7/vault"
 )
@@ -52,7 +55,73 @@ func LoadConfig() (*Config, error) {
 		// The parse error may quote a line of the file; name the file only.
 		return nil, fmt.Errorf("the AWS config file %s cannot be parsed", path)
 	}
+	if src == path {
+		if err := checkDurations(path); err != nil {
+			return nil, err
+		}
+	}
 	return &Config{Path: path, file: f}, nil
+}
+
+// checkDurations refuses a duration_seconds that is not a whole number of seconds, in any
+// profile's section: aws-vault reads every profile's section to list the profiles, and ini,
+// given a number with a unit ("900s", "1h") for that unsigned field, sets a time.Duration
+// into it and panics. (The AWS CLI takes only a number of seconds, too.)
+func checkDurations(path string) error {
+	f := parsedConfig(path)
+	if f == nil {
+		return nil // vault.LoadConfig parsed it; av's own reads of it will find nothing
+	}
+	for _, s := range f.Sections() {
+		name, isProfile := strings.CutPrefix(s.Name(), "profile ")
+		if !isProfile && name != "default" {
+			continue
+		}
+		k, err := s.GetKey("duration_seconds")
+		if err != nil || k.String() == "" {
+			continue
+		}
+		if _, err := strconv.ParseUint(k.String(), 10, 64); err != nil {
+			return fmt.Errorf("the AWS config file %s: profile %q: duration_seconds is not a whole number of seconds", path, name)
+		}
+	}
+	return nil
+}
+
+// sourceLoop returns the profiles a loop through source_profile goes round, starting at name,
+// or nil. aws-vault's ConfigLoader would recurse through such a loop until the stack ran out
+// (it resets its loop detection at each source profile), a crash av cannot catch.
+func sourceLoop(f *vault.ConfigFile, name string) []string {
+	chain := []string{name}
+	for p := sourceOf(f, name); p != ""; p = sourceOf(f, p) {
+		chain = append(chain, p)
+		if slices.Contains(chain[:len(chain)-1], p) {
+			return chain
+		}
+	}
+	return nil
+}
+
+// sourceOf is the source profile aws-vault's ConfigLoader gives a profile
+// (populateFromConfigFile): the first source_profile along its section, then its
+// include_profile's (and theirs), else [default]'s; none if that is the profile itself.
+func sourceOf(f *vault.ConfigFile, name string) string {
+	seen := map[string]bool{}
+	for p := name; !seen[p]; {
+		seen[p] = true
+		s, _ := f.ProfileSection(p)
+		switch {
+		case s.SourceProfile == name:
+			return ""
+		case s.SourceProfile != "":
+			return s.SourceProfile
+		case s.IncludeProfile != "":
+			p = s.IncludeProfile
+		case p != "default":
+			p = "default"
+		}
+	}
+	return "" // a loop through include_profile: aws-vault reports that one itself
 }
 
 // Has reports whether the config file has a section for the profile
@@ -78,6 +147,9 @@ func (c *Config) profileConfig(name string, opts Options) (*vault.ProfileConfig,
 		NonChainedGetSessionTokenDuration: opts.Duration,
 		AssumeRoleDuration:                opts.Duration,
 		MfaToken:                          opts.MFAToken,
+	}
+	if loop := sourceLoop(c.file, name); loop != nil {
+		return nil, fmt.Errorf("loading profile %q from %s: source_profile goes round in a loop: %s", name, c.Path, strings.Join(loop, " → "))
 	}
 	pc, err := vault.NewConfigLoader(base, c.file, name).GetProfileConfig(name)
 	if err != nil {

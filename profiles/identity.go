@@ -31,7 +31,7 @@ func identity(pc *vault.ProfileConfig, opts Options, fe fileEndpoints) string {
 			fmt.Fprintf(h, "%s=%q\n", k, v)
 		}
 	}
-	// aws-vault refuses source_profile loops; the bound only guards against a surprise.
+	// profileConfig refuses source_profile loops; the bound only guards against a surprise.
 	for c, depth := pc, 0; c != nil && depth < 32; c, depth = c.SourceProfile, depth+1 {
 		put("profile", c.ProfileName)
 		put("role_arn", c.RoleARN)

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -160,5 +161,38 @@ func TestClosest(t *testing.T) {
 		if got := closest(name, known); got != want {
 			t.Errorf("closest(%q) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// ini would panic mapping "900s" into aws-vault's unsigned duration_seconds, on any
+// profile's section, whenever aws-vault lists the profiles.
+func TestLoadConfigRefusesADurationWithAUnit(t *testing.T) {
+	writeConfig(t, "[profile dev]\nregion = eu-west-1\n\n[profile old]\nduration_seconds = 900s\n")
+	_, err := LoadConfig()
+	if err == nil || !strings.Contains(err.Error(), `profile "old": duration_seconds is not a whole number of seconds`) {
+		t.Fatalf("LoadConfig = %v, want the profile and the key named", err)
+	}
+	writeConfig(t, "[profile dev]\nduration_seconds = 900\n")
+	if _, err := LoadConfig(); err != nil {
+		t.Fatalf("LoadConfig(duration_seconds = 900) = %v", err)
+	}
+}
+
+// aws-vault's ConfigLoader would recurse round a source_profile loop until the stack ran
+// out (a fatal error, after growing to a gigabyte).
+func TestProfileConfigRefusesASourceProfileLoop(t *testing.T) {
+	defer debug.SetMaxStack(debug.SetMaxStack(64 << 20)) // without the check: fail fast
+	writeConfig(t, "[profile a]\ninclude_profile = shared\n\n[profile shared]\nsource_profile = b\n\n[profile b]\nsource_profile = default\n\n[default]\nsource_profile = a\n\n[profile self]\nsource_profile = self\n")
+	cfg, err := LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cfg.profileConfig("b", Options{})
+	if want := "source_profile goes round in a loop: b → default → a → b"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("profileConfig(b) = %v, want …%s", err, want)
+	}
+	// A profile that names itself is aws-vault's own case: it ignores the source_profile.
+	if _, err := cfg.profileConfig("self", Options{}); err != nil {
+		t.Errorf("profileConfig(self) = %v", err)
 	}
 }

@@ -5,10 +5,12 @@ import (
 	"io"
 	"log"
 	"os"
+	"reflect"
 	"time"
 
 	"github.com/alecthomas/kong"
 	"github.com/av-cli/av/profiles"
+	"github.com/av-cli/av/runner"
 )
 
 const description = `Run COMMAND with an AWS profile's credentials from the aws-vault keyring and a
@@ -39,7 +41,7 @@ type CLI struct {
 	Region      string           `help:"AWS region for the credentials and the ECR token, instead of the profile's." placeholder:"REGION"`
 	Duration    time.Duration    `short:"d" help:"Length of the STS session (GetSessionToken or AssumeRole), as aws-vault exec --duration. Default: the profile's duration_seconds, else 1h."`
 	NoSession   bool             `short:"n" help:"Use the vault's master credentials without a GetSessionToken session, as aws-vault exec --no-session."`
-	RuntimeDir  string           `name:"runtime-dir" env:"AV_RUNTIME_DIR" help:"Private directory (mode 0700) for the throwaway files. Default on Linux: XDG_RUNTIME_DIR/av if it is tmpfs, else /dev/shm/av-UID; macOS has no tmpfs and needs one named (a RAM disk)." placeholder:"DIR"`
+	RuntimeDir  string           `name:"runtime-dir" env:"AV_RUNTIME_DIR" type:"raw" help:"Private directory (mode 0700) for the throwaway files. Default on Linux: XDG_RUNTIME_DIR/av if it is tmpfs, else /dev/shm/av-UID; macOS has no tmpfs and needs one named (a RAM disk)." placeholder:"DIR"`
 	Nest        bool             `help:"Allow av to run inside another av's child."`
 	Registry    []string         `short:"r" help:"Also log in to this registry: an ECR host, public.ecr.aws, or a region; =PROFILE mints it with another profile. Repeatable; adds to av_registries in the profile." placeholder:"ENTRY[=PROFILE]"`
 	MinTTL      time.Duration    `name:"min-ttl" env:"AV_MIN_TTL" default:"15m" help:"Use a cached ECR token only if it has more than this left, and renew a running command's token this long before it expires."`
@@ -55,6 +57,46 @@ type CLI struct {
 
 	Exec  ExecCmd  `cmd:"" default:"withargs" hidden:""`
 	Clear ClearCmd `cmd:"" help:"Remove av's cached registry tokens and role sessions from the vault. av's own command, whatever the profiles are called: run a profile named clear with AWS_PROFILE=clear av COMMAND."`
+}
+
+// parserOptions are av's kong options, main's and the tests' alike.
+func parserOptions(version string) []kong.Option {
+	return []kong.Option{
+		kong.Name("av"),
+		kong.Description(description),
+		kong.Vars{"version": version, "grace": runner.DefaultGrace.String()},
+		kong.Help(help),
+		kong.NamedMapper("raw", rawString{}),
+	}
+}
+
+// rawString decodes a word, or for a []string every word left, as its bytes. kong's own
+// string mapper passes each value through encoding/json, which turns bytes that are not
+// UTF-8 into U+FFFD: `av dev -- rm $'caf\xe9'` would remove another file, and
+// --runtime-dir would name another directory.
+type rawString struct{}
+
+func (rawString) Decode(ctx *kong.DecodeContext, target reflect.Value) error {
+	if target.Kind() == reflect.Slice {
+		for _, t := range ctx.Scan.PopWhile(func(t kong.Token) bool { return t.IsValue() }) {
+			s, ok := t.Value.(string)
+			if !ok {
+				return fmt.Errorf("expected a word, got %v", t)
+			}
+			target.Set(reflect.Append(target, reflect.ValueOf(s)))
+		}
+		return nil
+	}
+	t, err := ctx.Scan.PopValue("value")
+	if err != nil {
+		return err
+	}
+	s, ok := t.Value.(string)
+	if !ok {
+		return fmt.Errorf("expected a word, got %v", t)
+	}
+	target.SetString(s)
+	return nil
 }
 
 // Validate rejects what kong's types let through.

@@ -16,7 +16,7 @@ import (
 
 // ExecCmd is av's main job, `av [PROFILE --] COMMAND`: the default command.
 type ExecCmd struct {
-	Args []string `arg:"" optional:"" passthrough:"" help:"[PROFILE --] COMMAND [ARGS...]"`
+	Args []string `arg:"" optional:"" passthrough:"" type:"raw" help:"[PROFILE --] COMMAND [ARGS...]"`
 }
 
 // Run runs the command with the profile's credentials and registry logins, and sets end

@@ -111,3 +111,23 @@ av_registries = not-a-registry
 		t.Errorf("registries(noregion, us-east-2) = %+v, %v", got, err)
 	}
 }
+
+// The words after av's flags reach the command byte for byte, and so does --runtime-dir
+// (flag or AV_RUNTIME_DIR): Linux file names need not be UTF-8.
+func TestWordsKeepTheirBytes(t *testing.T) {
+	latin1 := "caf\xe9.txt"
+	cli, ok := parseExecArgs(t, []string{"--runtime-dir", "/tmp/\xe9", "dev", "--", "cat", latin1})
+	if !ok {
+		t.Fatal("the command line did not parse")
+	}
+	if want := []string{"dev", "--", "cat", latin1}; !reflect.DeepEqual(cli.Exec.Args, want) {
+		t.Errorf("words = %q, want %q", cli.Exec.Args, want)
+	}
+	if cli.RuntimeDir != "/tmp/\xe9" {
+		t.Errorf("--runtime-dir = %q, want %q", cli.RuntimeDir, "/tmp/\xe9")
+	}
+	t.Setenv("AV_RUNTIME_DIR", "/tmp/\xe9\xe9")
+	if cli, ok := parseExecArgs(t, []string{"true"}); !ok || cli.RuntimeDir != "/tmp/\xe9\xe9" {
+		t.Errorf("AV_RUNTIME_DIR: --runtime-dir = %q (parsed: %v), want %q", cli.RuntimeDir, ok, "/tmp/\xe9\xe9")
+	}
+}

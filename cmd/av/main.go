@@ -17,13 +17,7 @@ func main() {
 	catch := runner.CatchSignals()
 	var cli CLI
 	var end runner.Status // how the command ended, set by ExecCmd
-	parser := kong.Must(&cli,
-		kong.Name("av"),
-		kong.Description(description),
-		kong.Vars{"version": version, "grace": runner.DefaultGrace.String()},
-		kong.Help(help),
-		kong.Bind(&cli, catch, &end),
-	)
+	parser := kong.Must(&cli, append(parserOptions(version), kong.Bind(&cli, catch, &end))...)
 	kctx, err := parser.Parse(os.Args[1:])
 	parser.FatalIfErrorf(err)
 	setupLogging(cli.Debug)
