@@ -50,6 +50,19 @@ func Base(override string) (string, error) {
 	return defaultBase(uid)
 }
 
+// LockDir returns a private per-user directory, creating it (mode 0700) when needed, for
+// what every run of the user shares whatever its --runtime-dir: the vault's lock, for the
+// vaults that have no directory of their own to keep it beside (profiles.VaultOptions). It
+// holds no secret, so it need not be memory-backed, but it must be the user's alone:
+// another user who could make or hold the lock file could stop every run.
+func LockDir() (string, error) {
+	dir, err := userLockDir(os.Getuid())
+	if err != nil {
+		return "", &NoPrivateDirError{Reason: "for the vault's lock: " + err.Error()}
+	}
+	return dir, nil
+}
+
 // ensurePrivateDir creates dir with mode 0700 if it is missing, then checks it.
 func ensurePrivateDir(dir string, uid int) error {
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {

@@ -32,8 +32,12 @@ type VaultOptions struct {
 	KeychainName            string // AWS_VAULT_KEYCHAIN_NAME
 	SecretServiceCollection string // AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME
 
-	// LockDir is the user's private runtime directory, where the vault's lock file lives.
-	// Empty means no cross-process lock (a test that owns its vault).
+	// LockDir is a private directory of the user's for the lock files of vaults that have
+	// no directory of their own (every backend but the file backend, and a file vault
+	// whose parent directory others may write): it must not depend on the run's
+	// --runtime-dir, so that every run on the vault shares its lock. A file vault's lock
+	// lives beside its directory. Empty means no cross-process lock (a test that owns its
+	// vault).
 	LockDir string
 	// LockTimeout bounds the wait for another process's hold on the vault; zero means
 	// DefaultLockTimeout.
@@ -127,7 +131,11 @@ func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
 		vaultID = backend + "\x00" + v.fileDir
 	}
 	if o.LockDir != "" {
-		v.lock = &vaultLock{path: lockPath(o.LockDir, vaultID), timeout: orDefaultDuration(o.LockTimeout, DefaultLockTimeout)}
+		path := lockPath(o.LockDir, vaultID)
+		if beside, ok := besideVault(v.fileDir); ok {
+			path = beside
+		}
+		v.lock = &vaultLock{path: path, timeout: orDefaultDuration(o.LockTimeout, DefaultLockTimeout)}
 	}
 	kr, err := keyring.Open(cfg)
 	if err != nil {

@@ -197,10 +197,22 @@ func splitArgs(args []string, isProfile func(string) bool, envProfile string) in
 	return invocation{Profile: envProfile, Command: args}
 }
 
-// openVault opens aws-vault's vault, with its lock file in av's runtime directory.
-func (c *CLI) openVault(ctx context.Context, base string) (*profiles.Vault, error) {
+// openVault opens aws-vault's vault. Its lock is the vault's, whatever --runtime-dir says:
+// beside a file vault, else in the user's lock directory (env.LockDir). Only if even that
+// cannot be had (another user took /dev/shm/av-UID) does the lock go into fallback, the
+// run's runtime directory ("" for none): runs then share the lock only with runs that
+// use the same one.
+func (c *CLI) openVault(ctx context.Context, fallback string) (*profiles.Vault, error) {
 	o := profiles.VaultOptionsFromEnv()
-	o.LockDir = base
+	lockDir, err := env.LockDir()
+	if err != nil {
+		if fallback == "" {
+			return nil, err
+		}
+		log.Printf("%v; the vault's lock goes into %s instead", err, fallback)
+		lockDir = fallback
+	}
+	o.LockDir = lockDir
 	o.LockTimeout = c.LockTimeout
 	return profiles.OpenVault(ctx, o)
 }
