@@ -56,6 +56,12 @@ func (e *LockTimeoutError) Error() string {
 	return fmt.Sprintf("the vault is locked by %s: gave up after %s", who, e.Waited)
 }
 
+// lockFileError is a failure of the lock file itself (not a wait for another holder).
+type lockFileError struct{ err error }
+
+func (e *lockFileError) Error() string { return e.err.Error() }
+func (e *lockFileError) Unwrap() error { return e.err }
+
 // vaultLock is the cross-process lock on one vault: flock(2) on a file beside a file
 // vault's directory, or in a private directory of the user's (VaultOptions.LockDir). The kernel drops a flock when its holder dies, even by SIGKILL, so a
 // killed av never leaves the vault locked. The file exists only while someone holds or
@@ -105,7 +111,7 @@ func (l *vaultLock) acquire(ctx context.Context, mode LockMode) (*os.File, error
 		// keep the vault locked.
 		fd, err := unix.Open(l.path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
 		if err != nil {
-			return nil, fmt.Errorf("opening the vault lock %s: %w", l.path, err)
+			return nil, &lockFileError{fmt.Errorf("opening the vault lock %s: %w", l.path, err)}
 		}
 		f := os.NewFile(uintptr(fd), l.path)
 		err = flock(fd, how|unix.LOCK_NB)
@@ -114,7 +120,7 @@ func (l *vaultLock) acquire(ctx context.Context, mode LockMode) (*os.File, error
 			err = l.wait(ctx, f, how, deadline)
 		} else if err != nil {
 			f.Close()
-			err = fmt.Errorf("locking the vault: %w", err)
+			err = &lockFileError{fmt.Errorf("locking the vault: %w", err)}
 		}
 		if err != nil {
 			return nil, err

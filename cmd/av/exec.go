@@ -56,7 +56,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	// and the SDK's LoadDefaultConfig, which profiles gives no config file, fails on any
 	// AWS_PROFILE it cannot find there; no option of the SDK's turns that off.
 	os.Unsetenv("AWS_PROFILE")
-	log.Printf("profile %s, command %q", inv.Profile, firstWord(inv.Command))
+	log.Printf("profile %q, command %q", inv.Profile, firstWord(inv.Command))
 
 	base, err := env.Base(cli.RuntimeDir)
 	if err != nil {
@@ -112,7 +112,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	if err != nil {
 		return runner.Status{}, err
 	}
-	log.Printf("credentials for profile %s ready (region %q); %d registry logins, the first expiring %s; %d vault items decrypted, %d of %d keys derived ahead used",
+	log.Printf("credentials for profile %q ready (region %q); %d registry logins, the first expiring %s; %d vault items decrypted, %d of %d keys derived ahead used",
 		run.Name, run.Region, len(tokens.Logins), tokens.Expires.Format(time.RFC3339), vault.Decrypts(), vault.KeysDerivedAhead(), ahead)
 
 	files, notes, err := dir.WriteRegistryFiles(env.FilesOptions{Logins: tokens.Logins, User: user})
@@ -141,7 +141,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	stopRenewal()
 	var ee *runner.ExecError
 	if errors.As(err, &ee) && ee.Code == 127 && !inv.Explicit && len(inv.Command) > 0 {
-		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command.Name, command.Name)}
+		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command.Name, shellWord(command.Name))}
 	}
 	return status, err
 }
