@@ -14,6 +14,8 @@ type Files struct {
 	DockerConfig string // a directory holding config.json (DOCKER_CONFIG)
 	AuthFile     string // containers-auth.json (REGISTRY_AUTH_FILE)
 	HelmConfig   string // helm's registry config (HELM_REGISTRY_CONFIG)
+
+	own *written // the run directory's record of what av wrote (Dir.own)
 }
 
 // FilesOptions say what goes into the registry files.
@@ -33,6 +35,7 @@ func (d *Dir) WriteRegistryFiles(o FilesOptions) (Files, []string, error) {
 		DockerConfig: filepath.Join(d.Path, "docker"),
 		AuthFile:     filepath.Join(d.Path, "containers-auth.json"),
 		HelmConfig:   filepath.Join(d.Path, "helm-registry.json"),
+		own:          d.own,
 	}
 	if o.ListStore == nil {
 		o.ListStore = ListCredentialStore
@@ -50,7 +53,7 @@ func (d *Dir) WriteRegistryFiles(o FilesOptions) (Files, []string, error) {
 		return Files{}, nil, err
 	}
 	notes = append(notes, docker.Notes...)
-	if err := writeExclusive(filepath.Join(f.DockerConfig, "config.json"), docker.Config); err != nil {
+	if err := f.own.writeExclusive(filepath.Join(f.DockerConfig, "config.json"), docker.Config); err != nil {
 		return Files{}, nil, fmt.Errorf("writing config.json: %w", err)
 	}
 	if err := linkDockerDir(o.User.DockerDir, f.DockerConfig); err != nil {
@@ -61,7 +64,7 @@ func (d *Dir) WriteRegistryFiles(o FilesOptions) (Files, []string, error) {
 	if err != nil {
 		return Files{}, nil, fmt.Errorf("your containers auth files (%s): %w", strings.Join(o.User.AuthFiles, ", "), err)
 	}
-	if err := writeExclusive(f.AuthFile, auth); err != nil {
+	if err := f.own.writeExclusive(f.AuthFile, auth); err != nil {
 		return Files{}, nil, fmt.Errorf("writing %s: %w", filepath.Base(f.AuthFile), err)
 	}
 
@@ -69,7 +72,7 @@ func (d *Dir) WriteRegistryFiles(o FilesOptions) (Files, []string, error) {
 	if err != nil {
 		return Files{}, nil, err
 	}
-	if err := writeExclusive(f.HelmConfig, helm.Config); err != nil {
+	if err := f.own.writeExclusive(f.HelmConfig, helm.Config); err != nil {
 		return Files{}, nil, fmt.Errorf("writing %s: %w", filepath.Base(f.HelmConfig), err)
 	}
 	return f, notes, nil
@@ -84,12 +87,27 @@ func mergeUserDocker(path string, data []byte, o FilesOptions) (DockerMerge, err
 	return m, nil
 }
 
-func writeExclusive(path string, data []byte) error {
+// FileTooLargeError says a registry file would be larger than av writes any file
+// (maxRegistryFile): Shred would not overwrite it.
+type FileTooLargeError struct{ Size int }
+
+func (e *FileTooLargeError) Error() string {
+	return fmt.Sprintf("it would be %d MiB, more than the %d MiB av writes", e.Size>>20, maxRegistryFile>>20)
+}
+
+// writeExclusive creates path with data, and records it as av's.
+func (w *written) writeExclusive(path string, data []byte) error {
+	if len(data) > maxRegistryFile {
+		return &FileTooLargeError{len(data)}
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(data)
+	if err == nil {
+		err = w.add(path, f, len(data))
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -146,17 +146,18 @@ func (f Files) Renew(logins Logins) error {
 			// Never the parse error: the file holds tokens.
 			return fmt.Errorf("%s: %w", filepath.Base(r.path), err)
 		}
-		if err := replaceFile(r.path, data); err != nil {
+		if err := f.own.replaceFile(r.path, data); err != nil {
 			return fmt.Errorf("writing %s: %w", filepath.Base(r.path), err)
 		}
 	}
 	return nil
 }
 
-// readNoFollow reads a file of the run directory; a missing one is empty. A symlink the
-// command put there is not followed.
+// readNoFollow reads a file of the run directory; a missing one is empty. What the command
+// put there is read only if it is a regular file of at most maxRegistryFile bytes: a
+// symlink is not followed, and a FIFO is not waited on.
 func readNoFollow(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -164,16 +165,38 @@ func readNoFollow(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(f)
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	tooLarge := fmt.Errorf("larger than the %d MiB av writes", maxRegistryFile>>20)
+	if st.Size() > maxRegistryFile {
+		return nil, tooLarge
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxRegistryFile+1))
+	if err == nil && len(data) > maxRegistryFile {
+		return nil, tooLarge
+	}
+	return data, err
 }
 
-// replaceFile writes data to a new mode-0600 file beside path and renames it over path.
-func replaceFile(path string, data []byte) error {
+// replaceFile writes data to a new mode-0600 file beside path and renames it over path,
+// recording it as av's.
+func (w *written) replaceFile(path string, data []byte) error {
+	if len(data) > maxRegistryFile {
+		return &FileTooLargeError{len(data)}
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".new-*")
 	if err != nil {
 		return err
 	}
 	_, err = tmp.Write(data)
+	if err == nil {
+		err = w.add(path, tmp, len(data))
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

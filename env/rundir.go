@@ -50,6 +50,19 @@ func Base(override string) (string, error) {
 	return defaultBase(uid)
 }
 
+// LockDir returns a private per-user directory, creating it (mode 0700) when needed, for
+// what every run of the user shares whatever its --runtime-dir: the vault's lock, for the
+// vaults that have no directory of their own to keep it beside (profiles.VaultOptions). It
+// holds no secret, so it need not be memory-backed, but it must be the user's alone:
+// another user who could make or hold the lock file could stop every run.
+func LockDir() (string, error) {
+	dir, err := userLockDir(os.Getuid())
+	if err != nil {
+		return "", &NoPrivateDirError{Reason: "for the vault's lock: " + err.Error()}
+	}
+	return dir, nil
+}
+
 // ensurePrivateDir creates dir with mode 0700 if it is missing, then checks it.
 func ensurePrivateDir(dir string, uid int) error {
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
@@ -84,6 +97,7 @@ func checkPrivate(dir string, uid int) error {
 type Dir struct {
 	Path string
 	lock *os.File
+	own  *written // the files av wrote in it: the only ones Shred overwrites
 }
 
 const (
@@ -111,11 +125,13 @@ func NewDir(base string) (*Dir, error) {
 		os.Remove(tmp)
 		return nil, fmt.Errorf("creating the run directory: %w", err)
 	}
-	return &Dir{Path: final, lock: lock}, nil
+	return &Dir{Path: final, lock: lock, own: newWritten()}, nil
 }
 
+// lockDir opens dir (restoring its mode 0700 if a command took its permissions away) and
+// flocks it.
 func lockDir(dir string, how int) (*os.File, error) {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := openDir(unix.AT_FDCWD, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -126,59 +142,15 @@ func lockDir(dir string, how int) (*os.File, error) {
 	return os.NewFile(uintptr(fd), dir), nil
 }
 
-// Shred overwrites every file in the directory with zeros, syncs and unlinks it, removes
-// links (never what they point to) and the directory itself, then drops the lock.
+// Shred overwrites the files av wrote in the directory (see shred.go), unlinks everything
+// in it, removes it, then drops the lock.
 func (d *Dir) Shred() error {
 	if d == nil || d.lock == nil {
 		return nil
 	}
-	err := shredTree(d.Path)
+	err := shredTree(d.Path, d.own.recorded)
 	d.lock.Close()
 	d.lock = nil
-	return err
-}
-
-func shredTree(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	var errs []error
-	for _, e := range entries {
-		p := filepath.Join(dir, e.Name())
-		switch {
-		case e.Type()&fs.ModeSymlink != 0:
-			errs = append(errs, os.Remove(p))
-		case e.IsDir():
-			errs = append(errs, shredTree(p))
-		case e.Type().IsRegular():
-			errs = append(errs, shredFile(p))
-		default:
-			errs = append(errs, os.Remove(p))
-		}
-	}
-	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
-// shredFile overwrites a file with zeros before unlinking it. On tmpfs the pages are freed
-// on unlink anyway; the overwrite clears them for anything that still holds the file open.
-func shredFile(path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|unix.O_NOFOLLOW, 0)
-	if err == nil {
-		if st, serr := f.Stat(); serr == nil && st.Size() > 0 {
-			_, err = f.Write(make([]byte, st.Size()))
-		}
-		if err == nil {
-			err = f.Sync()
-		}
-		f.Close()
-	}
-	if rerr := os.Remove(path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-		return rerr
-	}
 	return err
 }
 
@@ -205,7 +177,8 @@ func Sweep(base string) {
 		if err != nil {
 			continue // held by a live run, or already gone
 		}
-		if err := shredTree(p); err != nil {
+		// The dead run's records of what it wrote died with it: av's file names stand in.
+		if err := shredTree(p, avNames(p)); err != nil {
 			log.Printf("sweeping %s: %v", p, err)
 		} else {
 			log.Printf("swept %s, left by a run that was killed", p)

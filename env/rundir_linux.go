@@ -44,6 +44,22 @@ func defaultBase(uid int) (string, error) {
 	return dir, nil
 }
 
+// userLockDir is $XDG_RUNTIME_DIR/av when XDG_RUNTIME_DIR is private (on any filesystem),
+// else /dev/shm/av-UID: in the usual setups, the default base of the run directories.
+func userLockDir(uid int) (string, error) {
+	if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" && checkPrivate(xdg, uid) == nil {
+		dir := filepath.Join(xdg, "av")
+		if ensurePrivateDir(dir, uid) == nil {
+			return dir, nil
+		}
+	}
+	dir := filepath.Join("/dev/shm", "av-"+strconv.Itoa(uid))
+	if err := ensurePrivateDir(dir, uid); err != nil {
+		return "", fmt.Errorf("%s: %w", dir, err)
+	}
+	return dir, nil
+}
+
 func checkMemoryFS(dir string) error {
 	var fsst unix.Statfs_t
 	if err := unix.Statfs(dir, &fsst); err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -41,5 +42,26 @@ func TestBaseDefaultsToDevShm(t *testing.T) {
 	}
 	if !strings.HasPrefix(got, "/dev/shm/av-") {
 		t.Errorf("Base() = %s, want /dev/shm/av-UID", got)
+	}
+}
+
+// TestLockDir: the vault's lock directory is the user's, and does not depend on the runtime
+// directory: $XDG_RUNTIME_DIR/av when XDG_RUNTIME_DIR is private, on any filesystem (the
+// lock holds no secret), else /dev/shm/av-UID.
+func TestLockDir(t *testing.T) {
+	xdg := t.TempDir()
+	os.Chmod(xdg, 0o700)
+	t.Setenv("XDG_RUNTIME_DIR", xdg)
+	if got, err := LockDir(); err != nil || got != filepath.Join(xdg, "av") {
+		t.Errorf("LockDir() = %s, %v; want %s/av", got, err, xdg)
+	}
+	os.Chmod(xdg, 0o755)
+	want := "/dev/shm/av-" + strconv.Itoa(os.Getuid())
+	if got, err := LockDir(); err != nil || got != want {
+		t.Errorf("LockDir() with a shared XDG_RUNTIME_DIR = %s, %v; want %s", got, err, want)
+	}
+	t.Setenv("XDG_RUNTIME_DIR", "")
+	if got, err := LockDir(); err != nil || got != want {
+		t.Errorf("LockDir() without XDG_RUNTIME_DIR = %s, %v; want %s", got, err, want)
 	}
 }

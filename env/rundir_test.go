@@ -53,7 +53,7 @@ func TestShredZeroesAndRemoves(t *testing.T) {
 	}
 	secret := []byte("AWS:very-secret-token")
 	p := filepath.Join(d.Path, "f")
-	if err := os.WriteFile(p, secret, 0o600); err != nil {
+	if err := d.own.writeExclusive(p, secret); err != nil {
 		t.Fatal(err)
 	}
 	os.Mkdir(filepath.Join(d.Path, "sub"), 0o700)

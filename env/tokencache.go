@@ -267,7 +267,7 @@ func (c *TokenCache) readEntry(k profiles.CacheKey) (*cacheEntry, error) {
 	}
 	if json.Unmarshal(data, e) != nil {
 		// Never the parse error: it may quote a token.
-		log.Printf("ignoring an unreadable cache item for profile %s", k.Profile)
+		log.Printf("ignoring an unreadable cache item for profile %q", k.Profile)
 		return &cacheEntry{}, nil
 	}
 	return e, nil
@@ -326,7 +326,7 @@ func (c *TokenCache) fill(ctx context.Context, w *want, noPrompt bool) ([]Regist
 			failures = append(failures, RegistryFailure{Spec: spec, Err: err})
 			continue
 		}
-		log.Printf("minted a token for %s in %s with profile %s, expires %s", reg.Host, spec.Region, w.id.Profile, reg.Expires.Format(time.RFC3339))
+		log.Printf("minted a token for %s in %s with profile %q, expires %s", reg.Host, spec.Region, w.id.Profile, reg.Expires.Format(time.RFC3339))
 		e.Tokens[sc] = reg
 		minted++
 	}

@@ -3,6 +3,7 @@ package profiles
 import (
 	"errors"
 	"fmt"
+	"log"
 	"strings"
 	"time"
 
@@ -60,11 +61,20 @@ func (v *Vault) ReadCache(k CacheKey) ([]byte, error) {
 		return nil, ErrNotCached
 	}
 	item, err := v.kr.Get(best)
-	if errors.Is(err, keyring.ErrKeyNotFound) {
+	switch {
+	case errors.Is(err, keyring.ErrKeyNotFound):
 		// Swept since it was listed.
 		return nil, ErrNotCached
-	}
-	if err != nil {
+	case errors.Is(err, ErrDamagedItem):
+		// av's own, and only a cache: it is minted again and replaced, rather than block
+		// the profile until `av clear`. Removed now, so that a run that cannot mint does
+		// not try it again.
+		log.Printf("vault item %q is damaged: treated as missing, and removed", best)
+		if rerr := v.kr.Remove(best); rerr != nil && !errors.Is(rerr, keyring.ErrKeyNotFound) {
+			log.Printf("removing it: %v", rerr)
+		}
+		return nil, ErrNotCached
+	case err != nil:
 		return nil, err
 	}
 	return item.Data, nil
@@ -86,12 +96,12 @@ func (v *Vault) WriteCache(k CacheKey, data []byte, expires time.Time, label str
 		Description: "av " + k.Kind,
 	})
 	if err != nil {
-		return fmt.Errorf("writing to the %s vault: %w", v.backend, err)
+		return err
 	}
 	for _, n := range old {
 		if n != name {
 			if err := v.kr.Remove(n); err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
-				return fmt.Errorf("removing an old item from the %s vault: %w", v.backend, err)
+				return err
 			}
 		}
 	}
@@ -160,7 +170,7 @@ func (v *Vault) Clear(cfg *Config, o ClearOptions) (Cleared, error) {
 			continue
 		}
 		if err := v.kr.Remove(n); err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
-			return c, fmt.Errorf("removing from the %s vault: %w", v.backend, err)
+			return c, err
 		}
 		if own {
 			c.Items++

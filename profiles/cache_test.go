@@ -293,6 +293,39 @@ func TestLockFileGoesWithItsLastHolder(t *testing.T) {
 	if entries, _ := os.ReadDir(lockDir); len(entries) != 0 {
 		t.Errorf("left in the lock directory: %v", entries)
 	}
+	if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 1 {
+		t.Errorf("left beside the vault: %v", entries)
+	}
+}
+
+// TestLockLivesBesideTheFileVault: a file vault's lock is beside its directory, where every
+// run finds it whatever its runtime directory; where others may write there, it goes into
+// the user's lock directory.
+func TestLockLivesBesideTheFileVault(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "keys")
+	a, b := fileVault(t, dir, t.TempDir()), fileVault(t, dir, t.TempDir())
+	if want := filepath.Join(parent, ".keys.av-lock"); a.lock.path != want || b.lock.path != want {
+		t.Fatalf("lock files %s and %s, want both %s", a.lock.path, b.lock.path, want)
+	}
+	unlock, err := a.Lock(context.Background(), Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Lock(context.Background(), Shared); !isLockTimeout(err) {
+		t.Errorf("b got the lock while a holds it: %v", err)
+	}
+	unlock()
+
+	shared := t.TempDir()
+	if err := os.Chmod(shared, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	lockDir := t.TempDir()
+	c := fileVault(t, filepath.Join(shared, "keys"), lockDir)
+	if filepath.Dir(c.lock.path) != lockDir {
+		t.Errorf("a vault in a directory others may write has its lock at %s, want it in %s", c.lock.path, lockDir)
+	}
 }
 
 // lockWaiters counts the processes' requests blocked on the lock file at path.

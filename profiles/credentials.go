@@ -396,7 +396,7 @@ func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, erro
 	case stored || pc.HasSourceProfile():
 		return c.withSession(pc, stored)
 	case pc.HasSSOStartURL():
-		log.Printf("profile %s: using SSO role credentials", pc.ProfileName)
+		log.Printf("profile %q: using SSO role credentials", pc.ProfileName)
 		cfg := c.client(pc.SSORegion, aws.AnonymousCredentials{})
 		p := &vault.SSORoleCredentialsProvider{
 			OIDCClient:     ssooidc.NewFromConfig(cfg),
@@ -414,7 +414,7 @@ func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, erro
 		}
 		return c.cached("sso.GetRoleCredentials", pc, pc.SSOStartURL, sp), nil
 	case pc.HasWebIdentity():
-		log.Printf("profile %s: using web identity", pc.ProfileName)
+		log.Printf("profile %q: using web identity", pc.ProfileName)
 		p := &vault.AssumeRoleWithWebIdentityProvider{
 			StsClient:               c.stsClient(pc, aws.AnonymousCredentials{}),
 			RoleARN:                 pc.RoleARN,
@@ -425,7 +425,7 @@ func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, erro
 		}
 		return c.cached("sts.AssumeRoleWithWebIdentity", pc, "", p), nil
 	case pc.HasCredentialProcess():
-		log.Printf("profile %s: using credential process", pc.ProfileName)
+		log.Printf("profile %q: using credential process", pc.ProfileName)
 		p := &vault.CredentialProcessProvider{CredentialProcess: pc.CredentialProcess}
 		return c.cached("credential_process", pc, "", p), nil
 	}
@@ -434,10 +434,10 @@ func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, erro
 
 func (c *chain) sourceCredentials(pc *vault.ProfileConfig, stored bool) (aws.CredentialsProvider, error) {
 	if stored {
-		log.Printf("profile %s: using stored credentials", pc.ProfileName)
+		log.Printf("profile %q: using stored credentials", pc.ProfileName)
 		return vault.NewMasterCredentialsProvider(c.vault.credentials(), pc.ProfileName), nil
 	}
-	log.Printf("profile %s: sourcing credentials from profile %s", pc.ProfileName, pc.SourceProfile.ProfileName)
+	log.Printf("profile %q: sourcing credentials from profile %q", pc.ProfileName, pc.SourceProfile.ProfileName)
 	return c.provider(pc.SourceProfile)
 }
 
@@ -451,7 +451,7 @@ func (c *chain) withSession(pc *vault.ProfileConfig, stored bool) (aws.Credentia
 			// The source session was already made with this MFA device: no second prompt.
 			pc.MfaSerial = ""
 		}
-		log.Printf("profile %s: using AssumeRole", pc.ProfileName)
+		log.Printf("profile %q: using AssumeRole", pc.ProfileName)
 		p := &vault.AssumeRoleProvider{
 			StsClient:         c.stsClient(pc, source),
 			RoleARN:           pc.RoleARN,
@@ -470,11 +470,11 @@ func (c *chain) withSession(pc *vault.ProfileConfig, stored bool) (aws.Credentia
 	}
 	if _, master := source.(*vault.KeyringProvider); master {
 		if ok, reason := c.canUseGetSessionToken(pc); !ok {
-			log.Printf("profile %s: skipping GetSessionToken because %s", pc.ProfileName, reason)
+			log.Printf("profile %q: skipping GetSessionToken because %s", pc.ProfileName, reason)
 			return source, nil
 		}
 		c.chainedMfa = pc.MfaSerial
-		log.Printf("profile %s: using GetSessionToken", pc.ProfileName)
+		log.Printf("profile %q: using GetSessionToken", pc.ProfileName)
 		p := &vault.SessionTokenProvider{
 			StsClient: c.stsClient(pc, source),
 			Duration:  pc.GetSessionTokenDuration(),

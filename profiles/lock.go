@@ -56,8 +56,14 @@ func (e *LockTimeoutError) Error() string {
 	return fmt.Sprintf("the vault is locked by %s: gave up after %s", who, e.Waited)
 }
 
-// vaultLock is the cross-process lock on one vault: flock(2) on a file in the user's private
-// runtime directory. The kernel drops a flock when its holder dies, even by SIGKILL, so a
+// lockFileError is a failure of the lock file itself (not a wait for another holder).
+type lockFileError struct{ err error }
+
+func (e *lockFileError) Error() string { return e.err.Error() }
+func (e *lockFileError) Unwrap() error { return e.err }
+
+// vaultLock is the cross-process lock on one vault: flock(2) on a file beside a file
+// vault's directory, or in a private directory of the user's (VaultOptions.LockDir). The kernel drops a flock when its holder dies, even by SIGKILL, so a
 // killed av never leaves the vault locked. The file exists only while someone holds or
 // awaits the lock: the last holder removes it (see release), so runs leave nothing behind.
 type vaultLock struct {
@@ -71,6 +77,24 @@ func lockPath(dir, vaultID string) string {
 	sum := sha256.Sum256([]byte(vaultID))
 	// A dot file: `ls` of the runtime directory shows only run directories.
 	return filepath.Join(dir, ".vault-"+hex.EncodeToString(sum[:6])+".lock")
+}
+
+// besideVault names the lock file of the file vault in dir, beside it ("~/.awsvault/keys"
+// has "~/.awsvault/.keys.av-lock"; never inside: keyring takes every entry of its directory
+// for an item): every run on the vault finds it there, whatever its runtime directory,
+// and through whichever path it names the vault. Only where no other user can make or
+// replace a file, so a directory of the user's that only the user may write; ok is false
+// otherwise (and for no directory at all).
+func besideVault(dir string) (path string, ok bool) {
+	if dir == "" {
+		return "", false
+	}
+	parent := filepath.Dir(dir)
+	var st unix.Stat_t
+	if unix.Stat(parent, &st) != nil || int(st.Uid) != os.Getuid() || st.Mode&0o022 != 0 || unix.Access(parent, unix.W_OK) != nil {
+		return "", false
+	}
+	return filepath.Join(parent, "."+filepath.Base(dir)+".av-lock"), true
 }
 
 // acquire takes the lock in mode, waiting at most l.timeout in all. Each attempt opens the
@@ -87,7 +111,7 @@ func (l *vaultLock) acquire(ctx context.Context, mode LockMode) (*os.File, error
 		// keep the vault locked.
 		fd, err := unix.Open(l.path, unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
 		if err != nil {
-			return nil, fmt.Errorf("opening the vault lock %s: %w", l.path, err)
+			return nil, &lockFileError{fmt.Errorf("opening the vault lock %s: %w", l.path, err)}
 		}
 		f := os.NewFile(uintptr(fd), l.path)
 		err = flock(fd, how|unix.LOCK_NB)
@@ -96,7 +120,7 @@ func (l *vaultLock) acquire(ctx context.Context, mode LockMode) (*os.File, error
 			err = l.wait(ctx, f, how, deadline)
 		} else if err != nil {
 			f.Close()
-			err = fmt.Errorf("locking the vault: %w", err)
+			err = &lockFileError{fmt.Errorf("locking the vault: %w", err)}
 		}
 		if err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -32,8 +33,12 @@ type VaultOptions struct {
 	KeychainName            string // AWS_VAULT_KEYCHAIN_NAME
 	SecretServiceCollection string // AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME
 
-	// LockDir is the user's private runtime directory, where the vault's lock file lives.
-	// Empty means no cross-process lock (a test that owns its vault).
+	// LockDir is a private directory of the user's for the lock files of vaults that have
+	// no directory of their own (every backend but the file backend, and a file vault
+	// whose parent directory others may write): it must not depend on the run's
+	// --runtime-dir, so that every run on the vault shares its lock. A file vault's lock
+	// lives beside its directory. Empty means no cross-process lock (a test that owns its
+	// vault).
 	LockDir string
 	// LockTimeout bounds the wait for another process's hold on the vault; zero means
 	// DefaultLockTimeout.
@@ -127,7 +132,11 @@ func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
 		vaultID = backend + "\x00" + v.fileDir
 	}
 	if o.LockDir != "" {
-		v.lock = &vaultLock{path: lockPath(o.LockDir, vaultID), timeout: orDefaultDuration(o.LockTimeout, DefaultLockTimeout)}
+		path := lockPath(o.LockDir, vaultID)
+		if beside, ok := besideVault(v.fileDir); ok {
+			path = beside
+		}
+		v.lock = &vaultLock{path: path, timeout: orDefaultDuration(o.LockTimeout, DefaultLockTimeout)}
 	}
 	kr, err := keyring.Open(cfg)
 	if err != nil {
@@ -310,7 +319,11 @@ func (k *vaultKeyring) Keys() ([]string, error) {
 }
 
 func (k *vaultKeyring) Set(item keyring.Item) error {
-	return k.v.locked(Exclusive, func() error { return k.v.set(item) })
+	err := k.v.locked(Exclusive, func() error { return k.v.set(item) })
+	if err != nil && err != k.v.passphraseErr && !isLockError(err) {
+		return k.v.itemError(item.Key, fmt.Errorf("writing to the %s vault: %w", k.v.backend, err))
+	}
+	return err
 }
 
 func (k *vaultKeyring) Remove(key string) error {
@@ -320,7 +333,19 @@ func (k *vaultKeyring) Remove(key string) error {
 		// atomic: a reader sees the whole item or none, so a shared hold is enough.
 		mode = Shared
 	}
-	return k.v.locked(mode, func() error { return k.v.store.Remove(key) })
+	err := k.v.locked(mode, func() error { return k.v.store.Remove(key) })
+	if err != nil && !errors.Is(err, keyring.ErrKeyNotFound) && !isLockError(err) {
+		return k.v.itemError(key, fmt.Errorf("removing it from the %s vault: %w", k.v.backend, err))
+	}
+	return err
+}
+
+// isLockError reports whether err is about the vault's lock, not an item: a timeout, the
+// end of the run's context, or the lock file.
+func isLockError(err error) bool {
+	var te *LockTimeoutError
+	var le *lockFileError
+	return errors.As(err, &te) || errors.As(err, &le) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // decodeRetries is how many times a file-backend item that does not decrypt is read again.
@@ -329,6 +354,19 @@ func (k *vaultKeyring) Remove(key string) error {
 const decodeRetries = 2
 
 func (v *Vault) get(key string) (keyring.Item, error) {
+	item, err := v.getRetrying(key)
+	if errors.Is(err, ErrVaultLocked) && v.passphraseRight(key) {
+		err = ErrDamagedItem
+	}
+	if err != nil && !errors.Is(err, keyring.ErrKeyNotFound) && err != v.passphraseErr {
+		return item, v.itemError(key, err)
+	}
+	return item, err
+}
+
+// getRetrying reads an item; a file-backend item that does not decrypt is read again
+// (decodeRetries), then is ErrVaultLocked.
+func (v *Vault) getRetrying(key string) (keyring.Item, error) {
 	for attempt := 0; ; attempt++ {
 		item, err := v.store.Get(key)
 		switch {
@@ -346,6 +384,74 @@ func (v *Vault) get(key string) (keyring.Item, error) {
 		}
 		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
 	}
+}
+
+// passphraseRight reports whether the file vault's passphrase is known to be right, though
+// the item key does not decrypt with it: another item did, or does. Then that item is
+// damaged (truncated, overwritten, edited), not locked. Only when no item has been read
+// yet are others tried, three at most; with no other item that decrypts, the two cannot be
+// told apart, and it is false.
+func (v *Vault) passphraseRight(key string) bool {
+	if v.decrypts > 0 {
+		return true
+	}
+	keys, err := v.store.Keys()
+	if err != nil {
+		return false
+	}
+	// Master keys first (rewritten least often), then aws-vault's sessions, then av's.
+	rank := func(k string) int {
+		switch {
+		case isMasterItem(k):
+			return 0
+		case !isCacheItem(k):
+			return 1
+		}
+		return 2
+	}
+	keys = slices.DeleteFunc(keys, func(k string) bool { return k == key })
+	slices.SortStableFunc(keys, func(a, b string) int { return rank(a) - rank(b) })
+	for _, other := range keys[:min(len(keys), 3)] {
+		if _, err := v.getRetrying(other); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// isMasterItem reports whether an item's name is a profile's (master credentials), as
+// aws-vault's CredentialKeyring tells them from sessions and SSO tokens.
+func isMasterItem(key string) bool {
+	return !vault.IsSessionKey(key) && !vault.IsOldSessionKey(key) && !vault.IsOIDCTokenKey(key)
+}
+
+// isCacheItem reports whether an item is one of av's own (CacheKey).
+func isCacheItem(key string) bool {
+	m, err := vault.NewSessionKeyFromString(key)
+	return err == nil && strings.HasPrefix(m.Type, cacheTypePrefix)
+}
+
+// ItemError is a failure to read, write or remove one item of the vault, by its name
+// (never its content).
+type ItemError struct {
+	Key     string
+	Profile string // for a profile's master credentials: the profile
+	Err     error
+}
+
+func (e *ItemError) Error() string { return fmt.Sprintf("vault item %q: %v", e.Key, e.Err) }
+func (e *ItemError) Unwrap() error { return e.Err }
+
+func (v *Vault) itemError(key string, err error) error {
+	var ie *ItemError
+	if errors.As(err, &ie) {
+		return err
+	}
+	e := &ItemError{Key: key, Err: err}
+	if isMasterItem(key) {
+		e.Profile = key
+	}
+	return e
 }
 
 func (v *Vault) set(item keyring.Item) error {
@@ -381,7 +487,7 @@ func (v *Vault) setWhole(item keyring.Item) error {
 		if v.passphraseErr != nil {
 			return v.passphraseErr
 		}
-		return fmt.Errorf("writing to the %s vault: %w", v.backend, err)
+		return err
 	}
 	entries, err := os.ReadDir(tmp)
 	if err != nil || len(entries) != 1 {
@@ -456,8 +562,13 @@ func HasOwnCredentials(cfg *Config, v *Vault, name string) (bool, error) {
 		pc.HasWebIdentity() || pc.HasCredentialProcess(), nil
 }
 
-// ErrVaultLocked is returned when an item cannot be decrypted with the passphrase given.
+// ErrVaultLocked is returned when an item cannot be decrypted with the passphrase given,
+// and nothing tells whether the passphrase is wrong or the item damaged.
 var ErrVaultLocked = errors.New("cannot decrypt the vault: wrong passphrase or a damaged item")
+
+// ErrDamagedItem is returned for a file-backend item that does not decrypt with a
+// passphrase that decrypts the vault's other items.
+var ErrDamagedItem = errors.New("damaged: it does not decrypt with the passphrase that decrypts the vault's other items")
 
 // filePassphrase is the file backend's passphrase, asked once per run: both the vault and
 // the scratch keyring of setWhole use it.

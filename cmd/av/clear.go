@@ -28,15 +28,18 @@ func (cmd *ClearCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) erro
 		// rather than clear the cache and skip the command.
 		return hinted{errors.New("av clear takes no command"), "to run a command with a profile named clear, write AWS_PROFILE=clear av COMMAND"}
 	}
-	base, err := env.Base(cli.RuntimeDir)
-	if err != nil {
-		return err
-	}
 	cfg, err := profiles.LoadConfig()
 	if err != nil {
 		return err
 	}
-	vault, err := cli.openVault(context.Background(), base)
+	// No run directory: only the vault's lock, whose place does not depend on it.
+	var fallback string
+	if cli.RuntimeDir != "" {
+		if fallback, err = env.Base(cli.RuntimeDir); err != nil {
+			return err
+		}
+	}
+	vault, err := cli.openVault(context.Background(), fallback)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/av-cli/av/env"
 	"github.com/av-cli/av/profiles"
@@ -54,6 +58,7 @@ func withHint(err error) error {
 		noDir    *env.NoPrivateDirError
 		sso      *profiles.SSOLoginError
 		noToken  *profiles.NoWebIdentityTokenError
+		item     *profiles.ItemError
 	)
 	switch {
 	case errors.As(err, &already):
@@ -61,9 +66,12 @@ func withHint(err error) error {
 	case errors.As(err, &unknown) && unknown.Suggestion != "":
 		return hinted{err, fmt.Sprintf("did you mean %q?", unknown.Suggestion)}
 	case errors.As(err, &unknown):
-		return hinted{err, fmt.Sprintf("define it in %s, or add its keys with `aws-vault add %s`", unknown.ConfigPath, unknown.Profile)}
+		return hinted{err, fmt.Sprintf("define it in %s, or add its keys with `aws-vault add %s`", shellWord(unknown.ConfigPath), shellWord(unknown.Profile))}
 	case errors.As(err, &nocreds):
-		return hinted{err, fmt.Sprintf("add them with `aws-vault add %s`", nocreds.Profile)}
+		return hinted{err, fmt.Sprintf("add them with `aws-vault add %s`", shellWord(nocreds.Profile))}
+	case errors.Is(err, profiles.ErrDamagedItem) && errors.As(err, &item) && item.Profile != "":
+		p := shellWord(item.Profile)
+		return hinted{err, fmt.Sprintf("restore the item from a backup, or add the profile's keys again: `aws-vault remove %s`, then `aws-vault add %s`", p, p)}
 	case errors.Is(err, profiles.ErrVaultLocked):
 		return hinted{err, "check " + profiles.PassphraseVar + ", or the passphrase you typed"}
 	case errors.Is(err, profiles.ErrNeedsMFA):
@@ -95,4 +103,24 @@ func runtimeDirHint(goos string) string {
 			"export AV_RUNTIME_DIR=/Volumes/avram/av (or --runtime-dir); av will not write tokens to disk on its own"
 	}
 	return "set AV_RUNTIME_DIR (or --runtime-dir) to a directory only you can read, mode 0700, on a memory-backed filesystem"
+}
+
+// shellWord is s as it can be typed into a shell: as it is if it needs no quoting, in
+// single quotes if it is printable, else as Go quotes it. Never raw: a profile named with
+// escape sequences must not drive the terminal the hint is printed on.
+func shellWord(s string) string {
+	plain := s != ""
+	for _, r := range s {
+		if !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-_.,:/@%+=", r))) {
+			plain = false
+			break
+		}
+	}
+	switch {
+	case plain:
+		return s
+	case utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0:
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
+	return strconv.Quote(s)
 }

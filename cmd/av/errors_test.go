@@ -57,6 +57,13 @@ func TestHints(t *testing.T) {
 			"av: error: no private tmpfs directory for the registry files: /d: has mode 0755, want 0700\nav: hint: AV_RUNTIME_DIR (or --runtime-dir) must name a directory only you can read, mode 0700\n"},
 		{fmt.Errorf("renewing: %w", profiles.ErrNeedsMFA),
 			"av: error: renewing: an MFA code is needed and av does not prompt while the command runs\nav: hint: set mfa_process in the profile, or run av again to type the code\n"},
+		// A profile name's escape sequences never reach the terminal raw.
+		{&profiles.NoCredentialsError{Profile: "dev\x1b[2J\x1b]0;pwned\a"},
+			"av: error: no credentials for profile \"dev\\x1b[2J\\x1b]0;pwned\\a\" in the vault\nav: hint: add them with `aws-vault add \"dev\\x1b[2J\\x1b]0;pwned\\a\"`\n"},
+		{&profiles.UnknownProfileError{Profile: "my prof$HOME", ConfigPath: "/h/.aws/config"},
+			"av: error: profile \"my prof$HOME\" is not in /h/.aws/config nor in the vault\nav: hint: define it in /h/.aws/config, or add its keys with `aws-vault add 'my prof$HOME'`\n"},
+		{&profiles.ItemError{Key: "dev", Profile: "dev", Err: profiles.ErrDamagedItem},
+			"av: error: vault item \"dev\": damaged: it does not decrypt with the passphrase that decrypts the vault's other items\nav: hint: restore the item from a backup, or add the profile's keys again: `aws-vault remove dev`, then `aws-vault add dev`\n"},
 		{errors.New("plain"), "av: error: plain\n"},
 		{hinted{errors.New("already hinted"), "keep this"}, "av: error: already hinted\nav: hint: keep this\n"},
 	} {
@@ -79,5 +86,24 @@ func TestRuntimeDirHint(t *testing.T) {
 	printError(&buf, &env.NoPrivateDirError{Reason: "macOS has no tmpfs", NoMemoryFS: true})
 	if !strings.Contains(buf.String(), "av: hint: "+runtimeDirHint(runtime.GOOS)) {
 		t.Errorf("no platform hint for a platform without tmpfs: %s", buf.String())
+	}
+}
+
+func TestShellWord(t *testing.T) {
+	for in, want := range map[string]string{
+		"dev":           "dev",
+		"prod-eu_1.a@b": "prod-eu_1.a@b",
+		"my profile":    "'my profile'",
+		"it's":          `'it'\''s'`,
+		"$(rm -rf ~)":   "'$(rm -rf ~)'",
+		"dev\x1b[2J":    `"dev\x1b[2J"`,
+		"tab\there":     `"tab\there"`,
+		"bad\xffutf8":   `"bad\xffutf8"`,
+		"":              "''",
+		"\u202eevil":    `"\u202eevil"`,
+	} {
+		if got := shellWord(in); got != want {
+			t.Errorf("shellWord(%q) = %s, want %s", in, got, want)
+		}
 	}
 }

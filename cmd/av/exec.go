@@ -57,7 +57,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	// and the SDK's LoadDefaultConfig, which profiles gives no config file, fails on any
 	// AWS_PROFILE it cannot find there; no option of the SDK's turns that off.
 	os.Unsetenv("AWS_PROFILE")
-	log.Printf("profile %s, command %q", inv.Profile, firstWord(inv.Command))
+	log.Printf("profile %q, command %q", inv.Profile, firstWord(inv.Command))
 
 	base, err := env.Base(cli.RuntimeDir)
 	if err != nil {
@@ -170,7 +170,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	if err != nil {
 		return runner.Status{}, err
 	}
-	log.Printf("credentials for profile %s ready (region %q); %d registry logins, the first expiring %s; %d vault items decrypted, %d of %d keys derived ahead used",
+	log.Printf("credentials for profile %q ready (region %q); %d registry logins, the first expiring %s; %d vault items decrypted, %d of %d keys derived ahead used",
 		run.Name, run.Region, len(tokens.Logins), tokens.Expires.Format(time.RFC3339), vault.Decrypts(), vault.KeysDerivedAhead(), ahead)
 
 	files, notes, err := dir.WriteRegistryFiles(env.FilesOptions{Logins: tokens.Logins, User: user})
@@ -204,7 +204,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	stopRenewal()
 	var ee *runner.ExecError
 	if errors.As(err, &ee) && ee.Code == 127 && !inv.Explicit && len(inv.Command) > 0 {
-		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command.Name, command.Name)}
+		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command.Name, shellWord(command.Name))}
 	}
 	return status, err
 }
@@ -262,10 +262,22 @@ func splitArgs(args []string, isProfile func(string) bool, envProfile string) in
 	return invocation{Profile: envProfile, Named: true, Command: args}
 }
 
-// openVault opens aws-vault's vault, with its lock file in av's runtime directory.
-func (c *CLI) openVault(ctx context.Context, base string) (*profiles.Vault, error) {
+// openVault opens aws-vault's vault. Its lock is the vault's, whatever --runtime-dir says:
+// beside a file vault, else in the user's lock directory (env.LockDir). Only if even that
+// cannot be had (another user took /dev/shm/av-UID) does the lock go into fallback, the
+// run's runtime directory ("" for none): runs then share the lock only with runs that
+// use the same one.
+func (c *CLI) openVault(ctx context.Context, fallback string) (*profiles.Vault, error) {
 	o := profiles.VaultOptionsFromEnv()
-	o.LockDir = base
+	lockDir, err := env.LockDir()
+	if err != nil {
+		if fallback == "" {
+			return nil, err
+		}
+		log.Printf("%v; the vault's lock goes into %s instead", err, fallback)
+		lockDir = fallback
+	}
+	o.LockDir = lockDir
 	o.LockTimeout = c.LockTimeout
 	return profiles.OpenVault(ctx, o)
 }
