@@ -150,6 +150,9 @@ func setupScript(e *testscript.Env, craneDir string) error {
 		"AV_RUNTIME_DIR":            runtime,
 		"XDG_RUNTIME_DIR":           "",
 		"TMPDIR":                    e.WorkDir,
+		// No D-Bus session bus: aws-vault v7.2.0 would start one (dbus-launch) on every
+		// run. The scripts about D-Bus set their own.
+		"DBUS_SESSION_BUS_ADDRESS": "disabled:",
 	} {
 		e.Setenv(k, v)
 	}

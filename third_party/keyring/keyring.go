@@ -42,6 +42,7 @@ var supportedBackends = map[BackendType]opener{}
 
 // AvailableBackends provides a slice of all available backend keys on the current OS.
 func AvailableBackends() []BackendType {
+	registerBusBackends()
 	b := []BackendType{}
 	for _, k := range backendOrder {
 		_, ok := supportedBackends[k]
@@ -61,6 +62,9 @@ func Open(cfg Config) (Keyring, error) {
 	}
 	debugf("Considering backends: %v", cfg.AllowedBackends)
 	for _, backend := range cfg.AllowedBackends {
+		if needsBus(backend) {
+			registerBusBackends()
+		}
 		if opener, ok := supportedBackends[backend]; ok {
 			openBackend, err := opener(cfg)
 			if err != nil {

@@ -16,12 +16,18 @@ const (
 )
 
 func init() {
+	busBackends = append(busBackends, registerKWallet)
+}
+
+// registerKWallet is what v1.2.2 did in init: it connects to the session bus (never
+// starting one, see sessionBus) and registers the backend if that works.
+func registerKWallet() {
 	if os.Getenv("DISABLE_KWALLET") == "1" {
 		return
 	}
 
 	// silently fail if dbus isn't available
-	_, err := dbus.SessionBus()
+	_, err := sessionBus()
 	if err != nil {
 		return
 	}
@@ -161,7 +167,7 @@ func (k *kwalletKeyring) Keys() ([]string, error) {
 }
 
 func newKwallet() (*kwalletBinding, error) {
-	conn, err := dbus.SessionBus()
+	conn, err := sessionBus()
 	if err != nil {
 		return nil, err
 	}

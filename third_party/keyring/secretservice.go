@@ -10,13 +10,18 @@ import (
 
 	"strings"
 
-	"github.com/godbus/dbus"
 	"github.com/gsterjov/go-libsecret"
 )
 
 func init() {
+	busBackends = append(busBackends, registerSecretService)
+}
+
+// registerSecretService is what v1.2.2 did in init: it connects to the session bus (never
+// starting one, see sessionBus) and registers the backend if that works.
+func registerSecretService() {
 	// silently fail if dbus isn't available
-	_, err := dbus.SessionBus()
+	_, err := sessionBus()
 	if err != nil {
 		return
 	}
