@@ -53,6 +53,7 @@ func withHint(err error) error {
 		lockWait *profiles.LockTimeoutError
 		noDir    *env.NoPrivateDirError
 		backend  *profiles.BackendError
+		bug      *runner.PanicError
 	)
 	switch {
 	case errors.As(err, &already):
@@ -69,6 +70,8 @@ func withHint(err error) error {
 		return hinted{err, "set mfa_process in the profile, or run av again to type the code"}
 	case errors.As(err, &lockWait):
 		return hinted{err, "if that process is stuck, stop it; to wait longer, set AV_LOCK_TIMEOUT or --lock-timeout"}
+	case errors.As(err, &bug):
+		return hinted{err, "this is a bug in av: av stopped the command, if it had started, and removed the run's files; --debug shows where it happened"}
 	case errors.As(err, &backend) && backend.NeedsBus:
 		return hinted{err, "run av where your desktop session's bus is (DBUS_SESSION_BUS_ADDRESS set), or set AWS_VAULT_BACKEND to another backend; av never starts a bus of its own"}
 	case errors.As(err, &noDir) && noDir.NoMemoryFS:
