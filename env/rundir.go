@@ -128,6 +128,12 @@ func NewDir(base string) (*Dir, error) {
 	return &Dir{Path: final, lock: lock, own: newWritten()}, nil
 }
 
+// Lock is the open directory whose flock marks the run as live, for the command to
+// inherit (runner.Command.ExtraFiles). A flock lasts while any process holds a descriptor
+// of it, so the lock outlives a killed av while the command, or a process the command left
+// running, still holds it, and no sweep takes the files from under them.
+func (d *Dir) Lock() *os.File { return d.lock }
+
 // lockDir opens dir (restoring its mode 0700 if a command took its permissions away) and
 // flocks it.
 func lockDir(dir string, how int) (*os.File, error) {
@@ -156,7 +162,7 @@ func (d *Dir) Shred() error {
 
 // Sweep removes the directories of runs that died without cleaning up (SIGKILL, power
 // loss on ramfs-backed swap): any run directory whose lock nobody holds. Live runs hold
-// theirs, so their directories are left alone.
+// theirs, and so do their commands' processes (Lock), so their directories are left alone.
 func Sweep(base string) {
 	entries, err := os.ReadDir(base)
 	if err != nil {

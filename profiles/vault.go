@@ -33,6 +33,12 @@ type VaultOptions struct {
 	KeychainName            string // AWS_VAULT_KEYCHAIN_NAME
 	SecretServiceCollection string // AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME
 
+	// FilePassphrase is the file backend's passphrase when HasFilePassphrase is set (from
+	// AWS_VAULT_FILE_PASSPHRASE). Unset, the variable is read if set, else the passphrase
+	// is asked for on the terminal.
+	FilePassphrase    string
+	HasFilePassphrase bool
+
 	// LockDir is a private directory of the user's for the lock files of vaults that have
 	// no directory of their own (every backend but the file backend, and a file vault
 	// whose parent directory others may write): it must not depend on the run's
@@ -45,9 +51,16 @@ type VaultOptions struct {
 	LockTimeout time.Duration
 }
 
-// VaultOptionsFromEnv reads the same environment variables aws-vault v7 reads.
+// VaultOptionsFromEnv reads the same environment variables aws-vault v7 reads, and takes
+// the passphrase out of av's environment: no process av starts (credential_process,
+// mfa_process, pass and gpg, a prompt program) inherits it.
 func VaultOptionsFromEnv() VaultOptions {
+	// Set but empty is not set: a CI secret that is missing expands to "".
+	passphrase := os.Getenv(PassphraseVar)
+	os.Unsetenv(PassphraseVar)
 	return VaultOptions{
+		FilePassphrase:          passphrase,
+		HasFilePassphrase:       passphrase != "",
 		Backend:                 os.Getenv("AWS_VAULT_BACKEND"),
 		FileDir:                 os.Getenv("AWS_VAULT_FILE_DIR"),
 		PassDir:                 os.Getenv("AWS_VAULT_PASS_PASSWORD_STORE_DIR"),
@@ -75,7 +88,7 @@ type Vault struct {
 	held LockMode
 
 	passphrase    string
-	hasPassphrase bool
+	hasPassphrase bool // asked for, or given in VaultOptions
 	passphraseErr error
 	decrypts      int
 }
@@ -84,7 +97,7 @@ type Vault struct {
 // so credentials stored by `aws-vault add` are used as they are. The end of ctx ends the
 // passphrase prompt, if the vault needs one, and waits for the vault's lock.
 func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
-	v := &Vault{ctx: ctx}
+	v := &Vault{ctx: ctx, passphrase: o.FilePassphrase, hasPassphrase: o.HasFilePassphrase}
 	cfg := keyring.Config{
 		ServiceName:              "aws-vault",
 		FilePasswordFunc:         v.filePassphrase,
@@ -101,15 +114,11 @@ func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
 	}
 	backend := o.Backend
 	if backend == "" {
-		// aws-vault's default: the first backend compiled in (secret-service on Linux).
+		// aws-vault's default: the first backend available (secret-service on Linux when
+		// a D-Bus session bus is there). Only this lists the backends: listing them
+		// connects to the session bus, if one is there, to see whether secret-service
+		// and kwallet can be had. A backend named explicitly is just opened.
 		backend = string(keyring.AvailableBackends()[0])
-	}
-	known := false
-	for _, b := range keyring.AvailableBackends() {
-		known = known || string(b) == backend
-	}
-	if !known {
-		return nil, fmt.Errorf("unknown vault backend %q in AWS_VAULT_BACKEND (have %s)", backend, backendNames())
 	}
 	cfg.AllowedBackends = []keyring.BackendType{keyring.BackendType(backend)}
 	v.backend = backend
@@ -139,12 +148,36 @@ func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
 		v.lock = &vaultLock{path: path, timeout: orDefaultDuration(o.LockTimeout, DefaultLockTimeout)}
 	}
 	kr, err := keyring.Open(cfg)
+	if errors.Is(err, keyring.ErrNoAvailImpl) && !slices.Contains(keyring.AvailableBackends(), keyring.BackendType(backend)) {
+		return nil, &BackendError{Backend: backend, Have: backendNames(), NeedsBus: needsBus(backend)}
+	}
 	if err != nil {
 		return nil, &OpenError{Backend: backend, Chosen: o.Backend != "", Err: err}
 	}
 	v.store = kr
 	v.kr = &vaultKeyring{v: v}
 	return v, nil
+}
+
+// BackendError says the vault backend named in AWS_VAULT_BACKEND cannot be had here.
+type BackendError struct {
+	Backend string
+	Have    string // the backends that can, comma-separated
+	// NeedsBus says the backend talks to a service on the D-Bus session bus and no bus
+	// could be reached: av never starts one.
+	NeedsBus bool
+}
+
+func (e *BackendError) Error() string {
+	if e.NeedsBus {
+		return fmt.Sprintf("vault backend %q in AWS_VAULT_BACKEND needs a D-Bus session bus, and none can be reached (have %s)", e.Backend, e.Have)
+	}
+	return fmt.Sprintf("unknown vault backend %q in AWS_VAULT_BACKEND (have %s)", e.Backend, e.Have)
+}
+
+// needsBus reports whether a backend is reached over the D-Bus session bus.
+func needsBus(backend string) bool {
+	return backend == string(keyring.SecretServiceBackend) || backend == string(keyring.KWalletBackend)
 }
 
 // Lock holds the vault's lock in mode until the returned func is called. Reads and writes

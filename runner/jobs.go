@@ -41,11 +41,12 @@ func newJobControl(sess *ptySession) *jobControl {
 	return jc
 }
 
-// watch starts acting on those signals for the child that has just started.
-func (jc *jobControl) watch(pid int) {
+// watch starts acting on those signals for the child that has just started, on a
+// goroutine that spawn starts (Supervisor.Go).
+func (jc *jobControl) watch(pid int, spawn func(string, func())) {
 	jc.pid = pid
 	jc.child = openChild(pid)
-	go jc.loop()
+	spawn("job control", jc.loop)
 }
 
 // stop ends the watch; when it returns, nothing touches the terminal any more. It runs

@@ -113,16 +113,17 @@ func (p *ptySession) resize() {
 	}
 }
 
-// relay starts copying both ways; the child has started and holds the pty's other side.
-func (p *ptySession) relay() {
+// relay starts copying both ways, on goroutines that spawn starts (Supervisor.Go); the
+// child has started and holds the pty's other side.
+func (p *ptySession) relay(spawn func(string, func())) {
 	p.tty.Close()
 	p.outputDone = make(chan struct{})
-	go func() {
+	spawn("the pty's output relay", func() {
 		defer close(p.outputDone)
 		// Ends with EIO once nothing holds the pty's other side.
 		_, _ = io.Copy(os.Stdout, p.master)
-	}()
-	p.stopInput = relayInput(stdinFD, p.master, p.rawFD < 0)
+	})
+	p.stopInput = relayInput(stdinFD, p.master, p.rawFD < 0, spawn)
 }
 
 // pause gives av's terminal back as it was found, while av is stopped.
@@ -167,12 +168,12 @@ func (p *ptySession) end() {
 // read, so that once the child is gone no read is left pending that would swallow the
 // next key the user types for the shell av returns to. At the end of an input that is
 // not a terminal it sends the pty's end-of-file character, as typing Ctrl-D would.
-func relayInput(fd int, dst *os.File, eofIsCtrlD bool) (stop func()) {
+func relayInput(fd int, dst *os.File, eofIsCtrlD bool, spawn func(string, func())) (stop func()) {
 	var wake [2]int
 	if err := cloexecPipe(wake[:]); err != nil {
 		return func() {}
 	}
-	go func() {
+	spawn("the pty's input relay", func() {
 		defer unix.Close(wake[0])
 		buf := make([]byte, 32*1024)
 		w := newInputWait(fd, wake[0])
@@ -204,7 +205,7 @@ func relayInput(fd int, dst *os.File, eofIsCtrlD bool) (stop func()) {
 				return
 			}
 		}
-	}()
+	})
 	var once sync.Once
 	return func() {
 		once.Do(func() {

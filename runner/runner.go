@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -70,6 +71,9 @@ type Command struct {
 	Name string   // looked up in PATH unless it contains a slash
 	Args []string // arguments after the name
 	Env  []string
+	// ExtraFiles are handed to the command from descriptor 3 on, and so to the processes it
+	// starts unless they close them (the run directory's lock: see env.Dir.Lock).
+	ExtraFiles []*os.File
 	// PTY says whether the child runs on a new pseudo-terminal as its session leader, with
 	// av relaying between that pty and its own stdin and stdout: what an interactive shell
 	// needs.
@@ -109,6 +113,20 @@ type ExecError struct {
 func (e *ExecError) Error() string { return e.Err.Error() }
 func (e *ExecError) Unwrap() error { return e.Err }
 
+// PanicError is a panic in av, turned into av's failure: a bug.
+type PanicError struct {
+	Where string // what was running ("the token renewal"); "" for av's main path
+	Value any    // what was passed to panic
+	Stack []byte // the panicking goroutine's stack
+}
+
+func (e *PanicError) Error() string {
+	if e.Where == "" {
+		return fmt.Sprintf("internal error: %v", e.Value)
+	}
+	return fmt.Sprintf("internal error in %s: %v", e.Where, e.Value)
+}
+
 // Supervisor owns av's signal handling from start-up to exit. Before the child runs, a
 // signal cancels the context (av is minting or prompting, and must clean up and stop);
 // while it runs, signals go to the child as route says; afterwards they are held until
@@ -118,10 +136,11 @@ type Supervisor struct {
 	sigs   chan os.Signal
 	cancel context.CancelFunc
 
-	mu    sync.Mutex
-	job   *job // the running child
-	done  bool // the child has ended
-	early syscall.Signal
+	mu      sync.Mutex
+	job     *job // the running child
+	done    bool // the child has ended
+	early   syscall.Signal
+	failure error // a panic in one of av's goroutines (Go): the run ends with it
 }
 
 // job is the running child and what it takes to signal it.
@@ -143,8 +162,50 @@ func Supervise(parent context.Context, opts Options) (context.Context, *Supervis
 	<-c.ready
 	ctx, cancel := context.WithCancel(parent)
 	s := &Supervisor{opts: opts, sigs: c.sigs, cancel: cancel}
-	go s.loop()
+	s.Go("the signal relay", s.loop)
 	return ctx, s
+}
+
+// Go runs fn on a goroutine of its own. A panic in it must not leave the command running
+// with credentials under a broken av, nor kill av on the spot, its files left behind: it
+// becomes the run's failure (Failure). Before the command starts, that cancels the
+// context; while it runs, the command is stopped as SIGTERM to av would stop it (SIGKILL
+// after the grace period) and Run returns the failure once the command has ended.
+func (s *Supervisor) Go(where string, fn func()) {
+	go func() {
+		defer s.recoverPanic(where)
+		fn()
+	}()
+}
+
+// recoverPanic, deferred, turns a panic into the run's failure.
+func (s *Supervisor) recoverPanic(where string) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	err := &PanicError{Where: where, Value: r, Stack: debug.Stack()}
+	log.Printf("%v\n%s", err, err.Stack)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failure == nil {
+		s.failure = err
+	}
+	switch {
+	case s.done:
+	case s.job == nil:
+		s.cancel()
+	default:
+		log.Printf("stopping the command")
+		s.forward(s.job, unix.SIGTERM)
+	}
+}
+
+// Failure is the panic that ended the run (Go), or nil.
+func (s *Supervisor) Failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failure
 }
 
 // Stop stops catching signals.
@@ -173,20 +234,23 @@ func (s *Supervisor) Interrupted() syscall.Signal {
 
 func (s *Supervisor) loop() {
 	for sig := range s.sigs {
-		ssig := sig.(syscall.Signal)
-		s.mu.Lock()
-		switch {
-		case s.done:
-			// Cleanup is running: it must finish, so the signal waits for nothing.
-		case s.job == nil:
-			if s.early == 0 {
-				s.early = ssig
-			}
-			s.cancel()
-		default:
-			s.forward(s.job, ssig)
+		s.handle(sig.(syscall.Signal))
+	}
+}
+
+func (s *Supervisor) handle(sig syscall.Signal) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.done:
+		// Cleanup is running: it must finish, so the signal waits for nothing.
+	case s.job == nil:
+		if s.early == 0 {
+			s.early = sig
 		}
-		s.mu.Unlock()
+		s.cancel()
+	default:
+		s.forward(s.job, sig)
 	}
 }
 
@@ -292,6 +356,11 @@ func (s *Supervisor) Run(c Command) (Status, error) {
 	default:
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	setParentDeathSignal(cmd.SysProcAttr)
+	cmd.ExtraFiles = c.ExtraFiles
 
 	var jc *jobControl
 	if j.mode != detached {
@@ -300,11 +369,12 @@ func (s *Supervisor) Run(c Command) (Status, error) {
 	}
 
 	s.mu.Lock()
-	if s.early != 0 {
+	if s.early != 0 || s.failure != nil {
 		s.mu.Unlock()
 		return Status{}, context.Canceled
 	}
-	if err := cmd.Start(); err != nil {
+	release, err := start(cmd)
+	if err != nil {
 		s.mu.Unlock()
 		return Status{}, startError(c.Name, err)
 	}
@@ -313,14 +383,35 @@ func (s *Supervisor) Run(c Command) (Status, error) {
 	s.mu.Unlock()
 	log.Printf("started %s (pid %d, %s)", c.Name, j.pid, j.mode)
 
+	waited := false
+	defer func() {
+		// A panic on this goroutine while the command runs: kill it, and wait for it, so
+		// that the caller's cleanup (shredding its files) runs after it, not under it.
+		if r := recover(); r != nil {
+			if !waited {
+				s.mu.Lock()
+				j.kill()
+				s.mu.Unlock()
+				_ = cmd.Wait()
+				release()
+			}
+			panic(r)
+		}
+	}()
+	if testOnlyAfterStart != nil {
+		testOnlyAfterStart()
+	}
+
 	if sess != nil {
-		sess.relay()
+		sess.relay(s.Go)
 	}
 	if jc != nil {
-		jc.watch(j.pid)
+		jc.watch(j.pid, s.Go)
 	}
 
 	werr := cmd.Wait()
+	waited = true
+	release()
 	if jc != nil {
 		jc.stop()
 	}
@@ -329,9 +420,13 @@ func (s *Supervisor) Run(c Command) (Status, error) {
 	if j.grace != nil {
 		j.grace.Stop()
 	}
+	failure := s.failure
 	s.mu.Unlock()
 	if sess != nil {
 		sess.end()
+	}
+	if failure != nil {
+		return Status{}, failure
 	}
 
 	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
@@ -349,6 +444,10 @@ func (s *Supervisor) Run(c Command) (Status, error) {
 	}
 	return Status{Code: ws.ExitStatus()}, nil
 }
+
+// testOnlyAfterStart, if set (by runner's tests), runs in Run right after the command
+// has started: a panic there is a panic on av's main path with the command running.
+var testOnlyAfterStart func()
 
 // lookPath resolves name against PATH (av never changes the child's PATH), with a
 // shell's exit codes.

@@ -132,3 +132,65 @@ func TestStoppedChildIsSeen(t *testing.T) {
 	}
 	t.Fatal("the stopped child was not seen")
 }
+
+// waitFor waits for the line the child writes to p, and returns it ("" if it never came).
+// Safety net only: the child writes it at once.
+func waitFor(p string) string {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if data, err := os.ReadFile(p); err == nil && len(data) > 0 && data[len(data)-1] == '\n' {
+			return string(data[:len(data)-1])
+		}
+	}
+	return ""
+}
+
+// A panic in a goroutine of av's (Go) while the command runs stops the command as SIGTERM
+// would, and Run returns the panic once the command has ended.
+func TestPanicInAGoroutineStopsTheCommand(t *testing.T) {
+	_, sup := Supervise(context.Background(), Options{Grace: time.Minute})
+	defer sup.Stop()
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	sup.Go("a test goroutine", func() {
+		if waitFor(pidFile) == "" {
+			panic("the command never started")
+		}
+		panic("boom")
+	})
+	_, err := sup.Run(Command{Name: "sh", Args: []string{"-c", `echo $$ > "$1"; exec sleep 60`, "sh", pidFile}, Env: os.Environ()})
+	var p *PanicError
+	if !errors.As(err, &p) || p.Where != "a test goroutine" || p.Value != "boom" {
+		t.Fatalf("Run returned %v, want the goroutine's panic", err)
+	}
+	if sup.Failure() != err {
+		t.Errorf("Failure() = %v, want %v", sup.Failure(), err)
+	}
+}
+
+// A panic on the goroutine running Run, the command started: Run kills the command and
+// waits for it before the panic goes on, so the caller's deferred cleanup runs after it.
+func TestPanicAfterStartKillsTheCommand(t *testing.T) {
+	_, sup := Supervise(context.Background(), Options{})
+	defer sup.Stop()
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	var pid int
+	testOnlyAfterStart = func() {
+		pid, _ = strconv.Atoi(waitFor(pidFile))
+		panic("boom")
+	}
+	defer func() { testOnlyAfterStart = nil }()
+	func() {
+		defer func() {
+			if r := recover(); r != "boom" {
+				t.Errorf("recovered %v, want the panic to go on", r)
+			}
+		}()
+		sup.Run(Command{Name: "sh", Args: []string{"-c", `echo $$ > "$1"; exec sleep 60`, "sh", pidFile}, Env: os.Environ()})
+	}()
+	// Reaped, not only killed: the pid names no process.
+	if pid == 0 {
+		t.Fatal("the command never started")
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("the command (pid %d) is still there: %v", pid, err)
+	}
+}

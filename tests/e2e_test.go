@@ -153,6 +153,9 @@ func setupScript(e *testscript.Env, craneDir string) error {
 		// No instance metadata to probe: the SDK's chain (a CI job's identity) would wait
 		// for 169.254.169.254. Scripts that test an instance role point it at the stand-in.
 		"AWS_EC2_METADATA_DISABLED": "true",
+		// No D-Bus session bus: aws-vault v7.2.0 would start one (dbus-launch) on every
+		// run. The scripts about D-Bus set their own.
+		"DBUS_SESSION_BUS_ADDRESS": "disabled:",
 	} {
 		e.Setenv(k, v)
 	}

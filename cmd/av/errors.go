@@ -59,6 +59,8 @@ func withHint(err error) error {
 		sso      *profiles.SSOLoginError
 		noToken  *profiles.NoWebIdentityTokenError
 		item     *profiles.ItemError
+		backend  *profiles.BackendError
+		bug      *runner.PanicError
 	)
 	switch {
 	case errors.As(err, &already):
@@ -84,6 +86,10 @@ func withHint(err error) error {
 		return hinted{err, fmt.Sprintf("log in once on a terminal (`av %s -- true`); in CI, use the job's own AWS identity (AV_AMBIENT=1, or --role-arn)", sso.Profile)}
 	case errors.As(err, &lockWait):
 		return hinted{err, "if that process is stuck, stop it; to wait longer, set AV_LOCK_TIMEOUT or --lock-timeout"}
+	case errors.As(err, &bug):
+		return hinted{err, "this is a bug in av: av stopped the command, if it had started, and removed the run's files; --debug shows where it happened"}
+	case errors.As(err, &backend) && backend.NeedsBus:
+		return hinted{err, "run av where your desktop session's bus is (DBUS_SESSION_BUS_ADDRESS set), or set AWS_VAULT_BACKEND to another backend; av never starts a bus of its own"}
 	case errors.As(err, &noDir) && noDir.NoMemoryFS:
 		return hinted{err, runtimeDirHint(runtime.GOOS)}
 	case errors.As(err, &noDir) && noDir.Override:

@@ -7,6 +7,7 @@ import (
 	"log"
 	"os"
 	"strings"
+	"runtime/debug"
 	"time"
 
 	"github.com/av-cli/av/env"
@@ -21,11 +22,25 @@ type ExecCmd struct {
 
 // Run runs the command with the profile's credentials and registry logins, and sets end
 // to how it ended.
-func (e *ExecCmd) Run(cli *CLI, catch *runner.Catch, end *runner.Status) error {
+func (e *ExecCmd) Run(cli *CLI, catch *runner.Catch, end *runner.Status) (err error) {
 	ctx, sup := runner.Supervise(context.Background(), runner.Options{Grace: cli.Grace, Catch: catch})
 	defer sup.Close() // av exits next
+	defer func() {
+		// A panic on the main path: run's deferred cleanup has shredded the directory, and
+		// the supervisor has killed the command if it ran. What is left is to say so.
+		if r := recover(); r != nil {
+			p := &runner.PanicError{Value: r, Stack: debug.Stack()}
+			log.Printf("%v\n%s", p, p.Stack)
+			*end, err = runner.Status{}, p
+		}
+	}()
 
 	status, err := e.run(ctx, cli, sup)
+	if f := sup.Failure(); f != nil {
+		// A panic in one of av's goroutines: the command was stopped, the files shredded.
+		*end = runner.Status{}
+		return f
+	}
 	if sig := sup.Interrupted(); sig != 0 {
 		// Stopped before the command started: everything is cleaned up; end as the
 		// signal would have ended av.
@@ -181,6 +196,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 		log.Print(n)
 	}
 	log.Printf("wrote DOCKER_CONFIG, REGISTRY_AUTH_FILE and HELM_REGISTRY_CONFIG in %s", dir.Path)
+	testOnlyPanic("files")
 
 	child := env.Child{Profile: run.Name, Region: run.Region, Credentials: sess.Credentials, Files: files, RegistryOnly: registryOnly}
 	if registryOnly {
@@ -188,7 +204,8 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	}
 	masks := ciMasks(os.Getenv, os.Stdout)
 	masks.add(tokens.Logins, child.HandedCredentials())
-	command := runner.Command{Env: child.Environ(os.Environ())}
+	// The command's processes hold the directory's lock: no sweep takes it while they live.
+	command := runner.Command{Env: child.Environ(os.Environ()), ExtraFiles: []*os.File{dir.Lock()}}
 	switch {
 	case len(inv.Command) == 0:
 		command.Name, command.PTY = defaultShell(), runner.PTYIfTerminal
@@ -199,7 +216,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 		command.PTY = runner.AlwaysPTY
 	}
 	req.NoPrompt = true // the command has the terminal
-	stopRenewal := renew(ctx, cache, req, files, tokens.Expires, cli.MinTTL, masks)
+	stopRenewal := renew(ctx, sup, cache, req, files, tokens.Expires, cli.MinTTL, masks)
 	status, err := sup.Run(command)
 	stopRenewal()
 	var ee *runner.ExecError
@@ -210,18 +227,20 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 }
 
 // renew keeps the registry files' tokens fresh while the command runs. Supervisor.Run
-// blocks until the command ends, so the renewal runs beside it; the returned func stops it
-// and waits for it, before the files are shredded.
-func renew(ctx context.Context, cache *env.TokenCache, req env.TokenRequest, files env.Files, expires time.Time, minTTL time.Duration, masks *masker) (stop func()) {
+// blocks until the command ends, so the renewal runs beside it, on the supervisor's watch
+// (a panic in it stops the command and ends the run); the returned func stops it and
+// waits for it, before the files are shredded.
+func renew(ctx context.Context, sup *runner.Supervisor, cache *env.TokenCache, req env.TokenRequest, files env.Files, expires time.Time, minTTL time.Duration, masks *masker) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	go func() {
+	sup.Go("the token renewal", func() {
 		defer close(done)
 		env.Renew(ctx, env.RenewOptions{
 			Files:   files,
 			Expires: expires,
 			MinTTL:  minTTL,
 			Login: func(ctx context.Context) (env.Logins, time.Time, error) {
+				testOnlyPanic("renewal")
 				t, err := cache.Get(ctx, req)
 				if err != nil {
 					return nil, time.Time{}, withHint(err)
@@ -231,7 +250,7 @@ func renew(ctx context.Context, cache *env.TokenCache, req env.TokenRequest, fil
 			},
 			Warn: func(msg string) { fmt.Fprintf(os.Stderr, "av: warning: %s\n", msg) },
 		})
-	}()
+	})
 	return func() {
 		cancel()
 		<-done

@@ -13,6 +13,8 @@ import (
 var version = "dev"
 
 func main() {
+	// Before av reads any secret: no other process of the user may read av's memory.
+	runner.ProtectMemory()
 	// Catching signals takes round trips to Go's signal thread: they go on while kong parses.
 	catch := runner.CatchSignals()
 	var cli CLI

@@ -97,8 +97,12 @@ func (p *Prefetch) Start(passphrase string, paths []string) int {
 		p.todo = append(p.todo, d)
 		p.mu.Unlock()
 		go func() {
+			// A panic here must not end av: the key is then derived when the item is read.
+			defer func() {
+				_ = recover()
+				close(d.done)
+			}()
 			d.key, _ = Derive(d.passphrase, d.salt, d.rounds)
-			close(d.done)
 		}()
 		started++
 	}
