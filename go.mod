@@ -50,5 +50,5 @@ require (
 
 tool github.com/99designs/aws-vault/v7
 
-// keyring v1.2.2 with one fix: it never starts a D-Bus daemon (third_party/keyring/PATCHES.md).
-replace github.com/99designs/keyring => ./third_party/keyring
+// keyring v1.2.2 with one fix: it never starts a D-Bus daemon (profiles/third_party/keyring/PATCHES.md).
+replace github.com/99designs/keyring => ./profiles/third_party/keyring
