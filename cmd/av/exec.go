@@ -232,7 +232,7 @@ func (c *CLI) lookup(cfg *profiles.Config, vault *profiles.Vault, run string) fu
 		if p, ok := found[name]; ok {
 			return p, nil
 		}
-		opts := profiles.Options{Duration: c.Duration, NoSession: c.NoSession}
+		opts := profiles.Options{Duration: c.Duration, NoSession: c.NoSession, AWSTimeout: c.AWSTimeout}
 		if name == run {
 			opts.Region = c.Region
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/alecthomas/kong"
+	"github.com/av-cli/av/profiles"
 	"github.com/av-cli/av/runner"
 )
 
@@ -22,7 +23,7 @@ func main() {
 	parser := kong.Must(&cli,
 		kong.Name("av"),
 		kong.Description(description),
-		kong.Vars{"version": version, "grace": runner.DefaultGrace.String()},
+		kong.Vars{"version": version, "grace": runner.DefaultGrace.String(), "awsTimeout": profiles.DefaultAWSTimeout.String()},
 		kong.Help(help),
 		kong.Bind(&cli, catch, &end),
 	)
