@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/av-cli/av/profiles"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecrpublic"
@@ -31,6 +32,9 @@ func MintECR(ctx context.Context, cfg aws.Config, region string) (Registry, erro
 	}
 	client := ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.Region = region })
 	out, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	if t := timeout(err); t != nil {
+		return Registry{}, t
+	}
 	if err != nil {
 		return Registry{}, fmt.Errorf("minting an ECR token in %s: %w", region, err)
 	}
@@ -48,6 +52,16 @@ func MintECR(ctx context.Context, cfg aws.Config, region string) (Registry, erro
 		return Registry{}, fmt.Errorf("minting an ECR token in %s: the token is not base64 of user:password", region)
 	}
 	return Registry{Host: host, Auth: auth, Expires: aws.ToTime(d.ExpiresAt)}, nil
+}
+
+// timeout is err's profiles.TimeoutError, if it is one, without the SDK's "operation
+// error ECR: GetAuthorizationToken, …" around it: it names the service and the region.
+func timeout(err error) error {
+	var t *profiles.TimeoutError
+	if errors.As(err, &t) {
+		return t
+	}
+	return nil
 }
 
 // registryHost strips the scheme and any path from ECR's proxyEndpoint: the clients key
@@ -87,6 +101,9 @@ const publicRegion = "us-east-1"
 func MintECRPublic(ctx context.Context, cfg aws.Config) (Registry, error) {
 	client := ecrpublic.NewFromConfig(cfg, func(o *ecrpublic.Options) { o.Region = publicRegion })
 	out, err := client.GetAuthorizationToken(ctx, &ecrpublic.GetAuthorizationTokenInput{})
+	if t := timeout(err); t != nil {
+		return Registry{}, t
+	}
 	if err != nil {
 		return Registry{}, fmt.Errorf("minting an ECR Public token: %w", err)
 	}

@@ -58,6 +58,9 @@ type AmbientOptions struct {
 	// live. Empty means no cache (each run gets its own).
 	CacheDir    string
 	LockTimeout time.Duration
+	// AWSTimeout bounds each call for credentials (the container or instance endpoint, the
+	// OIDC token, STS), as Options.AWSTimeout; zero means DefaultAWSTimeout.
+	AWSTimeout time.Duration
 }
 
 // GitHub Actions' OIDC token request, as the runner gives it to a job with
@@ -132,7 +135,7 @@ func OpenAmbient(ctx context.Context, cfg *Config, o AmbientOptions) (*Vault, *P
 		Identity: hex.EncodeToString(mac.Sum(nil)[:12]) + "." + identity(&vault.ProfileConfig{}, Options{}, fileEndpoints{}),
 		cfg:      cfg,
 		v:        v,
-		opts:     Options{Region: o.Region, Duration: o.Duration},
+		opts:     Options{Region: o.Region, Duration: o.Duration, AWSTimeout: o.AWSTimeout},
 		ambient:  src,
 	}
 	return v, p, nil
@@ -162,7 +165,10 @@ func resolveAmbient(ctx context.Context, o AmbientOptions, region string) (*ambi
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading the SDK settings: %w", err)
 	}
-	creds, err := c.Credentials.Retrieve(ctx)
+	boundCalls(&c, o.AWSTimeout)
+	rctx, cancel := context.WithTimeout(ctx, orDefaultDuration(o.AWSTimeout, DefaultAWSTimeout))
+	defer cancel()
+	creds, err := c.Credentials.Retrieve(rctx)
 	if err != nil {
 		return nil, nil, &NoAmbientCredentialsError{Err: err}
 	}
@@ -209,7 +215,12 @@ func resolveWebIdentity(ctx context.Context, o AmbientOptions, roleARN, tokenFil
 		w.what = "web identity (AWS_WEB_IDENTITY_TOKEN_FILE)"
 		secret = []byte(tok)
 	case reqURL != "" && reqToken != "":
-		w.token = func(ctx context.Context) (string, error) { return gitHubToken(ctx, reqURL, reqToken, STSAudience) }
+		timeout := orDefaultDuration(o.AWSTimeout, DefaultAWSTimeout)
+		w.token = func(ctx context.Context) (string, error) {
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			return gitHubToken(ctx, reqURL, reqToken, STSAudience)
+		}
 		w.what = "web identity (GitHub Actions OIDC)"
 		// A new OIDC token each time; the request token stands for the job.
 		secret = []byte(reqURL + "\x00" + reqToken)
@@ -268,8 +279,6 @@ func gitHubToken(ctx context.Context, reqURL, reqToken, audience string) (string
 	q := u.Query()
 	q.Set("audience", audience)
 	u.RawQuery = q.Encode()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return "", err

@@ -25,6 +25,9 @@ type Options struct {
 	Duration  time.Duration // session length (--duration); zero means the profile's or aws-vault's default
 	NoSession bool          // skip GetSessionToken for master credentials (--no-session)
 	MFAToken  string        // the MFA code, instead of a prompt (--mfa-token)
+	// AWSTimeout bounds each AWS call, all its attempts together; zero means
+	// DefaultAWSTimeout.
+	AWSTimeout time.Duration
 }
 
 // Session is what a resolved profile gives: credentials and an AWS config that honours
@@ -183,7 +186,7 @@ func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, cacheOnly 
 	// Looking in the cache calls no AWS client: the SDK's settings are loaded only to fetch.
 	var awsCfg aws.Config
 	if !cacheOnly {
-		if awsCfg, err = sdkConfig(ctx, p.cfg, p.Name, pc.Region); err != nil {
+		if awsCfg, err = sdkConfig(ctx, p.cfg, p.Name, pc.Region, p.opts.AWSTimeout); err != nil {
 			return nil, err
 		}
 	}
@@ -204,11 +207,16 @@ func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, cacheOnly 
 	if errors.Is(err, errNotCached) {
 		return nil, err
 	}
+	var timeout *TimeoutError
+	if errors.As(err, &timeout) {
+		// Without the SDK's "operation error STS: GetSessionToken, …" around it.
+		err = timeout
+	}
 	if err != nil {
 		return nil, fmt.Errorf("getting credentials for profile %q: %w", p.Name, err)
 	}
 	load := func(ctx context.Context) (aws.Config, error) {
-		c, err := sdkConfig(ctx, p.cfg, p.Name, pc.Region)
+		c, err := sdkConfig(ctx, p.cfg, p.Name, pc.Region, p.opts.AWSTimeout)
 		c.Credentials = aws.NewCredentialsCache(staticProvider{creds})
 		return c, err
 	}
@@ -219,7 +227,7 @@ func (p *Profile) retrieveAmbient(ctx context.Context, cacheOnly bool) (*Session
 	var awsCfg aws.Config
 	if !cacheOnly {
 		var err error
-		if awsCfg, err = sdkConfig(ctx, p.cfg, p.Name, p.Region); err != nil {
+		if awsCfg, err = sdkConfig(ctx, p.cfg, p.Name, p.Region, p.opts.AWSTimeout); err != nil {
 			return nil, err
 		}
 	}
@@ -232,7 +240,7 @@ func (p *Profile) retrieveAmbient(ctx context.Context, cacheOnly bool) (*Session
 		return nil, fmt.Errorf("getting the job's credentials (%s): %w", p.ambient.what, err)
 	}
 	load := func(ctx context.Context) (aws.Config, error) {
-		c, err := sdkConfig(ctx, p.cfg, p.Name, p.Region)
+		c, err := sdkConfig(ctx, p.cfg, p.Name, p.Region, p.opts.AWSTimeout)
 		c.Credentials = aws.NewCredentialsCache(staticProvider{creds})
 		return c, err
 	}
@@ -270,9 +278,10 @@ func (v *Vault) lookThenFetch(ctx context.Context, fn func(cacheOnly bool) error
 
 // sdkConfig builds the SDK configuration every client of the run uses, so all of them
 // honour AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, and endpoint_url (and the services
-// section) of the profile in the config file. aws-vault's vault package builds its
-// aws.Config by hand and ignores them.
-func sdkConfig(ctx context.Context, cfg *Config, profile, region string) (aws.Config, error) {
+// section) of the profile in the config file, and every call they make is bounded by
+// timeout (boundCalls). aws-vault's vault package builds its aws.Config by hand and
+// ignores them.
+func sdkConfig(ctx context.Context, cfg *Config, profile, region string, timeout time.Duration) (aws.Config, error) {
 	c, err := config.LoadDefaultConfig(ctx,
 		config.WithRegion(orDefault(region, "us-east-1")),
 		// Credentials come from the vault; this keeps the SDK from resolving its own
@@ -293,6 +302,7 @@ func sdkConfig(ctx context.Context, cfg *Config, profile, region string) (aws.Co
 	}
 	// After the SDK's environment source, so the env vars keep precedence.
 	c.ConfigSources = append(c.ConfigSources, fe)
+	boundCalls(&c, timeout)
 	return c, nil
 }
 

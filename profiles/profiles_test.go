@@ -120,14 +120,14 @@ func TestEndpointPrecedence(t *testing.T) {
 		t.Fatal(err)
 	}
 	ecrCall := func() {
-		c, err := sdkConfig(context.Background(), cfg, "p", "eu-west-1")
+		c, err := sdkConfig(context.Background(), cfg, "p", "eu-west-1", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		ecr.NewFromConfig(c).GetAuthorizationToken(context.Background(), &ecr.GetAuthorizationTokenInput{})
 	}
 	stsCall := func() {
-		c, _ := sdkConfig(context.Background(), cfg, "p", "eu-west-1")
+		c, _ := sdkConfig(context.Background(), cfg, "p", "eu-west-1", 0)
 		sts.NewFromConfig(c).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
 	}
 

@@ -21,9 +21,10 @@ func init() {
 	scriptCmds["tokenttl"] = cmdTokenTTL
 	scriptCmds["waitcalls"] = cmdWaitCalls
 	scriptCmds["ecrfails"] = cmdECRFails
+	scriptCmds["hang"] = cmdHang
 	scriptCmds["lockedby"] = cmdLockedBy
 	scriptCmds["waitgrep"] = cmdWaitGrep
-	scriptKeys = append(scriptKeys, "AV_MIN_TTL", "AV_LOCK_TIMEOUT", "AWS_VAULT_FILE_DIR", "REGISTRY_WEST", "REGISTRY_HELPER")
+	scriptKeys = append(scriptKeys, "AV_MIN_TTL", "AV_LOCK_TIMEOUT", "AV_AWS_TIMEOUT", "AWS_VAULT_FILE_DIR", "REGISTRY_WEST", "REGISTRY_HELPER")
 }
 
 // parallel N CMD [ARGS...]: start N copies of CMD at once with the script's environment
@@ -115,6 +116,15 @@ func cmdECRFails(ts *testscript.TestScript, neg bool, args []string) {
 		password = ""
 	}
 	standinOf(ts).SetRegistry(Region, "http://"+registry.Host, password)
+}
+
+// hang OPERATION on|off: the stand-in never answers calls to OPERATION (sts.GetSessionToken,
+// ecr.GetAuthorizationToken), or answers them again.
+func cmdHang(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 || (args[1] != "on" && args[1] != "off") {
+		ts.Fatalf("usage: hang OPERATION on|off")
+	}
+	standinOf(ts).SetHang(args[0], args[1] == "on")
 }
 
 // lockedby PIDFILE: the last command's stderr says the vault is locked by the pid in PIDFILE.

@@ -46,6 +46,7 @@ type CLI struct {
 	Registry    []string         `short:"r" help:"Also log in to this registry: an ECR host, public.ecr.aws, or a region; =PROFILE mints it with another profile. Repeatable; adds to av_registries in the profile." placeholder:"ENTRY[=PROFILE]"`
 	MinTTL      time.Duration    `name:"min-ttl" env:"AV_MIN_TTL" default:"15m" help:"Use a cached ECR token only if it has more than this left, and renew a running command's token this long before it expires."`
 	LockTimeout time.Duration    `name:"lock-timeout" env:"AV_LOCK_TIMEOUT" default:"2m" help:"How long to wait for another av that holds the vault (minting, or waiting for its MFA code) before giving up."`
+	AWSTimeout  time.Duration    `name:"aws-timeout" env:"AV_AWS_TIMEOUT" default:"${awsTimeout}" help:"How long one AWS call (STS, ECR, SSO) may take before av gives up, its retries included; each attempt gets an equal share (the SDK tries 3 times, or AWS_MAX_ATTEMPTS)."`
 	PTY         bool             `name:"pty" help:"Run COMMAND on a new pseudo-terminal, as the shell runs when there is no COMMAND (for programs that need to own a terminal)."`
 	Grace       time.Duration    `default:"${grace}" help:"How long COMMAND has to exit after av passes SIGTERM on before av kills it with SIGKILL (0: never)."`
 
@@ -64,7 +65,7 @@ func parserOptions(version string) []kong.Option {
 	return []kong.Option{
 		kong.Name("av"),
 		kong.Description(description),
-		kong.Vars{"version": version, "grace": runner.DefaultGrace.String()},
+		kong.Vars{"version": version, "grace": runner.DefaultGrace.String(), "awsTimeout": profiles.DefaultAWSTimeout.String()},
 		kong.Help(help),
 		kong.NamedMapper("raw", rawString{}),
 	}
@@ -103,6 +104,9 @@ func (rawString) Decode(ctx *kong.DecodeContext, target reflect.Value) error {
 func (c *CLI) Validate() error {
 	if c.Grace < 0 {
 		return fmt.Errorf("--grace must not be negative")
+	}
+	if c.AWSTimeout <= 0 {
+		return fmt.Errorf("--aws-timeout must be more than 0")
 	}
 	return nil
 }

@@ -61,6 +61,7 @@ func withHint(err error) error {
 		item     *profiles.ItemError
 		backend  *profiles.BackendError
 		bug      *runner.PanicError
+		slow     *profiles.TimeoutError
 	)
 	switch {
 	case errors.As(err, &already):
@@ -86,6 +87,8 @@ func withHint(err error) error {
 		return hinted{err, fmt.Sprintf("log in once on a terminal (`av %s -- true`); in CI, use the job's own AWS identity (AV_AMBIENT=1, or --role-arn)", sso.Profile)}
 	case errors.As(err, &lockWait):
 		return hinted{err, "if that process is stuck, stop it; to wait longer, set AV_LOCK_TIMEOUT or --lock-timeout"}
+	case errors.As(err, &slow):
+		return hinted{err, "check the network and the endpoint settings (AWS_ENDPOINT_URL…); if it is only slow, allow more with AV_AWS_TIMEOUT or --aws-timeout"}
 	case errors.As(err, &bug):
 		return hinted{err, "this is a bug in av: av stopped the command, if it had started, and removed the run's files; --debug shows where it happened"}
 	case errors.As(err, &backend) && backend.NeedsBus:

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"strings"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/av-cli/av/env"
@@ -141,7 +141,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 		var run *profiles.Profile
 		vault, run, err = profiles.OpenAmbient(ctx, cfg, profiles.AmbientOptions{
 			Name: inv.Profile, Region: cli.Region, RoleARN: cli.RoleARN, SessionName: cli.RoleSessionName,
-			Duration: cli.Duration, CacheDir: base, LockTimeout: cli.LockTimeout,
+			Duration: cli.Duration, CacheDir: base, LockTimeout: cli.LockTimeout, AWSTimeout: cli.AWSTimeout,
 		})
 		var none *profiles.NoAmbientCredentialsError
 		if errors.As(err, &none) && !cli.Ambient {
@@ -309,7 +309,7 @@ func (c *CLI) lookup(cfg *profiles.Config, vault *profiles.Vault, run string) fu
 		if p, ok := found[name]; ok {
 			return p, nil
 		}
-		opts := profiles.Options{Duration: c.Duration, NoSession: c.NoSession, MFAToken: c.MFAToken}
+		opts := profiles.Options{Duration: c.Duration, NoSession: c.NoSession, MFAToken: c.MFAToken, AWSTimeout: c.AWSTimeout}
 		if name == run {
 			opts.Region = c.Region
 		}

@@ -14,8 +14,9 @@
 // parameter or the X-Amz-Target header.
 //
 // Besides the AWS endpoints it answers, without authentication,
-// GET /_standin/calls with the call counts as a JSON object and
-// POST /_standin/reset by clearing them.
+// GET /_standin/calls with the call counts as a JSON object,
+// POST /_standin/reset by clearing them, and POST /_standin/hang?op=NAME&on=true|false
+// by SetHang.
 package standin
 
 import (
@@ -66,6 +67,9 @@ type Server struct {
 	publicPassword string
 	tokenTTL       time.Duration
 	calls          map[string]int
+	hang           map[string]bool // operations never answered (SetHang)
+	closed         chan struct{}   // closed by Close: hung calls end
+	closeOnce      sync.Once
 	// testOnlyNow replaces the clock that issues and expires credentials
 	// and ECR tokens. Signature freshness is still judged by the real clock,
 	// because the SDK signs with it.
@@ -121,6 +125,8 @@ func New(opts Options) *Server {
 		registries: map[string]registry{},
 		tokenTTL:   opts.TokenTTL,
 		calls:      map[string]int{},
+		hang:       map[string]bool{},
+		closed:     make(chan struct{}),
 	}
 }
 
@@ -138,6 +144,7 @@ func (s *Server) Start() (string, error) {
 
 // Close stops a server started with Start.
 func (s *Server) Close() error {
+	s.closeOnce.Do(func() { close(s.closed) })
 	if s.httpServer == nil {
 		return nil
 	}
@@ -212,6 +219,16 @@ func (s *Server) CallsByName() map[string]int {
 	return out
 }
 
+// SetHang makes calls to the operation name ("sts.GetSessionToken",
+// "ecr.GetAuthorizationToken") hang, or answer again: a hung call is counted,
+// then never answered (nor its connection closed) until the client gives up or
+// the server is closed, as an endpoint behind a black-holing network would.
+func (s *Server) SetHang(name string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hang[name] = on
+}
+
 // Reset clears the call counts; keys, registries and MFA devices stay.
 func (s *Server) Reset() {
 	s.mu.Lock()
@@ -271,7 +288,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 
 	s.mu.Lock()
 	s.calls[r.name()]++
+	hang := s.hang[r.name()]
 	s.mu.Unlock()
+	if hang {
+		s.logf("standin: %s %s key=%s -> hung", r.id, r.name(), r.sig.accessKey)
+		select {
+		case <-hr.Context().Done():
+		case <-s.closed:
+		}
+		return
+	}
 
 	status, outcome := s.serve(w, r)
 	s.logf("standin: %s %s key=%s -> %d %s", r.id, r.name(), r.sig.accessKey, status, outcome)
@@ -411,6 +437,9 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(s.CallsByName())
 	case r.URL.Path == "/_standin/reset" && r.Method == http.MethodPost:
 		s.Reset()
+		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/_standin/hang" && r.Method == http.MethodPost && r.URL.Query().Get("op") != "":
+		s.SetHang(r.URL.Query().Get("op"), r.URL.Query().Get("on") != "false")
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		http.NotFound(w, r)

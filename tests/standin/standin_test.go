@@ -693,3 +693,33 @@ func TestLogsKeepSecrets(t *testing.T) {
 		}
 	}
 }
+
+// A hung operation is counted and never answered: the client's own deadline ends the call.
+// Other operations are answered as before, and so is the hung one once it is released.
+func TestHang(t *testing.T) {
+	srv, url := startServer(t, Options{})
+	root := awsConfig(t, url, testRegion, rootCreds(srv), config.WithRetryMaxAttempts(1))
+	srv.SetHang("sts.GetSessionToken", true)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := sts.NewFromConfig(root).GetSessionToken(ctx, &sts.GetSessionTokenInput{})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("GetSessionToken on a hung stand-in: %v, want the client's deadline", err)
+	}
+	if got := srv.Calls("sts.GetSessionToken"); got != 1 {
+		t.Errorf("Calls(sts.GetSessionToken) = %d, want 1", got)
+	}
+	if _, err := ecrToken(root); err != nil {
+		t.Errorf("ECR, not hung: %v", err)
+	}
+
+	resp, err := http.Post(url+"/_standin/hang?op=sts.GetSessionToken&on=false", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, err := getSessionToken(t, root, nil); err != nil {
+		t.Errorf("GetSessionToken once released: %v", err)
+	}
+}
