@@ -57,6 +57,7 @@ func withHint(err error) error {
 		lockWait *profiles.LockTimeoutError
 		noDir    *env.NoPrivateDirError
 		item     *profiles.ItemError
+		full     *env.UnwritableDirError
 	)
 	switch {
 	case errors.As(err, &already):
@@ -76,6 +77,8 @@ func withHint(err error) error {
 		return hinted{err, "set mfa_process in the profile, or run av again to type the code"}
 	case errors.As(err, &lockWait):
 		return hinted{err, "if that process is stuck, stop it; to wait longer, set AV_LOCK_TIMEOUT or --lock-timeout"}
+	case errors.As(err, &full):
+		return hinted{err, "free some space on that filesystem, or name another directory with --runtime-dir (AV_RUNTIME_DIR)"}
 	case errors.As(err, &noDir) && noDir.NoMemoryFS:
 		return hinted{err, runtimeDirHint(runtime.GOOS)}
 	case errors.As(err, &noDir) && noDir.Override:
