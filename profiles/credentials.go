@@ -119,7 +119,7 @@ func Lookup(cfg *Config, v *Vault, name string, opts Options) (*Profile, error) 
 	return &Profile{
 		Name:     name,
 		Region:   pc.Region,
-		Identity: identity(pc, opts, readFileEndpoints(cfg.Path, name)),
+		Identity: identity(pc, opts, readFileEndpoints(cfg, name)),
 		cfg:      cfg,
 		v:        v,
 		opts:     opts,
@@ -256,7 +256,7 @@ func sdkConfig(ctx context.Context, cfg *Config, profile, region string) (aws.Co
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading the SDK settings: %w", err)
 	}
-	fe := readFileEndpoints(cfg.Path, profile)
+	fe := readFileEndpoints(cfg, profile)
 	if !fe.ignore && c.BaseEndpoint == nil && fe.global != "" {
 		c.BaseEndpoint = aws.String(fe.global)
 	}
@@ -415,7 +415,7 @@ func (c *chain) withSession(pc *vault.ProfileConfig, stored bool) (aws.Credentia
 		if pc.MfaSerial != "" {
 			return c.cached("sts.AssumeRole", pc, pc.MfaSerial, "STS in "+c.region(pc.Region), p), nil
 		}
-		return c.cached(roleSessionType, pc, identity(pc, c.opts, readFileEndpoints(c.cfg.Path, pc.ProfileName)), "STS in "+c.region(pc.Region), p), nil
+		return c.cached(roleSessionType, pc, identity(pc, c.opts, readFileEndpoints(c.cfg, pc.ProfileName)), "STS in "+c.region(pc.Region), p), nil
 	}
 	if _, master := source.(*vault.KeyringProvider); master {
 		if ok, reason := c.canUseGetSessionToken(pc); !ok {
