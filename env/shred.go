@@ -88,6 +88,9 @@ type own func(path string, st *unix.Stat_t) bool
 
 // recorded is the rule of a live run's Shred: the very file av wrote there.
 func (w *written) recorded(path string, st *unix.Stat_t) bool {
+	if w == nil {
+		return false
+	}
 	w.mu.Lock()
 	id, ok := w.files[path]
 	w.mu.Unlock()
