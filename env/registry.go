@@ -78,6 +78,54 @@ func (d *Dir) WriteRegistryFiles(o FilesOptions) (Files, []string, error) {
 	return f, notes, nil
 }
 
+// UnwritableDirError says the run directory cannot take the files the run will write
+// (a full tmpfs, a read-only filesystem, a file size limit).
+type UnwritableDirError struct {
+	Path string
+	Err  error
+}
+
+func (e *UnwritableDirError) Error() string {
+	return fmt.Sprintf("the run directory %s cannot be written: %v", e.Path, e.Err)
+}
+func (e *UnwritableDirError) Unwrap() error { return e.Err }
+
+// loginRoom is what one registry login may take in each file: an ECR token is about 2.5
+// KiB of base64, plus its JSON.
+const loginRoom = 4 << 10
+
+// CheckRoom makes sure, before any network call, that the directory can take the files a
+// run with these user configs and this many registries will write, and rewrite once when
+// renewed: it writes a file that size (zeros, in chunks) and removes it. A full tmpfs is
+// then reported before minting, not after. It reserves nothing: a directory that fills
+// up meanwhile still fails the writes themselves.
+func (d *Dir) CheckRoom(u UserFiles, registries int) error {
+	size := len(u.Docker) + len(u.Helm)
+	for _, a := range u.Auth {
+		size += len(a)
+	}
+	// Three files, each with every login and a page of its own; twice, as a renewal
+	// writes a new file before the old one goes.
+	size = 2 * (size + 3*(registries*loginRoom+4<<10))
+	f, err := os.OpenFile(filepath.Join(d.Path, ".room"), os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return &UnwritableDirError{d.Path, err}
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	for left := size; left > 0; {
+		n, err := f.Write(zeros[:min(left, len(zeros))])
+		if err != nil {
+			return &UnwritableDirError{d.Path, err}
+		}
+		left -= n
+	}
+	if err := f.Close(); err != nil {
+		return &UnwritableDirError{d.Path, err}
+	}
+	return nil
+}
+
 func mergeUserDocker(path string, data []byte, o FilesOptions) (DockerMerge, error) {
 	m, err := MergeDockerConfig(data, o.Logins, o.ListStore, o.DetectStore)
 	if err != nil {

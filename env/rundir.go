@@ -33,8 +33,9 @@ func (e *NoPrivateDirError) Error() string {
 // Base returns the directory under which av makes one directory per run, creating it
 // (mode 0700) when needed: override (the user's explicit choice, any filesystem), else the
 // platform's private memory-backed default. On Linux that is $XDG_RUNTIME_DIR/av when
-// XDG_RUNTIME_DIR is a private tmpfs directory, else /dev/shm/av-UID; macOS has none, and
-// Base refuses rather than write tokens to disk (rundir_linux.go, rundir_darwin.go).
+// XDG_RUNTIME_DIR is set (and it must be a private tmpfs directory, or Base refuses), else
+// /dev/shm/av-UID; macOS has none, and Base refuses rather than write tokens to disk
+// (rundir_linux.go, rundir_darwin.go).
 func Base(override string) (string, error) {
 	uid := os.Getuid()
 	if override != "" {

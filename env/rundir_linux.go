@@ -18,8 +18,10 @@ const (
 	ramfsMagic = 0x858458f6
 )
 
-// defaultBase is $XDG_RUNTIME_DIR/av when XDG_RUNTIME_DIR is a private tmpfs directory,
-// else /dev/shm/av-UID.
+// defaultBase is $XDG_RUNTIME_DIR/av when XDG_RUNTIME_DIR is set, else /dev/shm/av-UID. A
+// set XDG_RUNTIME_DIR that is not a private tmpfs directory is refused, not passed over
+// for /dev/shm: it says where the system keeps the user's runtime files, and one on disk
+// is for the user to look at (AV_RUNTIME_DIR names another).
 func defaultBase(uid int) (string, error) {
 	if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
 		if err := checkPrivate(xdg, uid); err != nil {

@@ -88,6 +88,9 @@ type own func(path string, st *unix.Stat_t) bool
 
 // recorded is the rule of a live run's Shred: the very file av wrote there.
 func (w *written) recorded(path string, st *unix.Stat_t) bool {
+	if w == nil {
+		return false
+	}
 	w.mu.Lock()
 	id, ok := w.files[path]
 	w.mu.Unlock()
@@ -181,12 +184,12 @@ func (s *shredder) empty(fd int, path string, depth int) {
 				seen++
 				s.entry(fd, e.Name(), filepath.Join(path, e.Name()), depth)
 			}
-			if err == io.EOF || len(entries) == 0 {
-				break
-			}
-			if err != nil {
+			if err != nil && err != io.EOF {
 				s.errs = append(s.errs, fmt.Errorf("reading %s: %w", path, err))
 				return
+			}
+			if err == io.EOF || len(entries) == 0 {
+				break
 			}
 		}
 		if seen == 0 {

@@ -79,3 +79,41 @@ func TestShredUnreadableDirs(t *testing.T) {
 		t.Errorf("the sweep left a dead run's directory of mode 0000: %v", err)
 	}
 }
+
+// TestCheckRoom: the room check writes as much as the run will, and leaves nothing. A
+// full filesystem is simulated with a file size limit (RLIMIT_FSIZE: writes past it fail
+// with EFBIG, as they would with ENOSPC on a full tmpfs; Go ignores SIGXFSZ); the e2e
+// script runtime_full uses a real full tmpfs where it can.
+func TestCheckRoom(t *testing.T) {
+	d, err := NewDir(privateTempDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Shred()
+	user := UserFiles{Docker: make([]byte, 40<<10)}
+	if err := d.CheckRoom(user, 2); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(d.Path); len(entries) != 0 {
+		t.Errorf("the room check left %v", entries)
+	}
+
+	var old unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	lim := old
+	lim.Cur = 64 << 10 // less than 2 × (40 KiB + 3 × (2 × 4 KiB + 4 KiB))
+	if err := unix.Setrlimit(unix.RLIMIT_FSIZE, &lim); err != nil {
+		t.Skipf("cannot set a file size limit: %v", err)
+	}
+	err = d.CheckRoom(user, 2)
+	unix.Setrlimit(unix.RLIMIT_FSIZE, &old)
+	var ue *UnwritableDirError
+	if !errors.As(err, &ue) || ue.Path != d.Path || !errors.Is(err, unix.EFBIG) {
+		t.Errorf("CheckRoom past the limit = %v, want an UnwritableDirError for %s", err, d.Path)
+	}
+	if entries, _ := os.ReadDir(d.Path); len(entries) != 0 {
+		t.Errorf("the failed room check left %v", entries)
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // UserConfig is where the user's own client configurations are, as the clients themselves
@@ -102,9 +104,12 @@ func (e *UserConfigError) Unwrap() error { return e.Err }
 const maxUserConfig = 4 << 20
 
 // readUserConfigFile reads one of the user's configs, a regular file of at most
-// maxUserConfig bytes, and checks its shape; a missing file is an empty one.
+// maxUserConfig bytes, and checks its shape; a missing file is an empty one. It is opened
+// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, in open(2),
+// where no signal can reach av's code (Ctrl-C, SIGTERM would be ignored); then anything
+// but a regular file is refused.
 func readUserConfigFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -119,12 +124,16 @@ func readUserConfigFile(path string) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, &UserConfigError{path, errors.New("is not a regular file")}
 	}
+	tooLarge := &UserConfigError{path, fmt.Errorf("is larger than %d MiB", maxUserConfig>>20)}
+	if st.Size() > maxUserConfig {
+		return nil, tooLarge
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxUserConfig+1))
 	if err != nil {
 		return nil, &UserConfigError{path, err}
 	}
 	if len(data) > maxUserConfig {
-		return nil, &UserConfigError{path, fmt.Errorf("is larger than %d MiB", maxUserConfig>>20)}
+		return nil, tooLarge // it grew while read
 	}
 	if len(bytes.TrimSpace(data)) > 0 {
 		if _, err := decodeClientConfig(data); err != nil {

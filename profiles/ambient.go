@@ -382,7 +382,7 @@ func (c *chain) ambientProvider(p *Profile) aws.CredentialsProvider {
 	}
 	w := *src.web
 	w.sts = sts.NewFromConfig(c.client(p.Region, aws.AnonymousCredentials{}))
-	return c.cached("sts.AssumeRoleWithWebIdentity", &vault.ProfileConfig{ProfileName: ambientCacheProfile}, w.roleARN, &w)
+	return c.cached("sts.AssumeRoleWithWebIdentity", &vault.ProfileConfig{ProfileName: ambientCacheProfile}, w.roleARN, "STS in "+c.region(p.Region), &w)
 }
 
 // ambientCacheProfile is the profile name an ambient cache files its items under: whatever

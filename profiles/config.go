@@ -6,6 +6,7 @@ package profiles
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,14 +14,21 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/99designs/aws-vault/v7/vault"
+	"golang.org/x/sys/unix"
+	ini "gopkg.in/ini.v1"
 )
 
 // Config is the user's AWS config file, read the way aws-vault reads it.
 type Config struct {
 	Path string
 	file *vault.ConfigFile
+	data []byte // the file as read: what both parsers parse
+
+	parseOnce sync.Once
+	parsed    *ini.File // data parsed for av's own keys and the endpoints; nil if it does not parse
 }
 
 // ConfigPath returns $AWS_CONFIG_FILE, else ~/.aws/config.
@@ -35,40 +43,101 @@ func ConfigPath() (string, error) {
 	return filepath.Join(home, ".aws", "config"), nil
 }
 
+// MaxConfigFile bounds the AWS config file, as env bounds the user's other configs: the
+// largest seen hold a few thousand profiles, a megabyte or so.
+const MaxConfigFile = 4 << 20
+
 // LoadConfig reads the AWS config file. A missing file is an empty config: unlike
 // vault.LoadConfigFromEnv, av never creates ~/.aws/config (a run must leave nothing behind).
+// The file is read once, as a regular file of at most MaxConfigFile bytes, opened
+// O_NONBLOCK (a FIFO would otherwise hold av in open(2), deaf to Ctrl-C and SIGTERM), and
+// aws-vault's parser and av's are given those very bytes.
 func LoadConfig() (*Config, error) {
 	path, err := ConfigPath()
 	if err != nil {
 		return nil, err
 	}
-	src := path
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		// vault.LoadConfig creates any file it cannot stat; /dev/null always exists
-		// and parses as an empty file.
-		src = os.DevNull
-	} else if err != nil {
-		return nil, fmt.Errorf("reading the AWS config file %s: %w", path, err)
+	data, err := readConfigFile(path)
+	if err != nil {
+		return nil, err
 	}
-	f, err := vault.LoadConfig(src)
+	f, err := loadVaultConfig(data)
 	if err != nil {
 		// The parse error may quote a line of the file; name the file only.
 		return nil, fmt.Errorf("the AWS config file %s cannot be parsed", path)
 	}
-	if src == path {
-		if err := checkDurations(path); err != nil {
-			return nil, err
-		}
+	f.Path = path
+	c := &Config{Path: path, file: f, data: data}
+	if err := checkDurations(path, c.ini()); err != nil {
+		return nil, err
 	}
-	return &Config{Path: path, file: f}, nil
+	return c, nil
+}
+
+// readConfigFile reads the config file at path; a missing one is empty.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the AWS config file %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading the AWS config file %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("the AWS config file %s is not a regular file", path)
+	}
+	tooLarge := fmt.Errorf("the AWS config file %s is larger than %d MiB", path, MaxConfigFile>>20)
+	if st.Size() > MaxConfigFile {
+		return nil, tooLarge
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxConfigFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading the AWS config file %s: %w", path, err)
+	}
+	if len(data) > MaxConfigFile {
+		return nil, tooLarge // it grew while read
+	}
+	return data, nil
+}
+
+// loadVaultConfig parses data with aws-vault's own config reader, which reads only a file
+// by its path (and creates any it cannot stat): it is given a pipe that holds data, by
+// its /dev/fd name, so that what it parses is what av read and checked.
+func loadVaultConfig(data []byte) (*vault.ConfigFile, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close() // after the parse: a writer still blocked then fails, and returns
+	go func() {
+		w.Write(data)
+		w.Close()
+	}()
+	return vault.LoadConfig(fmt.Sprintf("/dev/fd/%d", r.Fd()))
+}
+
+// ini parses the file for av's own keys and the endpoint settings, once: a run reads them
+// several times, and a config of a few hundred profiles takes about a millisecond.
+func (c *Config) ini() *ini.File {
+	c.parseOnce.Do(func() {
+		f, err := ini.LoadSources(ini.LoadOptions{AllowNestedValues: true, InsensitiveKeys: true}, c.data)
+		if err == nil {
+			c.parsed = f
+		}
+	})
+	return c.parsed
 }
 
 // checkDurations refuses a duration_seconds that is not a whole number of seconds, in any
 // profile's section: aws-vault reads every profile's section to list the profiles, and ini,
 // given a number with a unit ("900s", "1h") for that unsigned field, sets a time.Duration
 // into it and panics. (The AWS CLI takes only a number of seconds, too.)
-func checkDurations(path string) error {
-	f := parsedConfig(path)
+func checkDurations(path string, f *ini.File) error {
 	if f == nil {
 		return nil // vault.LoadConfig parsed it; av's own reads of it will find nothing
 	}

@@ -73,7 +73,7 @@ func FuzzLoadConfig(f *testing.F) {
 			if _, err := cfg.profileConfig(n, Options{}); err != nil {
 				noLineOf(t, config, err)
 			}
-			_ = readFileEndpoints(cfg.Path, n)
+			_ = readFileEndpoints(cfg, n)
 			_ = cfg.AVSetting(n, "av_registries")
 		}
 	})

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
 )
 
 // Options shape how a profile's credentials are obtained, as aws-vault exec's flags do.
@@ -124,7 +125,7 @@ func Lookup(cfg *Config, v *Vault, name string, opts Options) (*Profile, error) 
 	return &Profile{
 		Name:     name,
 		Region:   pc.Region,
-		Identity: identity(pc, opts, readFileEndpoints(cfg.Path, name)),
+		Identity: identity(pc, opts, readFileEndpoints(cfg, name)),
 		cfg:      cfg,
 		v:        v,
 		opts:     opts,
@@ -296,7 +297,7 @@ func sdkConfig(ctx context.Context, cfg *Config, profile, region string, timeout
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("loading the SDK settings: %w", err)
 	}
-	fe := readFileEndpoints(cfg.Path, profile)
+	fe := readFileEndpoints(cfg, profile)
 	if !fe.ignore && c.BaseEndpoint == nil && fe.global != "" {
 		c.BaseEndpoint = aws.String(fe.global)
 	}
@@ -332,7 +333,17 @@ func (c *chain) stsClient(pc *vault.ProfileConfig, creds aws.CredentialsProvider
 	return sts.NewFromConfig(c.client(pc.Region, creds))
 }
 
-func (c *chain) cached(kind string, pc *vault.ProfileConfig, mfaSerial string, p vault.StsSessionProvider) aws.CredentialsProvider {
+// region is where a client made by c.client(region, …) goes.
+func (c *chain) region(region string) string {
+	if region != "" {
+		return region
+	}
+	return c.base.Region
+}
+
+// cached puts a session provider behind aws-vault's session cache. service names what it
+// calls ("STS in eu-west-1"), for its errors; "" for a provider that calls no AWS service.
+func (c *chain) cached(kind string, pc *vault.ProfileConfig, mfaSerial, service string, p vault.StsSessionProvider) aws.CredentialsProvider {
 	return &vault.CachedSessionProvider{
 		SessionKey: vault.SessionMetadata{
 			Type:        kind,
@@ -341,21 +352,29 @@ func (c *chain) cached(kind string, pc *vault.ProfileConfig, mfaSerial string, p
 		},
 		Keyring:         &vault.SessionKeyring{Keyring: c.vault.kr},
 		ExpiryWindow:    c.minTTL,
-		SessionProvider: gate{p, c.cacheOnly},
+		SessionProvider: gate{p, c.cacheOnly, service},
 	}
 }
 
 // gate stands before a session provider: with cacheOnly set, a cache miss does not fetch.
+// The errors of the calls it lets through name the service and its region, as ECR's do
+// (the SDK's name the operation only).
 type gate struct {
 	vault.StsSessionProvider
 	cacheOnly bool
+	service   string
 }
 
 func (g gate) RetrieveStsCredentials(ctx context.Context) (*ststypes.Credentials, error) {
 	if g.cacheOnly {
 		return nil, errNotCached
 	}
-	return g.StsSessionProvider.RetrieveStsCredentials(ctx)
+	creds, err := g.StsSessionProvider.RetrieveStsCredentials(ctx)
+	var call *smithy.OperationError
+	if err != nil && g.service != "" && errors.As(err, &call) {
+		err = fmt.Errorf("calling %s: %w", g.service, err)
+	}
+	return creds, err
 }
 
 // SSOLoginError says an SSO profile needs a browser login, where nobody can do one (no
@@ -422,7 +441,7 @@ func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, erro
 			// aws-vault would open a browser and wait minutes for a person to approve.
 			sp = ssoLoginGate{p, vault.OIDCTokenKeyring{Keyring: c.vault.kr}, pc}
 		}
-		return c.cached("sso.GetRoleCredentials", pc, pc.SSOStartURL, sp), nil
+		return c.cached("sso.GetRoleCredentials", pc, pc.SSOStartURL, "SSO in "+c.region(pc.SSORegion), sp), nil
 	case pc.HasWebIdentity():
 		log.Printf("profile %q: using web identity", pc.ProfileName)
 		p := &vault.AssumeRoleWithWebIdentityProvider{
@@ -433,11 +452,11 @@ func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, erro
 			WebIdentityTokenProcess: pc.WebIdentityTokenProcess,
 			Duration:                pc.AssumeRoleDuration,
 		}
-		return c.cached("sts.AssumeRoleWithWebIdentity", pc, "", p), nil
+		return c.cached("sts.AssumeRoleWithWebIdentity", pc, "", "STS in "+c.region(pc.Region), p), nil
 	case pc.HasCredentialProcess():
 		log.Printf("profile %q: using credential process", pc.ProfileName)
 		p := &vault.CredentialProcessProvider{CredentialProcess: pc.CredentialProcess}
-		return c.cached("credential_process", pc, "", p), nil
+		return c.cached("credential_process", pc, "", "", p), nil
 	}
 	return nil, &NoCredentialsError{Profile: pc.ProfileName}
 }
@@ -474,9 +493,9 @@ func (c *chain) withSession(pc *vault.ProfileConfig, stored bool) (aws.Credentia
 			Mfa:               vault.NewMfa(pc),
 		}
 		if pc.MfaSerial != "" {
-			return c.cached("sts.AssumeRole", pc, pc.MfaSerial, p), nil
+			return c.cached("sts.AssumeRole", pc, pc.MfaSerial, "STS in "+c.region(pc.Region), p), nil
 		}
-		return c.cached(roleSessionType, pc, identity(pc, c.opts, readFileEndpoints(c.cfg.Path, pc.ProfileName)), p), nil
+		return c.cached(roleSessionType, pc, identity(pc, c.opts, readFileEndpoints(c.cfg, pc.ProfileName)), "STS in "+c.region(pc.Region), p), nil
 	}
 	if _, master := source.(*vault.KeyringProvider); master {
 		if ok, reason := c.canUseGetSessionToken(pc); !ok {
@@ -490,7 +509,7 @@ func (c *chain) withSession(pc *vault.ProfileConfig, stored bool) (aws.Credentia
 			Duration:  pc.GetSessionTokenDuration(),
 			Mfa:       vault.NewMfa(pc),
 		}
-		return c.cached("sts.GetSessionToken", pc, pc.MfaSerial, p), nil
+		return c.cached("sts.GetSessionToken", pc, pc.MfaSerial, "STS in "+c.region(pc.Region), p), nil
 	}
 	return source, nil
 }

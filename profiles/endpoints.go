@@ -4,8 +4,6 @@ import (
 	"context"
 	"os"
 	"strings"
-	"sync"
-	"time"
 
 	ini "gopkg.in/ini.v1"
 )
@@ -24,11 +22,11 @@ type fileEndpoints struct {
 	ignore   bool
 }
 
-// readFileEndpoints reads the endpoint settings of profile from the config file at path.
-// A missing file or profile gives none.
-func readFileEndpoints(path, profile string) fileEndpoints {
+// readFileEndpoints reads the endpoint settings of profile from the config file. A
+// missing file or profile gives none.
+func readFileEndpoints(cfg *Config, profile string) fileEndpoints {
 	var fe fileEndpoints
-	f, s := profileSection(path, profile)
+	f, s := cfg.profileSection(profile)
 	if s == nil {
 		return fe
 	}
@@ -65,10 +63,10 @@ func (fe fileEndpoints) GetIgnoreConfiguredEndpoints(context.Context) (bool, boo
 	return fe.ignore, fe.ignore, nil
 }
 
-// profileSection reads the config file's section for profile ([profile NAME], or [default]),
+// profileSection is the config file's section for profile ([profile NAME], or [default]),
 // with aws-vault's parse options. A missing file or section gives nil.
-func profileSection(path, profile string) (*ini.File, *ini.Section) {
-	f := parsedConfig(path)
+func (c *Config) profileSection(profile string) (*ini.File, *ini.Section) {
+	f := c.ini()
 	if f == nil {
 		return nil, nil
 	}
@@ -86,41 +84,10 @@ func profileSection(path, profile string) (*ini.File, *ini.Section) {
 // lines (the AWS CLI's "key =" followed by indented lines) joined by newlines. The AWS CLI,
 // the SDKs and aws-vault ignore keys they do not know, so av keeps its settings there.
 func (c *Config) AVSetting(profile, key string) string {
-	_, s := profileSection(c.Path, profile)
+	_, s := c.profileSection(profile)
 	if s == nil || !s.HasKey(key) {
 		return ""
 	}
 	k := s.Key(key)
 	return strings.TrimSpace(strings.Join(append([]string{k.String()}, k.NestedValues()...), "\n"))
-}
-
-// parsed keeps the last parse of a config file: a run reads its endpoint and av_ settings
-// several times, and a config file of a few hundred profiles takes about a millisecond to
-// parse, on every run's path.
-var parsed struct {
-	sync.Mutex
-	path    string
-	size    int64
-	modTime time.Time
-	file    *ini.File
-}
-
-// parsedConfig parses the config file at path, once while it is unchanged; nil if it
-// cannot be read or parsed. Callers only read the result.
-func parsedConfig(path string) *ini.File {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil
-	}
-	parsed.Lock()
-	defer parsed.Unlock()
-	if parsed.file != nil && parsed.path == path && parsed.size == st.Size() && parsed.modTime.Equal(st.ModTime()) {
-		return parsed.file
-	}
-	f, err := ini.LoadSources(ini.LoadOptions{AllowNestedValues: true, InsensitiveKeys: true}, path)
-	if err != nil {
-		return nil
-	}
-	parsed.path, parsed.size, parsed.modTime, parsed.file = path, st.Size(), st.ModTime(), f
-	return f
 }

@@ -30,7 +30,7 @@ role_arn = arn:aws:iam::333333333333:role/deploy
 		if err != nil {
 			t.Fatal(err)
 		}
-		return identity(pc, o, readFileEndpoints(cfg.Path, name))
+		return identity(pc, o, readFileEndpoints(cfg, name))
 	}
 	deploy := id("deploy", Options{})
 	for what, other := range map[string]string{

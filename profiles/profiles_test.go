@@ -53,7 +53,7 @@ func TestLoadConfigParseErrorNamesOnlyTheFile(t *testing.T) {
 }
 
 func TestReadFileEndpoints(t *testing.T) {
-	p := writeConfig(t, `[default]
+	writeConfig(t, `[default]
 endpoint_url = https://default.example
 
 [profile vpc]
@@ -72,7 +72,11 @@ ecr_public =
 sts =
   region = eu-west-1
 `)
-	fe := readFileEndpoints(p, "vpc")
+	cfg, err := LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fe := readFileEndpoints(cfg, "vpc")
 	if fe.global != "https://global.example" || fe.ignore {
 		t.Errorf("vpc: %+v", fe)
 	}
@@ -82,13 +86,13 @@ sts =
 			t.Errorf("vpc %s: %q %v, want %q", sdkID, got, ok, want)
 		}
 	}
-	if fe := readFileEndpoints(p, "default"); fe.global != "https://default.example" {
+	if fe := readFileEndpoints(cfg, "default"); fe.global != "https://default.example" {
 		t.Errorf("default: %+v", fe)
 	}
-	if fe := readFileEndpoints(p, "ignored"); !fe.ignore {
+	if fe := readFileEndpoints(cfg, "ignored"); !fe.ignore {
 		t.Errorf("ignored: %+v", fe)
 	}
-	if fe := readFileEndpoints(p, "absent"); fe.global != "" || fe.services != nil {
+	if fe := readFileEndpoints(cfg, "absent"); fe.global != "" || fe.services != nil {
 		t.Errorf("absent: %+v", fe)
 	}
 }

@@ -198,3 +198,20 @@ func TestDeriveAhead(t *testing.T) {
 		t.Errorf("DeriveAhead began %d derivations for another backend", n)
 	}
 }
+
+// TestSTSErrorsNameTheRegion: as ECR's errors do, so that a wrong region or endpoint is
+// seen at once; a role's STS call goes to its own profile's region.
+func TestSTSErrorsNameTheRegion(t *testing.T) {
+	v := fileVault(t, t.TempDir(), t.TempDir())
+	p := devProfile(t, v, Options{})
+	_, err := p.Credentials(context.Background(), CredentialsOptions{})
+	if err == nil || !strings.Contains(err.Error(), "calling STS in eu-west-1: ") {
+		t.Errorf("err = %v, want it to name STS and eu-west-1", err)
+	}
+
+	p = devProfile(t, v, Options{Region: "ap-south-1"})
+	_, err = p.Credentials(context.Background(), CredentialsOptions{})
+	if err == nil || !strings.Contains(err.Error(), "calling STS in ap-south-1: ") {
+		t.Errorf("with --region: err = %v, want it to name STS and ap-south-1", err)
+	}
+}

@@ -354,8 +354,12 @@ func cmdMFA(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // haveTool is the condition [have:TOOL]: TOOL is installed. In CI, which installs every
-// tool the scripts use, a missing one is an error instead of a skip.
+// tool the scripts use, a missing one is an error instead of a skip. [mountns] is
+// canMountNS.
 func haveTool(cond string) (bool, error) {
+	if cond == "mountns" {
+		return canMountNS(), nil
+	}
 	tool, ok := strings.CutPrefix(cond, "have:")
 	if !ok {
 		return false, fmt.Errorf("unknown condition %q", cond)

@@ -62,6 +62,7 @@ func withHint(err error) error {
 		backend  *profiles.BackendError
 		bug      *runner.PanicError
 		slow     *profiles.TimeoutError
+		full     *env.UnwritableDirError
 	)
 	switch {
 	case errors.As(err, &already):
@@ -93,6 +94,8 @@ func withHint(err error) error {
 		return hinted{err, "this is a bug in av: av stopped the command, if it had started, and removed the run's files; --debug shows where it happened"}
 	case errors.As(err, &backend) && backend.NeedsBus:
 		return hinted{err, "run av where your desktop session's bus is (DBUS_SESSION_BUS_ADDRESS set), or set AWS_VAULT_BACKEND to another backend; av never starts a bus of its own"}
+	case errors.As(err, &full):
+		return hinted{err, "free some space on that filesystem, or name another directory with --runtime-dir (AV_RUNTIME_DIR)"}
 	case errors.As(err, &noDir) && noDir.NoMemoryFS:
 		return hinted{err, runtimeDirHint(runtime.GOOS)}
 	case errors.As(err, &noDir) && noDir.Override:

@@ -173,6 +173,10 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	if err != nil {
 		return runner.Status{}, err
 	}
+	// A full runtime directory fails here, not after minting.
+	if err := dir.CheckRoom(user, len(specs)); err != nil {
+		return runner.Status{}, err
+	}
 	registryOnly := cli.RegistryOnly || isTrue(cfg.AVSetting(run.Name, "av_registry_only"))
 	// Credentials, then tokens: both from the vault's caches when fresh.
 	sess, err := run.Credentials(ctx, profiles.CredentialsOptions{})

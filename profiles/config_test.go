@@ -1,0 +1,84 @@
+package profiles
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The AWS config file is read as the user's other configs are: a regular file of at most
+// 4 MiB, never waited on (a FIFO), never read whole if it is larger.
+
+func loadConfigSafely(t *testing.T, path string) error {
+	t.Helper()
+	t.Setenv("AWS_CONFIG_FILE", path)
+	done := make(chan error, 1)
+	go func() {
+		_, err := LoadConfig()
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(10 * time.Second): // a safety net, not a timing: it should not block at all
+		if w, err := os.OpenFile(path, os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+			w.Close() // lets a blocked open return
+		}
+		t.Fatalf("LoadConfig blocked on %s", path)
+		return nil
+	}
+}
+
+func TestLoadConfigRefusesFIFOs(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "config")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := loadConfigSafely(t, fifo); err == nil || !strings.Contains(err.Error(), fifo+" is not a regular file") {
+		t.Errorf("LoadConfig of a FIFO = %v, want it refused as not a regular file", err)
+	}
+}
+
+func TestLoadConfigRefusesDevices(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "config")
+	os.Symlink("/dev/zero", link)
+	if err := loadConfigSafely(t, link); err == nil || !strings.Contains(err.Error(), "is not a regular file") {
+		t.Errorf("LoadConfig of /dev/zero = %v, want it refused as not a regular file", err)
+	}
+}
+
+func TestLoadConfigSizeCap(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "config")
+	os.WriteFile(big, []byte("[profile dev]\nregion = eu-west-1\n"), 0o600)
+	if err := os.Truncate(big, 1<<40); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := loadConfigSafely(t, big)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "is larger than 4 MiB") {
+		t.Errorf("LoadConfig of a terabyte = %v", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Errorf("LoadConfig allocated %d MiB for a terabyte file", grew>>20)
+	}
+
+	// 4 MiB itself is fine, and parsed the same by aws-vault's reader and av's.
+	body := "[profile dev]\nregion = eu-west-1\nendpoint_url = https://sts.example\n"
+	ok := body + strings.Repeat("#", 4<<20-len(body)-1) + "\n"
+	os.WriteFile(big, []byte(ok), 0o600)
+	t.Setenv("AWS_CONFIG_FILE", big)
+	cfg, err := LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Has("dev") || readFileEndpoints(cfg, "dev").global != "https://sts.example" {
+		t.Errorf("a 4 MiB config: profiles %v", cfg.Names())
+	}
+}
