@@ -29,7 +29,7 @@ VULNDB              := .tools/vulndb
 
 export PATH := $(GOBIN):$(PATH)
 
-.PHONY: all build install test unit e2e tools demo bench lint cross clean
+.PHONY: all build install test unit race fuzz e2e tools demo bench lint cross clean
 
 all: build
 
@@ -46,8 +46,35 @@ install:
 test: tools
 	$(GO) test -count=1 ./...
 
+UNIT_PKGS := ./cmd/... ./env/... ./profiles/... ./runner/...
 unit:
-	$(GO) test -count=1 ./cmd/... ./env/... ./profiles/... ./runner/...
+	$(GO) test -count=1 $(UNIT_PKGS)
+
+# The unit packages under the race detector, which needs cgo (and a C compiler). No test
+# here talks to a D-Bus: keyring, imported, must not start one (DBUS_SESSION_BUS_ADDRESS).
+race:
+	CGO_ENABLED=1 DBUS_SESSION_BUS_ADDRESS=disabled: $(GO) test -race -count=1 $(UNIT_PKGS)
+
+# Every fuzz target of the unit packages, FUZZTIME each (make fuzz FUZZTIME=5m for a longer
+# hunt). Each package's test binary is built once, instrumented (go test -c -fuzz), and run
+# once per target in the package's directory, with go test's own corpus cache. An input that
+# fails is left in the package's testdata/fuzz/FuzzX, where every later `go test` runs it:
+# commit it with the fix.
+FUZZTIME ?= 8s
+fuzz:
+	@set -e; bin=$$(mktemp -d); trap 'rm -rf "$$bin"' EXIT; cache=$$($(GO) env GOCACHE)/fuzz; \
+	for pkg in $$($(GO) list $(UNIT_PKGS)); do \
+		rm -f "$$bin/test"; \
+		$(GO) test -c -fuzz . -o "$$bin/test" $$pkg; \
+		[ -x "$$bin/test" ] || continue; \
+		cd "$$($(GO) list -f '{{.Dir}}' $$pkg)"; \
+		for target in $$("$$bin/test" -test.list '^Fuzz'); do \
+			echo "$$pkg $$target, $(FUZZTIME)"; \
+			DBUS_SESSION_BUS_ADDRESS=disabled: "$$bin/test" -test.run '^$$' -test.fuzz "^$$target\$$" \
+				-test.fuzztime $(FUZZTIME) -test.fuzzcachedir "$$cache/$$pkg"; \
+		done; \
+		cd "$(CURDIR)"; \
+	done
 
 e2e: tools
 	$(GO) test -count=1 -v -run TestScripts ./tests/

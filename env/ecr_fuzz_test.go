@@ -90,7 +90,7 @@ func FuzzRegistryHost(f *testing.F) {
 	for _, s := range []string{
 		"https://123456789012.dkr.ecr.eu-west-1.amazonaws.com", "https://123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/",
 		"http://127.0.0.1:5000", "127.0.0.1:5000/v2/", "https://user@host", "https:///path", "",
-		"https://123456789012.DKR.ECR.eu-west-1.amazonaws.com", "http://[::1]:5000/", "https://host?x=1", "https://host\x00",
+		"http://[::1]:5000/",
 	} {
 		f.Add(s)
 	}

@@ -217,5 +217,3 @@ func (c clientConfig) withLogins(logins Logins) ([]byte, error) {
 	}
 	return append(out, '\n'), nil
 }
-
-func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }

@@ -55,22 +55,18 @@ func (fileItemKeys) Unwrap(encryptedCEK []byte, key any, cekSizeBits int, header
 	if !ok {
 		return nil, errors.New("PBES2 key management takes a passphrase")
 	}
-	p2c, ok := header["p2c"].(float64) // as encoding/json decodes numbers
-	if !ok || p2c < 1 || p2c > pbes2.MaxRounds || p2c != float64(int(p2c)) {
-		return nil, errors.New("the item's header has no usable p2c")
-	}
-	p2s, ok := header["p2s"].(string)
-	if !ok {
-		return nil, errors.New("the item's header has no p2s")
-	}
-	saltInput, err := base64.RawURLEncoding.DecodeString(p2s)
+	salt, rounds, err := pbes2.Params(header)
 	if err != nil {
-		return nil, errors.New("the item's p2s is not base64url")
+		return nil, err
 	}
-	salt := pbes2.Salt(saltInput)
-	kek := pbes2.Ahead.Key(passphrase, salt, int(p2c))
+	// AES key wrap (RFC 3394) wraps the key in one more 64-bit block than it has; jose2go's
+	// KeyUnwrap indexes the first block unchecked, and panics on a damaged item's empty one.
+	if len(encryptedCEK) != cekSizeBits/8+8 {
+		return nil, errors.New("the item's wrapped key is not of the size its enc needs")
+	}
+	kek := pbes2.Ahead.Key(passphrase, salt, rounds)
 	if kek == nil {
-		if kek, err = pbes2.Derive(passphrase, salt, int(p2c)); err != nil {
+		if kek, err = pbes2.Derive(passphrase, salt, rounds); err != nil {
 			return nil, err
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"os"
 	"strings"
 	"sync"
@@ -140,6 +141,27 @@ func (p *Prefetch) Used() int {
 	return p.used
 }
 
+// Params reads PBES2's parameters from a JWE header as jose2go decodes it (a JSON object
+// into a map: names as written, numbers float64): the salt (Salt of p2s, base64url) and the
+// rounds (p2c, a whole number from 1 to MaxRounds). The decrypt's key management and the
+// derivations ahead both read a header with it, so a key derived ahead is the key the
+// decrypt wants. Errors name the field, never its content.
+func Params(header map[string]any) (salt []byte, rounds int, err error) {
+	p2c, ok := header["p2c"].(float64)
+	if !ok || p2c < 1 || p2c > MaxRounds || p2c != float64(int(p2c)) {
+		return nil, 0, errors.New("the item's header has no usable p2c")
+	}
+	p2s, ok := header["p2s"].(string)
+	if !ok {
+		return nil, 0, errors.New("the item's header has no p2s")
+	}
+	saltInput, err := base64.RawURLEncoding.DecodeString(p2s)
+	if err != nil {
+		return nil, 0, errors.New("the item's p2s is not base64url")
+	}
+	return Salt(saltInput), int(p2c), nil
+}
+
 // itemSalt reads the salt and rounds from a file item's JWE header.
 func itemSalt(path string) (s []byte, p2c int, ok bool) {
 	f, err := os.Open(path)
@@ -157,17 +179,13 @@ func itemSalt(path string) (s []byte, p2c int, ok bool) {
 	if err != nil {
 		return nil, 0, false
 	}
-	var h struct {
-		Alg string `json:"alg"`
-		P2s string `json:"p2s"`
-		P2c int    `json:"p2c"`
-	}
-	if json.Unmarshal(raw, &h) != nil || h.Alg != Alg || h.P2c < 1 || h.P2c > MaxRounds {
+	var h map[string]any
+	if json.Unmarshal(raw, &h) != nil || h["alg"] != Alg {
 		return nil, 0, false
 	}
-	saltInput, err := base64.RawURLEncoding.DecodeString(h.P2s)
+	salt, rounds, err := Params(h)
 	if err != nil {
 		return nil, 0, false
 	}
-	return Salt(saltInput), h.P2c, true
+	return salt, rounds, true
 }
