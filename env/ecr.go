@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -146,49 +147,61 @@ func (s RegistrySpec) String() string {
 
 // registryPatterns recognise registry entries.
 type registryPatterns struct {
-	ecrHost      *regexp.Regexp // <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn]
-	ecrDualStack *regexp.Regexp // dual-stack: <account>.dkr-ecr[-fips].<region>.on.aws
-	region       *regexp.Regexp
-	profileName  *regexp.Regexp
-	host         *regexp.Regexp // a registry host[:port] in lower case (registryHost)
+	// ecrHost: ACCOUNT.dkr.ecr[-fips].REGION.DOMAIN, and dual-stack
+	// ACCOUNT.dkr-ecr[-fips].REGION.DOMAIN. Like the ECR credential helper, either
+	// separator is taken with any domain; the domain must be a partition's that has REGION.
+	ecrHost     *regexp.Regexp
+	region      *regexp.Regexp
+	profileName *regexp.Regexp
+	partitions  []compiledPartition
+	host        *regexp.Regexp // a registry host[:port] in lower case (registryHost)
 }
 
 // patterns are compiled on first use, not at start-up: every av run pays for package
 // initialisation, and most parse no registry entry.
 var patterns = sync.OnceValue(func() registryPatterns {
 	return registryPatterns{
-		ecrHost:      regexp.MustCompile(`^[0-9]{12}\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$`),
-		ecrDualStack: regexp.MustCompile(`^[0-9]{12}\.dkr-ecr(-fips)?\.([a-z0-9-]+)\.on\.aws$`),
-		region:       regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`),
-		profileName:  regexp.MustCompile(`^[A-Za-z0-9_.@+-]+$`),
-		host:         regexp.MustCompile(`^([a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(:[0-9]+)?$`),
+		ecrHost: regexp.MustCompile(`^[0-9]{12}\.dkr[.-]ecr(-fips)?\.([a-z0-9-]+)\.([a-z0-9.-]+)$`),
+		// Two letters, or four (eusc-de-east-1), then words and a number: every
+		// partition's regions (partitions), and any the SDK does not know yet.
+		region:      regexp.MustCompile(`^[a-z]{2}([a-z]{2})?(-[a-z]+)+-[0-9]+$`),
+		profileName: regexp.MustCompile(`^[A-Za-z0-9_.@+-]+$`),
+		partitions:  compilePartitions(),
+		host:        regexp.MustCompile(`^([a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(:[0-9]+)?$`),
 	}
 })
+
+// publicHosts are ECR Public's registry, IPv4 and dual-stack.
+var publicHosts = []string{PublicHost, "ecr-public.aws.com"}
 
 // ParseRegistry reads one ENTRY[=PROFILE].
 func ParseRegistry(entry string) (RegistrySpec, error) {
 	p := patterns()
-	ecrHostRE, ecrDualStackRE, regionRE, profileNameRE := p.ecrHost, p.ecrDualStack, p.region, p.profileName
 	target, profile, hasProfile := strings.Cut(strings.TrimSpace(entry), "=")
 	target = strings.ToLower(strings.TrimSpace(target))
 	profile = strings.TrimSpace(profile)
-	if hasProfile && !profileNameRE.MatchString(profile) {
+	if hasProfile && !p.profileName.MatchString(profile) {
 		return RegistrySpec{}, fmt.Errorf("registry %q: %q is not a profile name", entry, profile)
 	}
 	spec := RegistrySpec{Profile: profile}
+	m := p.ecrHost.FindStringSubmatch(target)
+	known, has := false, false
+	if m != nil {
+		known, has = domainHasRegion(p.partitions, m[3], m[2])
+	}
 	switch {
-	case target == PublicHost:
-		spec.Host, spec.Region, spec.Public = PublicHost, publicRegion, true
-	case ecrHostRE.MatchString(target):
-		spec.Host, spec.Region = target, ecrHostRE.FindStringSubmatch(target)[2]
-	case ecrDualStackRE.MatchString(target):
-		spec.Host, spec.Region = target, ecrDualStackRE.FindStringSubmatch(target)[2]
-	case regionRE.MatchString(target):
+	case slices.Contains(publicHosts, target):
+		spec.Host, spec.Region, spec.Public = target, publicRegion, true
+	case known && !has:
+		return RegistrySpec{}, fmt.Errorf("registry %q: %s is not a region of %s (%s)", entry, m[2], m[3], partitionNames(m[3]))
+	case known:
+		spec.Host, spec.Region = target, m[2]
+	case p.region.MatchString(target):
 		spec.Region = target
 	default:
 		return RegistrySpec{}, fmt.Errorf("registry %q is not an ECR registry host (ACCOUNT.dkr.ecr.REGION.amazonaws.com), public.ecr.aws or a region", entry)
 	}
-	if !regionRE.MatchString(spec.Region) {
+	if !p.region.MatchString(spec.Region) {
 		return RegistrySpec{}, fmt.Errorf("registry %q: %q is not a region", entry, spec.Region)
 	}
 	return spec, nil

@@ -41,3 +41,79 @@ func TestParseRegistries(t *testing.T) {
 		t.Errorf("ParseRegistries(\"\") = %+v, %v", got, err)
 	}
 }
+
+// TestParseRegistryPartitions: the registry hosts of every AWS partition, as the ECR
+// credential helper (ecr-login/api ExtractRegistry) knows them, name their region.
+func TestParseRegistryPartitions(t *testing.T) {
+	const acct = "123456789012"
+	hosts := []struct{ host, region string }{
+		// aws and aws-us-gov: IPv4, FIPS, dual-stack, dual-stack FIPS.
+		{acct + ".dkr.ecr.us-east-1.amazonaws.com", "us-east-1"},
+		{acct + ".dkr.ecr-fips.us-west-2.amazonaws.com", "us-west-2"},
+		{acct + ".dkr-ecr.us-west-2.on.aws", "us-west-2"},
+		{acct + ".dkr-ecr-fips.us-west-2.on.aws", "us-west-2"},
+		{acct + ".dkr.ecr.mx-central-1.amazonaws.com", "mx-central-1"},
+		{acct + ".dkr.ecr.us-gov-west-1.amazonaws.com", "us-gov-west-1"},
+		{acct + ".dkr.ecr-fips.us-gov-west-1.amazonaws.com", "us-gov-west-1"},
+		{acct + ".dkr-ecr.us-gov-east-1.on.aws", "us-gov-east-1"},
+		{acct + ".dkr-ecr-fips.us-gov-east-1.on.aws", "us-gov-east-1"},
+		// aws-cn, and its dual-stack hosts (the helper writes them with either separator).
+		{acct + ".dkr.ecr.cn-north-1.amazonaws.com.cn", "cn-north-1"},
+		{acct + ".dkr.ecr.cn-northwest-1.amazonaws.com.cn", "cn-northwest-1"},
+		{acct + ".dkr-ecr.cn-north-1.on.amazonwebservices.com.cn", "cn-north-1"},
+		{acct + ".dkr.ecr.cn-north-1.on.amazonwebservices.com.cn", "cn-north-1"},
+		{acct + ".dkr-ecr.cn-northwest-1.on.amazonwebservices.com.cn", "cn-northwest-1"},
+		// aws-eusc, the AWS European Sovereign Cloud.
+		{acct + ".dkr.ecr.eusc-de-east-1.amazonaws.eu", "eusc-de-east-1"},
+		// The ISO partitions.
+		{acct + ".dkr.ecr.us-iso-east-1.c2s.ic.gov", "us-iso-east-1"},
+		{acct + ".dkr.ecr.us-iso-west-1.c2s.ic.gov", "us-iso-west-1"},
+		{acct + ".dkr.ecr-fips.us-iso-east-1.c2s.ic.gov", "us-iso-east-1"},
+		{acct + ".dkr.ecr.us-isob-east-1.sc2s.sgov.gov", "us-isob-east-1"},
+		{acct + ".dkr.ecr.eu-isoe-west-1.cloud.adc-e.uk", "eu-isoe-west-1"},
+		{acct + ".dkr.ecr.us-isof-south-1.csp.hci.ic.gov", "us-isof-south-1"},
+		{acct + ".dkr.ecr.us-isof-east-1.csp.hci.ic.gov", "us-isof-east-1"},
+	}
+	for _, h := range hosts {
+		got, err := ParseRegistry(h.host)
+		if want := (RegistrySpec{Host: h.host, Region: h.region}); err != nil || got != want {
+			t.Errorf("ParseRegistry(%q) = %+v, %v; want %+v", h.host, got, err, want)
+		}
+	}
+
+	// A region of each partition, on its own: ECR's registry there for the identity.
+	for _, region := range []string{"us-east-1", "us-gov-west-1", "cn-north-1", "eusc-de-east-1", "us-iso-east-1", "us-isob-east-1", "eu-isoe-west-1", "us-isof-south-1"} {
+		if got, err := ParseRegistry(region); err != nil || got != (RegistrySpec{Region: region}) {
+			t.Errorf("ParseRegistry(%q) = %+v, %v", region, got, err)
+		}
+	}
+
+	// ECR Public's dual-stack host is ECR Public too.
+	if got, err := ParseRegistry("ecr-public.aws.com"); err != nil || got != (RegistrySpec{Host: "ecr-public.aws.com", Region: "us-east-1", Public: true}) {
+		t.Errorf("ParseRegistry(ecr-public.aws.com) = %+v, %v", got, err)
+	}
+
+	for _, bad := range []string{
+		// A region under another partition's domain: no such registry.
+		acct + ".dkr.ecr.eu-west-1.amazonaws.com.cn",
+		acct + ".dkr.ecr.cn-north-1.amazonaws.com",
+		acct + ".dkr.ecr.us-east-1.c2s.ic.gov",
+		acct + ".dkr.ecr.us-iso-east-1.sc2s.sgov.gov",
+		acct + ".dkr.ecr.eusc-de-east-1.amazonaws.com",
+		acct + ".dkr.ecr.eu-west-1.amazonaws.eu",
+		acct + ".dkr-ecr.cn-north-1.on.aws",
+		// Look-alikes, as in the helper's tests.
+		acct + ".dkr.ecr.cn-north-1.on.aws.com.cn",
+		acct + ".dkr.ecr.us-west-2.amazonaws.com.fake.example.com",
+		acct + ".dkr.ecr-fips.us-gov-west-1.amazonaws.com.fake.example.com",
+		acct + ".dkr.ecr.us-iso-east-1.ic.gov",
+		acct + ".dkr.ecr.us-isof-south-1.hci.ic.gov",
+		acct + ".dkr_ecr.us-west-2.on.aws",
+		"dkr.ecr.eusc-de-east-1.amazonaws.eu",
+		"ecr-public.aws.com.cn",
+	} {
+		if got, err := ParseRegistry(bad); err == nil {
+			t.Errorf("ParseRegistry(%q) = %+v, want an error", bad, got)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -240,22 +241,51 @@ func cmdKillPID(ts *testscript.TestScript, neg bool, args []string) {
 	syscall.Kill(pid, syscall.SIGKILL)
 }
 
-// nosecrets FILE...: none of the files holds the vault passphrase, the root secret key or
-// the registry password.
+// nosecrets FILE...: none of the files holds the vault passphrase, the root secret key, the
+// registry password, or any secret the stand-in handed out as a platform identity (web
+// identity tokens, the GitHub request token, the container token, IMDS and container
+// credentials; see ambientSecrets). Lines that set one of the setup's own variables
+// (WEB_IDENTITY_TOKEN=…, in an env dump) are skipped: every command inherits those from
+// the script, as from a job's environment. `! nosecrets` holds if some file holds one, and
+// names each find on stderr.
 func cmdNoSecrets(ts *testscript.TestScript, neg bool, args []string) {
+	sec := ts.Value(secretsKey{}).(secrets)
+	known := []standin.Secret{
+		{What: "the vault passphrase", Value: sec.passphrase},
+		{What: "the root secret key", Value: sec.rootSecret},
+		{What: "the registry password", Value: registry.Password},
+	}
+	known = append(known, ambientSecrets(ts)...)
+	found := false
 	for _, f := range args {
-		data := ts.ReadFile(f)
-		sec := ts.Value(secretsKey{}).(secrets)
-		for name, v := range map[string]string{
-			"the vault passphrase":  sec.passphrase,
-			"the root secret key":   sec.rootSecret,
-			"the registry password": registry.Password,
-		} {
-			if strings.Contains(data, v) {
-				ts.Fatalf("%s contains %s", f, name)
+		data := withoutSetupVars(ts.ReadFile(f))
+		for _, s := range known {
+			if s.Value == "" || !strings.Contains(data, s.Value) {
+				continue
 			}
+			if !neg {
+				ts.Fatalf("%s contains %s", f, s.What)
+			}
+			found = true
+			fmt.Fprintf(ts.Stderr(), "%s contains %s\n", f, s.What)
 		}
 	}
+	if neg && !found {
+		ts.Fatalf("no secret in %s", strings.Join(args, " "))
+	}
+}
+
+// withoutSetupVars drops the lines of an env dump that set a variable of ambientKeys.
+func withoutSetupVars(data string) string {
+	lines := strings.SplitAfter(data, "\n")
+	kept := lines[:0]
+	for _, l := range lines {
+		name, _, ok := strings.Cut(l, "=")
+		if !ok || !slices.Contains(ambientKeys, name) {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, "")
 }
 
 // status WANT CMD [ARGS...]: run CMD and check how it ended: WANT is an exit code, or

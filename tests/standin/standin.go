@@ -13,10 +13,29 @@
 // credential scope (sts, ecr, ecr-public), the operation from the STS Action
 // parameter or the X-Amz-Target header.
 //
-// Besides the AWS endpoints it answers, without authentication,
-// GET /_standin/calls with the call counts as a JSON object,
-// POST /_standin/reset by clearing them, and POST /_standin/hang?op=NAME&on=true|false
-// by SetHang.
+// It also stands in for the places a CI job or a cloud machine takes its
+// identity from, each at its own path on the same server:
+//
+//   - STS AssumeRoleWithWebIdentity, unsigned as the SDK sends it, accepting
+//     only web identity tokens this server issued (NewWebIdentityToken, or the
+//     GitHub endpoint below) whose aud is an audience the IAM OIDC provider
+//     lists (Options.WebIdentityAudiences);
+//   - the GitHub Actions OIDC token endpoint (GitHubOIDC), as
+//     ACTIONS_ID_TOKEN_REQUEST_URL / ACTIONS_ID_TOKEN_REQUEST_TOKEN name it;
+//   - EC2 instance metadata, IMDSv2 only, under /latest/ (point
+//     AWS_EC2_METADATA_SERVICE_ENDPOINT at the server's URL), serving the
+//     credentials of an instance role (SetInstanceRole);
+//   - container credentials (ECS, EKS Pod Identity) at /v1/credentials
+//     (ContainerCredentials), serving a task role's credentials.
+//
+// Credentials from all of them are temporary keys the server issued, good
+// for STS and ECR calls like any others.
+//
+// Besides these it answers, without authentication, GET /_standin/calls
+// with the call counts as a JSON object, GET /_standin/sessions with the
+// last RoleSessionName accepted for each role ARN as a JSON object, and
+// POST /_standin/reset by clearing the counts, and
+// POST /_standin/hang?op=NAME&on=true|false by SetHang.
 package standin
 
 import (
@@ -49,6 +68,23 @@ type Options struct {
 	MaxDuration time.Duration
 	// TokenTTL is the lifetime of ECR authorization tokens; default 12h.
 	TokenTTL time.Duration
+	// WebIdentityAudiences are the client IDs of the IAM OIDC provider for
+	// GitHub Actions: AssumeRoleWithWebIdentity accepts a token only if its
+	// aud is one of them. Default ["sts.amazonaws.com"], what
+	// configure-aws-credentials and the AWS docs register.
+	WebIdentityAudiences []string
+	// WebIdentityTokenTTL is the lifetime of issued web identity tokens;
+	// default 1h (GitHub's last minutes, but a slow test must not see one
+	// expire unless it asks for that).
+	WebIdentityTokenTTL time.Duration
+	// GitHubRepository and GitHubRef describe the job whose tokens the
+	// server issues; they make the sub claim
+	// "repo:<GitHubRepository>:ref:<GitHubRef>". Defaults "av-cli/av" and
+	// "refs/heads/main".
+	GitHubRepository, GitHubRef string
+	// InstanceRegion is what IMDS answers for placement/region; default
+	// us-east-1.
+	InstanceRegion string
 	// Logf, if set, receives one line per request. Lines carry access key
 	// IDs but never secrets, session tokens or passwords.
 	Logf func(format string, args ...any)
@@ -67,9 +103,17 @@ type Server struct {
 	publicPassword string
 	tokenTTL       time.Duration
 	calls          map[string]int
-	hang           map[string]bool // operations never answered (SetHang)
-	closed         chan struct{}   // closed by Close: hung calls end
+	sessionNames   map[string]string // role ARN -> last RoleSessionName accepted
+	hang           map[string]bool   // operations never answered (SetHang)
+	closed         chan struct{}     // closed by Close: hung calls end
 	closeOnce      sync.Once
+	url            string // set by Start
+
+	oidc      oidcState
+	instance  ambientRole          // the EC2 instance role
+	container ambientRole          // the ECS / EKS Pod Identity task role
+	imdsToken map[string]time.Time // IMDSv2 session token -> expiry
+	ambientMu sync.Mutex           // held while instance or container credentials rotate
 	// testOnlyNow replaces the clock that issues and expires credentials
 	// and ECR tokens. Signature freshness is still judged by the real clock,
 	// because the SDK signs with it.
@@ -88,6 +132,7 @@ type registry struct {
 type tempKey struct {
 	secret  string
 	token   string
+	issued  time.Time
 	expires time.Time
 	caller  caller
 }
@@ -116,17 +161,44 @@ func New(opts Options) *Server {
 	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = 12 * time.Hour
 	}
+	if len(opts.WebIdentityAudiences) == 0 {
+		opts.WebIdentityAudiences = []string{"sts.amazonaws.com"}
+	}
+	if opts.WebIdentityTokenTTL <= 0 {
+		opts.WebIdentityTokenTTL = time.Hour
+	}
+	if opts.GitHubRepository == "" {
+		opts.GitHubRepository = "av-cli/av"
+	}
+	if opts.GitHubRef == "" {
+		opts.GitHubRef = "refs/heads/main"
+	}
+	if opts.InstanceRegion == "" {
+		opts.InstanceRegion = "us-east-1"
+	}
 	return &Server{
-		opts:       opts,
-		userID:     "AIDA" + randomString(upperAlnum, 17),
-		roots:      map[string]string{},
-		temps:      map[string]*tempKey{},
-		mfa:        map[string]string{},
-		registries: map[string]registry{},
-		tokenTTL:   opts.TokenTTL,
-		calls:      map[string]int{},
-		hang:       map[string]bool{},
-		closed:     make(chan struct{}),
+		opts:         opts,
+		userID:       "AIDA" + randomString(upperAlnum, 17),
+		roots:        map[string]string{},
+		temps:        map[string]*tempKey{},
+		mfa:          map[string]string{},
+		registries:   map[string]registry{},
+		tokenTTL:     opts.TokenTTL,
+		calls:        map[string]int{},
+		sessionNames: map[string]string{},
+		hang:         map[string]bool{},
+		closed:       make(chan struct{}),
+		oidc:         newOIDCState(),
+		instance: ambientRole{
+			roleArn: fmt.Sprintf("arn:aws:iam::%s:role/%s", opts.AccountID, defaultInstanceRole),
+			session: "i-0" + randomString(lowerHex, 16),
+		},
+		container: ambientRole{
+			roleArn: fmt.Sprintf("arn:aws:iam::%s:role/%s", opts.AccountID, defaultContainerRole),
+			session: "eks-standin-" + randomString(lowerHex, 8),
+			token:   randomString(secretChars, 48),
+		},
+		imdsToken: map[string]time.Time{},
 	}
 }
 
@@ -138,8 +210,22 @@ func (s *Server) Start() (string, error) {
 		return "", err
 	}
 	s.httpServer = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	url := "http://" + ln.Addr().String()
+	s.mu.Lock()
+	s.url = url
+	s.mu.Unlock()
 	go s.httpServer.Serve(ln)
-	return "http://" + ln.Addr().String(), nil
+	return url, nil
+}
+
+// URL is the base URL Start returned; it panics before Start.
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.url == "" {
+		panic("standin: URL before Start")
+	}
+	return s.url
 }
 
 // Close stops a server started with Start.
@@ -229,6 +315,33 @@ func (s *Server) SetHang(name string, on bool) {
 	s.hang[name] = on
 }
 
+// LastSessionName is the RoleSessionName of the last AssumeRole or
+// AssumeRoleWithWebIdentity call accepted for roleArn, or "" if none was.
+func (s *Server) LastSessionName(roleArn string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessionNames[roleArn]
+}
+
+// SessionNames returns a copy of the last RoleSessionName accepted for each
+// role ARN.
+func (s *Server) SessionNames() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]string, len(s.sessionNames))
+	for k, v := range s.sessionNames {
+		out[k] = v
+	}
+	return out
+}
+
+// count adds a call to name.
+func (s *Server) count(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls[name]++
+}
+
 // Reset clears the call counts; keys, registries and MFA devices stay.
 func (s *Server) Reset() {
 	s.mu.Lock()
@@ -239,6 +352,11 @@ func (s *Server) Reset() {
 func (s *Server) now() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.nowLocked()
+}
+
+// nowLocked is now for callers holding s.mu.
+func (s *Server) nowLocked() time.Time {
 	if s.testOnlyNow != nil {
 		return s.testOnlyNow()
 	}
@@ -273,8 +391,18 @@ const maxBody = 1 << 20
 
 // ServeHTTP serves the AWS endpoints and the /_standin/ control endpoints.
 func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
-	if strings.HasPrefix(hr.URL.Path, "/_standin/") {
+	switch p := hr.URL.Path; {
+	case strings.HasPrefix(p, "/_standin/"):
 		s.serveControl(w, hr)
+		return
+	case strings.HasPrefix(p, "/latest/"):
+		s.serveIMDS(w, hr)
+		return
+	case p == containerPath:
+		s.serveContainer(w, hr)
+		return
+	case p == githubOIDCPath:
+		s.serveGitHubOIDC(w, hr)
 		return
 	}
 
@@ -285,7 +413,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	}
 	r := &request{http: hr, body: body, id: newRequestID()}
 	r.identify()
-
 	s.mu.Lock()
 	s.calls[r.name()]++
 	hang := s.hang[r.name()]
@@ -344,8 +471,12 @@ func (r *request) identify() {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *request) (int, string) {
-	if err := s.authenticate(r); err != nil {
-		return s.fail(w, r, err)
+	// AssumeRoleWithWebIdentity needs no AWS credentials: the SDK sends it
+	// unsigned, and the token is the proof. A signed one is checked as usual.
+	if !(r.service == "sts" && r.action == "AssumeRoleWithWebIdentity" && r.http.Header.Get("Authorization") == "") {
+		if err := s.authenticate(r); err != nil {
+			return s.fail(w, r, err)
+		}
 	}
 	var (
 		result any
@@ -435,6 +566,9 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/_standin/calls" && r.Method == http.MethodGet:
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(s.CallsByName())
+	case r.URL.Path == "/_standin/sessions" && r.Method == http.MethodGet:
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(s.SessionNames())
 	case r.URL.Path == "/_standin/reset" && r.Method == http.MethodPost:
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)
@@ -449,6 +583,7 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 const (
 	upperAlnum  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 	secretChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	lowerHex    = "0123456789abcdef"
 )
 
 func randomString(alphabet string, n int) string {

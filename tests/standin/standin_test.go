@@ -10,7 +10,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +23,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecrpublic"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -682,14 +687,589 @@ func TestLogsKeepSecrets(t *testing.T) {
 	bad.SecretAccessKey = "wrong"
 	ecrToken(awsConfig(t, url, testRegion, bad))
 
+	// The platform identities: GitHub's token endpoint, web identity, IMDS
+	// and container credentials, each also refused once.
+	requestURL, requestToken := srv.GitHubOIDC()
+	_, gh := githubToken(t, requestURL, requestToken, "sts.amazonaws.com")
+	githubToken(t, requestURL, requestToken[:10], "sts.amazonaws.com")
+	web, err := assumeWeb(t, url, webRole, "logs", gh, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	assumeWeb(t, url, webRole, "logs", gh[:len(gh)-4]+"AAAA", 0)
+	imdsEnv(t, url)
+	ec2rolecreds.New().Retrieve(context.Background())
+	imdsRaw(t, "GET", url+"/latest/meta-data/iam/security-credentials/", map[string]string{"X-aws-ec2-metadata-token": "forged"})
+	fullURI, containerToken := srv.ContainerCredentials()
+	for _, tok := range []string{containerToken, containerToken[:8]} {
+		imdsRaw(t, "GET", fullURI, map[string]string{"Authorization": tok})
+	}
+	secrets := []string{rc.SecretAccessKey, session.SecretAccessKey, session.SessionToken, testPassword, "public-secret-pw", web.SecretAccessKey, web.SessionToken}
+	for _, s := range srv.AmbientSecrets() {
+		secrets = append(secrets, s.Value)
+	}
+	if len(secrets) < 7+6 {
+		t.Fatalf("only %d secrets handed out", len(secrets))
+	}
+
 	mu.Lock()
 	defer mu.Unlock()
 	if !strings.Contains(logs.String(), rc.AccessKeyID) {
 		t.Fatalf("logs do not even name the key:\n%s", logs.String())
 	}
-	for _, secret := range []string{rc.SecretAccessKey, session.SecretAccessKey, session.SessionToken, testPassword, "public-secret-pw"} {
+	for _, secret := range secrets {
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("logs contain a secret:\n%s", logs.String())
+		}
+	}
+}
+
+// webToken hands the SDK's web identity provider a token held in memory.
+type webToken string
+
+func (t webToken) GetIdentityToken() ([]byte, error) { return []byte(t), nil }
+
+const webRole = "arn:aws:iam::210987654321:role/ci-push"
+
+// anonConfig is a config with no credentials at all, as a CI job has before
+// it assumes its role: AssumeRoleWithWebIdentity must not need any.
+func anonConfig(t *testing.T, url string) aws.Config {
+	t.Helper()
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion(testRegion), config.WithBaseEndpoint(url),
+		config.WithCredentialsProvider(aws.AnonymousCredentials{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// assumeWeb calls AssumeRoleWithWebIdentity the way the SDK's provider does.
+func assumeWeb(t *testing.T, url, roleArn, sessionName string, token string, duration time.Duration) (aws.Credentials, error) {
+	t.Helper()
+	p := stscreds.NewWebIdentityRoleProvider(sts.NewFromConfig(anonConfig(t, url)), roleArn, webToken(token),
+		func(o *stscreds.WebIdentityRoleOptions) { o.RoleSessionName, o.Duration = sessionName, duration })
+	return p.Retrieve(context.Background())
+}
+
+func httpStatus(err error) int {
+	var e interface{ HTTPStatusCode() int }
+	if errors.As(err, &e) {
+		return e.HTTPStatusCode()
+	}
+	return 0
+}
+
+func TestWebIdentityThroughDefaultChain(t *testing.T) {
+	srv, url := startServer(t, Options{})
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(srv.NewWebIdentityToken("sts.amazonaws.com")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ENDPOINT_URL", url)
+	// The SDK builds the default chain's STS client before it reads
+	// AWS_ENDPOINT_URL (config.resolveBaseEndpoint runs after
+	// resolveCredentials), and that client skips the service lookup when
+	// only the global variable is set: without AWS_ENDPOINT_URL_STS the
+	// call goes to sts.REGION.amazonaws.com.
+	t.Setenv("AWS_ENDPOINT_URL_STS", url)
+	t.Setenv("AWS_REGION", testRegion)
+	t.Setenv("AWS_ROLE_ARN", webRole)
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tokenFile)
+	t.Setenv("AWS_ROLE_SESSION_NAME", "gh-1000000001-1")
+
+	// The server holds no keys at all: the call is unsigned.
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if creds.Source != stscreds.WebIdentityProviderName || !strings.HasPrefix(creds.AccessKeyID, "ASIA") {
+		t.Errorf("credentials from %s, key %s", creds.Source, creds.AccessKeyID)
+	}
+	if left := time.Until(creds.Expires); left < 59*time.Minute || left > time.Hour {
+		t.Errorf("default web identity session lasts %s, want 1h", left)
+	}
+	if got, want := callerArn(t, cfg), "arn:aws:sts::210987654321:assumed-role/ci-push/gh-1000000001-1"; got != want {
+		t.Errorf("caller = %s, want %s", got, want)
+	}
+	if _, err := ecrToken(cfg); err != nil {
+		t.Errorf("ECR with web identity credentials: %v", err)
+	}
+	if got := srv.LastSessionName(webRole); got != "gh-1000000001-1" {
+		t.Errorf("LastSessionName = %q", got)
+	}
+	if got := srv.Calls("sts.AssumeRoleWithWebIdentity"); got != 1 {
+		t.Errorf("AssumeRoleWithWebIdentity counted %d times, want 1", got)
+	}
+}
+
+func TestWebIdentityRejections(t *testing.T) {
+	srv, url := startServer(t, Options{})
+	good := srv.NewWebIdentityToken("sts.amazonaws.com")
+	other := New(Options{}).NewWebIdentityToken("sts.amazonaws.com")
+	head, payload, _ := strings.Cut(good, ".")
+	claims, _ := base64.RawURLEncoding.DecodeString(strings.Split(payload, ".")[0])
+	forgedClaims := strings.Replace(string(claims), `"sub":"repo:av-cli/av:`, `"sub":"repo:evil/av:`, 1)
+	forged := head + "." + base64.RawURLEncoding.EncodeToString([]byte(forgedClaims)) + "." + strings.Split(good, ".")[2]
+	badSig := good[:len(good)-4] + "AAAA"
+	wrongAud := srv.NewWebIdentityToken("https://github.com/av-cli")
+	otherIssuer := head + "." + base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(claims), GitHubIssuer, "https://gitlab.example.com", 1))) + ".c2ln"
+
+	cases := []struct {
+		name, role, session, token string
+		duration                   time.Duration
+		code, message              string
+		status                     int
+	}{
+		{"another server's token", webRole, "s1", other, 0, "InvalidIdentityToken", "could not be validated", 400},
+		{"claims changed", webRole, "s1", forged, 0, "InvalidIdentityToken", "could not be validated", 400},
+		{"signature changed", webRole, "s1", badSig, 0, "InvalidIdentityToken", "could not be validated", 400},
+		{"not a JWT", webRole, "s1", "not-a-jwt", 0, "InvalidIdentityToken", "could not be validated", 400},
+		{"audience", webRole, "s1", wrongAud, 0, "InvalidIdentityToken", "Incorrect token audience", 400},
+		{"issuer", webRole, "s1", otherIssuer, 0, "InvalidIdentityToken", "No OpenIDConnect provider found in your account for https://gitlab.example.com", 400},
+		{"role ARN", "arn:aws:iam::210987654321:user/ci", "s1", good, 0, "ValidationError", "not a valid IAM role ARN", 400},
+		{"account", "arn:aws:iam::2109876543:role/ci", "s1", good, 0, "ValidationError", "not a valid IAM role ARN", 400},
+		{"session name too short", webRole, "a", good, 0, "ValidationError", "roleSessionName", 400},
+		{"session name too long", webRole, strings.Repeat("a", 65), good, 0, "ValidationError", "roleSessionName", 400},
+		{"session name characters", webRole, "run 12", good, 0, "ValidationError", "roleSessionName", 400},
+		{"duration too short", webRole, "s1", good, 899 * time.Second, "ValidationError", "durationSeconds", 400},
+		{"duration too long", webRole, "s1", good, 43201 * time.Second, "ValidationError", "durationSeconds", 400},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := assumeWeb(t, url, tc.role, tc.session, tc.token, tc.duration)
+			wantCode(t, err, tc.code)
+			if !strings.Contains(err.Error(), tc.message) || httpStatus(err) != tc.status {
+				t.Errorf("got HTTP %d, %v; want %d and %q", httpStatus(err), err, tc.status, tc.message)
+			}
+		})
+	}
+	if got := srv.LastSessionName(webRole); got != "" {
+		t.Errorf("a rejected call recorded session name %q", got)
+	}
+
+	// The good token works at last, for the longest session AWS allows.
+	creds, err := assumeWeb(t, url, webRole, "s2", good, 12*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := time.Until(creds.Expires); left < 12*time.Hour-time.Minute || left > 12*time.Hour {
+		t.Errorf("session lasts %s, want 12h", left)
+	}
+}
+
+func TestWebIdentityExpiryAndMaxDuration(t *testing.T) {
+	srv, url := startServer(t, Options{MaxDuration: time.Second, WebIdentityTokenTTL: 5 * time.Minute})
+	token := srv.NewWebIdentityToken("sts.amazonaws.com")
+	creds, err := assumeWeb(t, url, webRole, "short", token, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := time.Until(creds.Expires); left > time.Second {
+		t.Errorf("credentials last %s despite MaxDuration 1s", left)
+	}
+
+	srv.testOnlySetNow(func() time.Time { return time.Now().Add(6 * time.Minute) })
+	_, err = assumeWeb(t, url, webRole, "late", token, 0)
+	wantCode(t, err, "ExpiredTokenException")
+	if httpStatus(err) != 400 || !strings.Contains(err.Error(), "Token expired") {
+		t.Errorf("expired token: HTTP %d, %v", httpStatus(err), err)
+	}
+	if got := srv.LastSessionName(webRole); got != "short" {
+		t.Errorf("LastSessionName = %q, want short", got)
+	}
+}
+
+func TestWebIdentityTrust(t *testing.T) {
+	srv, url := startServer(t, Options{GitHubRepository: "acme/images", GitHubRef: "refs/heads/release"})
+	token := srv.NewWebIdentityToken("sts.amazonaws.com")
+	srv.TrustWebIdentity(webRole, "repo:acme/images:ref:refs/heads/*")
+	srv.TrustWebIdentity(roleA, "repo:acme/other:*")
+
+	if _, err := assumeWeb(t, url, webRole, "trusted", token, 0); err != nil {
+		t.Errorf("trusted sub: %v", err)
+	}
+	_, err := assumeWeb(t, url, roleA, "untrusted", token, 0)
+	wantCode(t, err, "AccessDenied")
+	if httpStatus(err) != 403 {
+		t.Errorf("untrusted sub: HTTP %d", httpStatus(err))
+	}
+	for pattern, s := range map[string]string{"a?c": "abc", "a*": "a/b/c", "[x]": "[x]", "a.c": "a.c"} {
+		if !globMatch(pattern, s) {
+			t.Errorf("%q does not match %q", pattern, s)
+		}
+	}
+	for pattern, s := range map[string]string{"a?c": "ac", "a.c": "abc", "[x]": "x", "repo:a:*": "repo:ab:x"} {
+		if globMatch(pattern, s) {
+			t.Errorf("%q matches %q", pattern, s)
+		}
+	}
+}
+
+func TestSessionNamesEndpoint(t *testing.T) {
+	srv, url := startServer(t, Options{})
+	root := awsConfig(t, url, testRegion, rootCreds(srv))
+	for _, name := range []string{"first", "second"} {
+		if _, err := sts.NewFromConfig(root).AssumeRole(context.Background(), &sts.AssumeRoleInput{
+			RoleArn: aws.String(roleA), RoleSessionName: aws.String(name),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := assumeWeb(t, url, webRole, "web-1", srv.NewWebIdentityToken("sts.amazonaws.com"), 0); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(url + "/_standin/sessions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got map[string]string
+	if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[roleA] != "second" || got[webRole] != "web-1" {
+		t.Errorf("/_standin/sessions = %v", got)
+	}
+}
+
+// githubToken asks the GitHub OIDC stand-in for a token as
+// @actions/core getIDToken does.
+func githubToken(t *testing.T, requestURL, bearer, audience string) (int, string) {
+	t.Helper()
+	if audience != "" {
+		requestURL += "&audience=" + url.QueryEscape(audience)
+	}
+	req, err := http.NewRequest(http.MethodGet, requestURL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Count int    `json:"count"`
+		Value string `json:"value"`
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == 200 {
+		if err := json.Unmarshal(raw, &body); err != nil || body.Count != len(body.Value) {
+			t.Fatalf("answer %s: %v", raw, err)
+		}
+	}
+	return resp.StatusCode, body.Value
+}
+
+func jwtClaims(t *testing.T, token string) map[string]any {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token has %d parts, want 3", len(parts))
+	}
+	var header, claims map[string]any
+	for i, v := range []*map[string]any{&header, &claims} {
+		raw, err := base64.RawURLEncoding.DecodeString(parts[i])
+		if err != nil || json.Unmarshal(raw, v) != nil {
+			t.Fatalf("part %d is not base64url JSON: %v", i, err)
+		}
+	}
+	if header["typ"] != "JWT" {
+		t.Errorf("header %v", header)
+	}
+	return claims
+}
+
+func TestGitHubOIDC(t *testing.T) {
+	srv, url := startServer(t, Options{})
+	requestURL, requestToken := srv.GitHubOIDC()
+	if !strings.HasPrefix(requestURL, url+"/") || !strings.HasSuffix(requestURL, "?api-version=2.0") || requestToken == "" {
+		t.Fatalf("GitHubOIDC() = %q, %q", requestURL, requestToken)
+	}
+
+	status, token := githubToken(t, requestURL, requestToken, "sts.amazonaws.com")
+	if status != 200 {
+		t.Fatalf("token request: HTTP %d", status)
+	}
+	claims := jwtClaims(t, token)
+	if claims["aud"] != "sts.amazonaws.com" || claims["iss"] != GitHubIssuer || claims["sub"] != "repo:av-cli/av:ref:refs/heads/main" {
+		t.Errorf("claims %v", claims)
+	}
+	if exp, iat := claims["exp"].(float64), claims["iat"].(float64); exp <= iat {
+		t.Errorf("exp %v, iat %v", exp, iat)
+	}
+	creds, err := assumeWeb(t, url, webRole, "gh-run-7", token, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := callerArn(t, awsConfig(t, url, testRegion, creds)), "arn:aws:sts::210987654321:assumed-role/ci-push/gh-run-7"; got != want {
+		t.Errorf("caller = %s, want %s", got, want)
+	}
+
+	// Without an audience GitHub puts the owner's URL in aud, which the IAM
+	// OIDC provider does not list.
+	status, token = githubToken(t, requestURL, requestToken, "")
+	if status != 200 || jwtClaims(t, token)["aud"] != "https://github.com/av-cli" {
+		t.Fatalf("no audience: HTTP %d", status)
+	}
+	_, err = assumeWeb(t, url, webRole, "gh-run-7", token, 0)
+	wantCode(t, err, "InvalidIdentityToken")
+
+	if status, _ := githubToken(t, requestURL, requestToken+"x", "sts.amazonaws.com"); status != 401 {
+		t.Errorf("wrong bearer: HTTP %d, want 401", status)
+	}
+	if status, _ := githubToken(t, requestURL, "", "sts.amazonaws.com"); status != 401 {
+		t.Errorf("no bearer: HTTP %d, want 401", status)
+	}
+	if status, _ := githubToken(t, strings.TrimSuffix(requestURL, "?api-version=2.0")+"?x=1", requestToken, "sts.amazonaws.com"); status != 400 {
+		t.Errorf("no api-version: HTTP %d, want 400", status)
+	}
+	resp, err := http.Post(requestURL, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 405 {
+		t.Errorf("POST: HTTP %d, want 405", resp.StatusCode)
+	}
+	if got := srv.Calls("github.token"); got != 6 {
+		t.Errorf("github.token counted %d times, want 6", got)
+	}
+}
+
+// imdsEnv points the SDK's default chain at the stand-in's IMDS and nothing else.
+func imdsEnv(t *testing.T, url string) {
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url)
+	t.Setenv("AWS_ENDPOINT_URL", url)
+	t.Setenv("AWS_REGION", testRegion)
+}
+
+func TestIMDSThroughDefaultChain(t *testing.T) {
+	srv, url := startServer(t, Options{})
+	imdsEnv(t, url)
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if creds.Source != ec2rolecreds.ProviderName || !strings.HasPrefix(creds.AccessKeyID, "ASIA") || !creds.CanExpire {
+		t.Errorf("credentials from %s, key %s", creds.Source, creds.AccessKeyID)
+	}
+	arn := callerArn(t, cfg)
+	if !regexp.MustCompile(`^arn:aws:sts::123456789012:assumed-role/standin-instance/i-0[0-9a-f]{16}$`).MatchString(arn) {
+		t.Errorf("caller = %s", arn)
+	}
+	if _, err := ecrToken(cfg); err != nil {
+		t.Errorf("ECR with instance credentials: %v", err)
+	}
+	want := map[string]int{"imds.token": 1, "imds.roles": 1, "imds.credentials": 1, "sts.GetCallerIdentity": 1, "ecr.GetAuthorizationToken": 1}
+	if got := srv.CallsByName(); !equalCounts(got, want) {
+		t.Errorf("calls = %v, want %v", got, want)
+	}
+
+	// The same credentials until they near expiry, as IMDS rotates them.
+	again, err := ec2rolecreds.New().Retrieve(context.Background())
+	if err != nil || again.AccessKeyID != creds.AccessKeyID {
+		t.Errorf("second fetch: %s, %v; want %s", again.AccessKeyID, err, creds.AccessKeyID)
+	}
+	srv.testOnlySetNow(func() time.Time { return time.Now().Add(6*time.Hour - 4*time.Minute) })
+	rotated, err := ec2rolecreds.New().Retrieve(context.Background())
+	if err != nil || rotated.AccessKeyID == creds.AccessKeyID {
+		t.Errorf("fetch near expiry: %s, %v; want new credentials", rotated.AccessKeyID, err)
+	}
+
+	// Region, for a client that asks IMDS for it.
+	t.Setenv("AWS_REGION", "")
+	cfg, err = config.LoadDefaultConfig(context.Background(), config.WithEC2IMDSRegion())
+	if err != nil || cfg.Region != "us-east-1" {
+		t.Errorf("IMDS region = %q, %v", cfg.Region, err)
+	}
+}
+
+// imdsRaw sends one IMDS request with the given headers.
+func imdsRaw(t *testing.T, method, url string, header map[string]string) (int, string, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), resp.Header
+}
+
+func TestIMDSRequiresSessionToken(t *testing.T) {
+	srv, url := startServer(t, Options{})
+	creds := url + "/latest/meta-data/iam/security-credentials/"
+
+	// IMDSv1, no token: refused, as on an instance with HttpTokens=required.
+	if status, _, _ := imdsRaw(t, "GET", creds, nil); status != 401 {
+		t.Errorf("no token: HTTP %d, want 401", status)
+	}
+	for _, ttl := range []string{"", "0", "21601", "x"} {
+		if status, _, _ := imdsRaw(t, "PUT", url+"/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": ttl}); status != 400 {
+			t.Errorf("TTL %q: HTTP %d, want 400", ttl, status)
+		}
+	}
+	if status, _, _ := imdsRaw(t, "PUT", url+"/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "60", "X-Forwarded-For": "10.0.0.1"}); status != 403 {
+		t.Errorf("proxied token request: HTTP %d, want 403", status)
+	}
+	status, token, header := imdsRaw(t, "PUT", url+"/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+	if status != 200 || token == "" || header.Get("X-Aws-Ec2-Metadata-Token-Ttl-Seconds") != "60" {
+		t.Fatalf("token: HTTP %d, TTL header %q", status, header.Get("X-Aws-Ec2-Metadata-Token-Ttl-Seconds"))
+	}
+	withToken := map[string]string{"X-aws-ec2-metadata-token": token}
+	if status, body, _ := imdsRaw(t, "GET", creds, withToken); status != 200 || body != "standin-instance" {
+		t.Errorf("role list: HTTP %d %q", status, body)
+	}
+	if status, _, _ := imdsRaw(t, "GET", creds, map[string]string{"X-aws-ec2-metadata-token": token + "x"}); status != 401 {
+		t.Errorf("wrong token: HTTP %d, want 401", status)
+	}
+	status, body, _ := imdsRaw(t, "GET", creds+"standin-instance", withToken)
+	var doc map[string]string
+	if status != 200 || json.Unmarshal([]byte(body), &doc) != nil {
+		t.Fatalf("credentials: HTTP %d", status)
+	}
+	for _, k := range []string{"Code", "AccessKeyId", "SecretAccessKey", "Token", "Expiration", "LastUpdated", "Type"} {
+		if doc[k] == "" {
+			t.Errorf("credentials document lacks %s", k)
+		}
+	}
+	if doc["Code"] != "Success" || doc["Type"] != "AWS-HMAC" {
+		t.Errorf("Code %q, Type %q", doc["Code"], doc["Type"])
+	}
+	if status, _, _ := imdsRaw(t, "GET", creds+"other-role", withToken); status != 404 {
+		t.Errorf("another role's credentials: HTTP %d, want 404", status)
+	}
+
+	// The token expires after its TTL.
+	srv.testOnlySetNow(func() time.Time { return time.Now().Add(61 * time.Second) })
+	if status, _, _ := imdsRaw(t, "GET", creds, withToken); status != 401 {
+		t.Errorf("expired token: HTTP %d, want 401", status)
+	}
+	srv.testOnlySetNow(nil)
+
+	// No instance profile: nothing to list, and the SDK says so.
+	srv.SetInstanceRole("")
+	if status, _, _ := imdsRaw(t, "GET", creds, withToken); status != 404 {
+		t.Errorf("no role: HTTP %d, want 404", status)
+	}
+	imdsEnv(t, url)
+	_, err := ec2rolecreds.New().Retrieve(context.Background())
+	if err == nil {
+		t.Error("credentials from an instance without a role")
+	}
+	if got, want := srv.CallsByName(), map[string]int{"imds.token": 7, "imds.roles": 6, "imds.credentials": 2}; !equalCounts(got, want) {
+		t.Errorf("calls = %v, want %v", got, want)
+	}
+}
+
+func TestContainerCredentials(t *testing.T) {
+	srv, url := startServer(t, Options{})
+	fullURI, token := srv.ContainerCredentials()
+	if !strings.HasPrefix(fullURI, url+"/") || token == "" {
+		t.Fatalf("ContainerCredentials() = %q, %q", fullURI, token)
+	}
+	t.Setenv("AWS_ENDPOINT_URL", url)
+	t.Setenv("AWS_REGION", testRegion)
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", fullURI)
+	t.Setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", token)
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(creds.AccessKeyID, "ASIA") || !creds.CanExpire {
+		t.Errorf("credentials from %s, key %s", creds.Source, creds.AccessKeyID)
+	}
+	if arn := callerArn(t, cfg); !strings.HasPrefix(arn, "arn:aws:sts::123456789012:assumed-role/standin-task/eks-standin-") {
+		t.Errorf("caller = %s", arn)
+	}
+	if _, err := ecrToken(cfg); err != nil {
+		t.Errorf("ECR with container credentials: %v", err)
+	}
+
+	// The token from a file, as EKS Pod Identity hands it over.
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tokenFile, []byte(token), 0o600)
+	t.Setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", "")
+	t.Setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tokenFile)
+	cfg, err = config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := cfg.Credentials.Retrieve(context.Background()); err != nil || again.AccessKeyID != creds.AccessKeyID {
+		t.Errorf("with the token file: %s, %v; want %s", again.AccessKeyID, err, creds.AccessKeyID)
+	}
+
+	// A wrong token gets 401, which the SDK reports.
+	t.Setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "")
+	t.Setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", token+"x")
+	cfg, err = config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cfg.Credentials.Retrieve(context.Background())
+	if err == nil || httpStatus(err) != 401 {
+		t.Errorf("wrong token: %v (HTTP %d), want 401", err, httpStatus(err))
+	}
+	if got := srv.Calls("container.credentials"); got < 3 {
+		t.Errorf("container.credentials counted %d times, want at least 3", got)
+	}
+}
+
+func TestAmbientSecrets(t *testing.T) {
+	srv, url := startServer(t, Options{})
+	web := srv.NewWebIdentityToken("sts.amazonaws.com")
+	requestURL, requestToken := srv.GitHubOIDC()
+	_, gh := githubToken(t, requestURL, requestToken, "sts.amazonaws.com")
+	fullURI, containerToken := srv.ContainerCredentials()
+	imdsEnv(t, url)
+	instance, err := ec2rolecreds.New().Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", fullURI)
+	t.Setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", containerToken)
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	container, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	have := map[string]bool{}
+	for _, s := range srv.AmbientSecrets() {
+		if s.What == "" || s.Value == "" {
+			t.Errorf("secret %+v", s)
+		}
+		have[s.Value] = true
+	}
+	for _, want := range []string{web, gh, requestToken, containerToken, instance.SecretAccessKey, instance.SessionToken, container.SecretAccessKey, container.SessionToken} {
+		if !have[want] {
+			t.Errorf("AmbientSecrets lacks a secret handed out (length %d)", len(want))
 		}
 	}
 }

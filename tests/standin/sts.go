@@ -84,6 +84,8 @@ func (s *Server) serveSTS(r *request) (any, *awsError) {
 		return s.getSessionToken(r)
 	case "AssumeRole":
 		return s.assumeRole(r)
+	case "AssumeRoleWithWebIdentity":
+		return s.assumeRoleWithWebIdentity(r)
 	}
 	return nil, errUnknownOperation(fmt.Sprintf("Could not find operation %s for version %s", r.action, stsVersion))
 }
@@ -109,21 +111,10 @@ func (s *Server) getSessionToken(r *request) (any, *awsError) {
 
 func (s *Server) assumeRole(r *request) (any, *awsError) {
 	roleArn, sessionName := r.params.Get("RoleArn"), r.params.Get("RoleSessionName")
-	if roleArn == "" {
-		return nil, errValidation("1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null")
+	account, roleName, err := checkRoleParams(roleArn, sessionName)
+	if err != nil {
+		return nil, err
 	}
-	if sessionName == "" {
-		return nil, errValidation("1 validation error detected: Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null")
-	}
-	m := roleArnPattern.FindStringSubmatch(roleArn)
-	if m == nil {
-		return nil, errValidation(fmt.Sprintf("standin: %s is not a valid IAM role ARN", roleArn))
-	}
-	if !roleSessionPattern.MatchString(sessionName) {
-		return nil, errValidation(fmt.Sprintf("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", sessionName))
-	}
-	account, roleName := m[1], m[2]
-
 	seconds, err := durationSeconds(r.params, defRoleSessionSeconds, maxRoleSessionSeconds)
 	if err != nil {
 		return nil, err
@@ -135,17 +126,48 @@ func (s *Server) assumeRole(r *request) (any, *awsError) {
 		return nil, err
 	}
 
-	who := caller{
+	who := roleSession(roleArn, account, roleName, sessionName)
+	resp := assumeRoleResponse{RequestID: r.id}
+	resp.Result.AssumedRoleUser.AssumedRoleID = who.userID
+	resp.Result.AssumedRoleUser.Arn = who.arn
+	resp.Result.Credentials = s.issue(who, seconds)
+	s.recordSession(roleArn, sessionName)
+	return resp, nil
+}
+
+// checkRoleParams validates RoleArn and RoleSessionName as STS does and
+// returns the role's account and name.
+func checkRoleParams(roleArn, sessionName string) (account, roleName string, err *awsError) {
+	if roleArn == "" {
+		return "", "", errValidation("1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null")
+	}
+	if sessionName == "" {
+		return "", "", errValidation("1 validation error detected: Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null")
+	}
+	m := roleArnPattern.FindStringSubmatch(roleArn)
+	if m == nil {
+		return "", "", errValidation(fmt.Sprintf("standin: %s is not a valid IAM role ARN", roleArn))
+	}
+	if !roleSessionPattern.MatchString(sessionName) {
+		return "", "", errValidation(fmt.Sprintf("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", sessionName))
+	}
+	return m[1], m[2], nil
+}
+
+// roleSession is who acts with a role session's credentials.
+func roleSession(roleArn, account, roleName, sessionName string) caller {
+	return caller{
 		arn:     fmt.Sprintf("arn:aws:sts::%s:assumed-role/%s/%s", account, roleName, sessionName),
 		userID:  roleID(roleArn) + ":" + sessionName,
 		account: account,
 		role:    true,
 	}
-	resp := assumeRoleResponse{RequestID: r.id}
-	resp.Result.AssumedRoleUser.AssumedRoleID = who.userID
-	resp.Result.AssumedRoleUser.Arn = who.arn
-	resp.Result.Credentials = s.issue(who, seconds)
-	return resp, nil
+}
+
+func (s *Server) recordSession(roleArn, sessionName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sessionNames[roleArn] = sessionName
 }
 
 // durationSeconds reads DurationSeconds, holding it to AWS's limits rather
@@ -194,10 +216,12 @@ func (s *Server) issue(who caller, seconds int) stsCredentials {
 	}
 	token := make([]byte, 160)
 	rand.Read(token)
+	now := s.now()
 	key := &tempKey{
 		secret:  randomString(secretChars, 40),
 		token:   base64.StdEncoding.EncodeToString(token),
-		expires: s.now().Add(lifetime),
+		issued:  now,
+		expires: now.Add(lifetime),
 		caller:  who,
 	}
 	key.caller.accessKey = "ASIA" + randomString(upperAlnum, 16)

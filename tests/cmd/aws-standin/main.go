@@ -9,6 +9,13 @@
 // It prints its URL on stdout (and writes it to -ready-file), logs one line
 // per call on stderr, and exits on SIGINT or SIGTERM. Call counts are at
 // GET <URL>/_standin/calls.
+//
+// It also serves the identities of a CI job or a cloud machine: GitHub
+// Actions' OIDC token endpoint, AssumeRoleWithWebIdentity, IMDSv2 and
+// container credentials. -platform-file writes where they are, and their
+// tokens, as NAME=VALUE lines (GH_OIDC_URL, GH_OIDC_REQUEST_TOKEN,
+// WEB_IDENTITY_TOKEN, IMDS_ENDPOINT, CONTAINER_CREDS_URI,
+// CONTAINER_CREDS_TOKEN), the names the e2e scripts use.
 package main
 
 import (
@@ -67,6 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		tokenTTL     = flags.Duration("token-ttl", 12*time.Hour, "lifetime of ECR authorization tokens")
 		maxDuration  = flags.Duration("max-duration", 0, "if set, cap on the lifetime of issued STS credentials")
 		readyFile    = flags.String("ready-file", "", "file to write the URL to once listening")
+		platformFile = flags.String("platform-file", "", "file to write (mode 0600) the platform identities' addresses and tokens to, as NAME=VALUE lines, once listening")
 		registries   pairs
 		mfaDevices   pairs
 	)
@@ -116,6 +124,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer srv.Close()
+	// Before the ready file: whoever waits for that may read this at once.
+	if *platformFile != "" {
+		if err := writeAtomically(*platformFile, platformLines(srv), 0o600); err != nil {
+			return err
+		}
+		defer os.Remove(*platformFile)
+	}
 	if *readyFile != "" {
 		if err := writeAtomically(*readyFile, url, 0o644); err != nil {
 			return err
@@ -126,6 +141,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	<-ctx.Done()
 	return nil
+}
+
+// platformLines says where the platform identities are, and their tokens.
+func platformLines(srv *standin.Server) string {
+	ghURL, ghToken := srv.GitHubOIDC()
+	containerURI, containerToken := srv.ContainerCredentials()
+	var b strings.Builder
+	for _, kv := range [][2]string{
+		{"GH_OIDC_URL", ghURL},
+		{"GH_OIDC_REQUEST_TOKEN", ghToken},
+		{"WEB_IDENTITY_TOKEN", srv.NewWebIdentityToken("sts.amazonaws.com")},
+		{"IMDS_ENDPOINT", srv.URL()},
+		{"CONTAINER_CREDS_URI", containerURI},
+		{"CONTAINER_CREDS_TOKEN", containerToken},
+	} {
+		fmt.Fprintf(&b, "%s=%s\n", kv[0], kv[1])
+	}
+	return b.String()
 }
 
 // loadRootKeys registers the keys in path, or creates path holding one new

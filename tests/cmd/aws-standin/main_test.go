@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,6 +34,7 @@ func TestRun(t *testing.T) {
 	keyFile := filepath.Join(dir, "keys")
 	passwordFile := filepath.Join(dir, "password")
 	readyFile := filepath.Join(dir, "ready")
+	platformFile := filepath.Join(dir, "platform")
 	if err := os.WriteFile(passwordFile, []byte("pw-from-file\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -48,6 +50,7 @@ func TestRun(t *testing.T) {
 			"-region-registry", "eu-west-1=http://127.0.0.1:5000",
 			"-token-ttl", "30s",
 			"-ready-file", readyFile,
+			"-platform-file", platformFile,
 		}, &stdout, &stderr)
 	}()
 
@@ -110,14 +113,41 @@ func TestRun(t *testing.T) {
 		t.Errorf("token TTL %s, want 30s", left)
 	}
 
+	// The platform identities: the file names them, and they answer.
+	platform := readPlatformFile(t, platformFile)
+	req, _ := http.NewRequest(http.MethodGet, platform["CONTAINER_CREDS_URI"], nil)
+	req.Header.Set("Authorization", platform["CONTAINER_CREDS_TOKEN"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("container credentials: HTTP %d", resp.StatusCode)
+	}
+	web, err := sts.NewFromConfig(cfg).AssumeRoleWithWebIdentity(ctx, &sts.AssumeRoleWithWebIdentityInput{
+		RoleArn: aws.String("arn:aws:iam::123456789012:role/ci"), RoleSessionName: aws.String("ci"),
+		WebIdentityToken: aws.String(platform["WEB_IDENTITY_TOKEN"]),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if platform["IMDS_ENDPOINT"] != url || !strings.HasPrefix(platform["GH_OIDC_URL"], url+"/") || platform["GH_OIDC_REQUEST_TOKEN"] == "" {
+		t.Errorf("platform file: %v", platform)
+	}
+
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	if _, err := os.Stat(platformFile); !os.IsNotExist(err) {
+		t.Errorf("platform file left behind: %v", err)
+	}
 	if got := strings.TrimSpace(stdout.String()); got != url {
 		t.Errorf("stdout %q, want the URL %q", got, url)
 	}
-	for _, secret := range []string{key[1], "pw-from-file", *st.Credentials.SecretAccessKey, *st.Credentials.SessionToken} {
+	for _, secret := range []string{key[1], "pw-from-file", *st.Credentials.SecretAccessKey, *st.Credentials.SessionToken,
+		*web.Credentials.SecretAccessKey, platform["WEB_IDENTITY_TOKEN"], platform["GH_OIDC_REQUEST_TOKEN"], platform["CONTAINER_CREDS_TOKEN"]} {
 		if strings.Contains(stderr.String(), secret) {
 			t.Errorf("stderr shows a secret:\n%s", stderr.String())
 		}
@@ -135,6 +165,30 @@ func TestRun(t *testing.T) {
 	if again, _ := os.ReadFile(keyFile); !bytes.Equal(again, keyLine) {
 		t.Error("key file rewritten")
 	}
+}
+
+func readPlatformFile(t *testing.T, path string) map[string]string {
+	t.Helper()
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("platform file mode %v, want 0600", info.Mode().Perm())
+	}
+	b, _ := os.ReadFile(path)
+	out := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || v == "" {
+			t.Fatalf("platform file line %q", line)
+		}
+		out[k] = v
+	}
+	if len(out) != 6 {
+		t.Errorf("platform file has %d lines, want 6", len(out))
+	}
+	return out
 }
 
 func TestRunRejectsBadKeyFile(t *testing.T) {
