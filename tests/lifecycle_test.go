@@ -24,7 +24,7 @@ func init() {
 	scriptCmds["hang"] = cmdHang
 	scriptCmds["lockedby"] = cmdLockedBy
 	scriptCmds["waitgrep"] = cmdWaitGrep
-	scriptKeys = append(scriptKeys, "AV_MIN_TTL", "AV_LOCK_TIMEOUT", "AV_AWS_TIMEOUT", "AWS_VAULT_FILE_DIR", "REGISTRY_WEST", "REGISTRY_HELPER")
+	scriptKeys = append(scriptKeys, "AV_MIN_TTL", "AV_LOCK_TIMEOUT", "AV_AWS_TIMEOUT", "AV_AMBIENT", "AV_ROLE_ARN", "AV_REGISTRY_ONLY", "GITHUB_ACTIONS", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "AWS_VAULT_FILE_DIR", "REGISTRY_WEST", "REGISTRY_HELPER")
 }
 
 // parallel N CMD [ARGS...]: start N copies of CMD at once with the script's environment
