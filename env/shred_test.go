@@ -62,7 +62,7 @@ func TestShredSparseFile(t *testing.T) {
 	defer held.Close()
 
 	var serr error
-	if grew := heapGrowth(func() { serr = d.Shred() }); grew > 4<<20 {
+	if grew := heapGrowth(func() { serr = d.Shred() }); grew > 32<<20 {
 		t.Errorf("Shred allocated %d MiB for a sparse file of %d MiB", grew>>20, sparse>>20)
 	}
 	if serr != nil {
@@ -252,7 +252,9 @@ func TestSweepHostileTree(t *testing.T) {
 	dead.lock = nil
 
 	var grew uint64
-	if grew = heapGrowth(func() { Sweep(base) }); grew > 4<<20 {
+	// The old sweep allocated the sparse file's terabyte; walking the deep tree takes a few
+	// MiB, several times more under the race detector (make race).
+	if grew = heapGrowth(func() { Sweep(base) }); grew > 64<<20 {
 		t.Errorf("Sweep allocated %d MiB", grew>>20)
 	}
 	entries, _ := os.ReadDir(base)
