@@ -59,7 +59,9 @@ race:
 # hunt). Each package's test binary is built once, instrumented (go test -c -fuzz), and run
 # once per target in the package's directory, with go test's own corpus cache. An input that
 # fails is left in the package's testdata/fuzz/FuzzX, where every later `go test` runs it:
-# commit it with the fix.
+# commit it with the fix. Go 1.26's fuzz coordinator can report its own -fuzztime deadline as
+# a failure ("context deadline exceeded", no input written: golang/go#75804, fixed in 1.27);
+# that alone is reported and passed over.
 FUZZTIME ?= 8s
 fuzz:
 	@set -e; bin=$$(mktemp -d); trap 'rm -rf "$$bin"' EXIT; cache=$$($(GO) env GOCACHE)/fuzz; \
@@ -70,8 +72,16 @@ fuzz:
 		cd "$$($(GO) list -f '{{.Dir}}' $$pkg)"; \
 		for target in $$("$$bin/test" -test.list '^Fuzz'); do \
 			echo "$$pkg $$target, $(FUZZTIME)"; \
+			inputs=$$(ls testdata/fuzz/$$target 2>/dev/null || true); rc=0; \
 			DBUS_SESSION_BUS_ADDRESS=disabled: "$$bin/test" -test.run '^$$' -test.fuzz "^$$target\$$" \
-				-test.fuzztime $(FUZZTIME) -test.fuzzcachedir "$$cache/$$pkg"; \
+				-test.fuzztime $(FUZZTIME) -test.fuzzcachedir "$$cache/$$pkg" >"$$bin/out" 2>&1 || rc=$$?; \
+			cat "$$bin/out"; \
+			if [ $$rc != 0 ]; then \
+				if [ "$$(ls testdata/fuzz/$$target 2>/dev/null || true)" = "$$inputs" ] && \
+					grep -qx '    context deadline exceeded' "$$bin/out"; then \
+					echo "$$target: the fuzz coordinator's deadline race (golang/go#75804), no failing input: passed over"; \
+				else exit $$rc; fi; \
+			fi; \
 		done; \
 		cd "$(CURDIR)"; \
 	done
