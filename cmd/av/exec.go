@@ -63,7 +63,9 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	}
 
 	// The profile and what it logs in to: the config file only.
-	cfg, err := profiles.LoadConfig()
+	// The user's files may sit on a hung NFS or FUSE mount: reading them must not make av
+	// deaf to Ctrl-C and SIGTERM (ctx ends with them).
+	cfg, err := interruptible(ctx, profiles.LoadConfig)
 	if err != nil {
 		return runner.Status{}, err
 	}
@@ -111,7 +113,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 
 	// The run's directory and the user's client configs.
 	env.Sweep(base)
-	user, err := env.ReadUserConfig(env.FindUserConfig(os.Getenv))
+	user, err := interruptible(ctx, func() (env.UserFiles, error) { return env.ReadUserConfig(env.FindUserConfig(os.Getenv)) })
 	if err != nil {
 		return runner.Status{}, err
 	}
@@ -258,6 +260,29 @@ func renew(ctx context.Context, sup *runner.Supervisor, cache *env.TokenCache, r
 	return func() {
 		cancel()
 		<-done
+	}
+}
+
+// interruptible runs read on a goroutine of its own and returns when it does or when ctx
+// ends, whichever comes first: a read blocked in the kernel (a hung network filesystem)
+// then no longer holds av, which goes on to clean up and exit; the abandoned read ends
+// with the process.
+func interruptible[T any](ctx context.Context, read func() (T, error)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := read()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
 	}
 }
 
