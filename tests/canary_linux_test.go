@@ -9,6 +9,7 @@
 // and every file under the temporary HOMEs, /dev/shm and /tmp that the runs could have
 // written. A canary may appear in plain text nowhere: only the encrypted vault and the
 // ambient cache hold them, encrypted, and the run directory while the command runs.
+// Linux only: it reads /proc.
 package tests
 
 import (
