@@ -1,6 +1,7 @@
 package env
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -95,6 +96,20 @@ func (c Child) Environ(parent []string) []string {
 	}
 	for _, kv := range set {
 		out = append(out, kv[0]+"="+kv[1])
+	}
+	return out
+}
+
+// withoutSecrets is parent minus every variable of stripped: the environment of a program
+// av runs for itself (a docker credential store), which is not the command and gets none
+// of the credentials or the passphrase av's own environment may hold (a CI job's keys).
+func withoutSecrets(parent []string) []string {
+	out := make([]string, 0, len(parent))
+	for _, kv := range parent {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(stripped, k) {
+			out = append(out, kv)
+		}
 	}
 	return out
 }

@@ -144,11 +144,13 @@ func readUserConfigFile(path string) ([]byte, error) {
 }
 
 // ListCredentialStore runs `docker-credential-NAME list`, which prints the registries the
-// helper holds as {"server": "username"}: names only, never secrets.
+// helper holds as {"server": "username"}: names only, never secrets. The helper gets av's
+// environment without its secrets (withoutSecrets): it needs none of them to list.
 func ListCredentialStore(helper string) ([]string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker-credential-"+helper, "list")
+	cmd.Env = withoutSecrets(os.Environ())
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, err

@@ -56,3 +56,28 @@ func TestUserConfigTooLarge(t *testing.T) {
 		t.Errorf("ReadUserConfig of a terabyte = %v", err)
 	}
 }
+
+// TestListCredentialStoreEnviron: the credential store av asks for its registries is not
+// the command, and inherits none of the secrets av's environment may hold (a CI job's
+// keys, the vault passphrase). It answers here with the secrets it got, as host names.
+func TestListCredentialStoreEnviron(t *testing.T) {
+	dir := t.TempDir()
+	helper := "#!/bin/sh\nprintf '{\"%s\": \"u\", \"%s\": \"u\", \"%s\": \"u\", \"HOME=%s\": \"u\"}' " +
+		"\"${AWS_SECRET_ACCESS_KEY:-no-secret}\" \"${AWS_SESSION_TOKEN:-no-token}\" \"${AWS_VAULT_FILE_PASSPHRASE:-no-passphrase}\" \"$HOME\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "docker-credential-envtest"), []byte(helper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("HOME", "/home/someone")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "job-secret")
+	t.Setenv("AWS_SESSION_TOKEN", "job-token")
+	t.Setenv("AWS_VAULT_FILE_PASSPHRASE", "vault-passphrase")
+	hosts, err := ListCredentialStore("envtest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"HOME=/home/someone", "no-passphrase", "no-secret", "no-token"}
+	if strings.Join(hosts, " ") != strings.Join(want, " ") {
+		t.Errorf("the helper saw %q, want %q: the secrets kept from it, the rest of the environment passed on", hosts, want)
+	}
+}

@@ -335,6 +335,20 @@ func (s *Server) SessionNames() map[string]string {
 	return out
 }
 
+// IssuedSecrets returns the secret key and session token of every set of
+// temporary credentials STS issued so far (GetSessionToken, AssumeRole,
+// AssumeRoleWithWebIdentity; expired ones too), for tests that check where
+// they end up.
+func (s *Server) IssuedSecrets() []Secret {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Secret, 0, 2*len(s.temps))
+	for _, k := range s.temps {
+		out = append(out, Secret{"an STS session's secret key", k.secret}, Secret{"an STS session token", k.token})
+	}
+	return out
+}
+
 // count adds a call to name.
 func (s *Server) count(name string) {
 	s.mu.Lock()
