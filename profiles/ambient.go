@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -27,6 +28,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go/logging"
+	"golang.org/x/sys/unix"
 )
 
 // Ambient credentials are the identity a machine gives its jobs, not the vault's: keys in the
@@ -151,6 +153,12 @@ func (p *Profile) AmbientSource() string {
 }
 
 func resolveAmbient(ctx context.Context, o AmbientOptions, region string) (*ambientSource, []byte, error) {
+	// With no shared files, a profile named by AWS_DEFAULT_PROFILE (which the SDK reads as
+	// AWS_PROFILE) could only fail: the job's identity is no profile's.
+	if p, ok := os.LookupEnv("AWS_DEFAULT_PROFILE"); ok {
+		os.Unsetenv("AWS_DEFAULT_PROFILE")
+		defer os.Setenv("AWS_DEFAULT_PROFILE", p)
+	}
 	roleARN, tokenFile := o.RoleARN, os.Getenv("AWS_WEB_IDENTITY_TOKEN_FILE")
 	envKeys := os.Getenv("AWS_ACCESS_KEY_ID") != "" && os.Getenv("AWS_SECRET_ACCESS_KEY") != ""
 	if roleARN == "" && !envKeys && tokenFile != "" {
@@ -161,7 +169,13 @@ func resolveAmbient(ctx context.Context, o AmbientOptions, region string) (*ambi
 		return resolveWebIdentity(ctx, o, roleARN, tokenFile)
 	}
 
-	c, err := config.LoadDefaultConfig(ctx, config.WithRegion(orDefault(region, "us-east-1")), config.WithLogger(sdkLogger))
+	c, err := config.LoadDefaultConfig(ctx, config.WithRegion(orDefault(region, "us-east-1")), config.WithLogger(sdkLogger),
+		// The job's identity is the platform's, never a profile of the user's files (and a
+		// FIFO there would hold av deaf to signals): keys in the environment, a web
+		// identity, container or instance credentials.
+		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedCredentialsFiles([]string{}),
+	)
 	if err != nil {
 		return nil, nil, fmt.Errorf("loading the SDK settings: %w", err)
 	}
@@ -236,18 +250,19 @@ const maxTokenSize = 64 << 10
 func readTokenFile(path string) (string, error) {
 	data, err := readCapped(path, maxTokenSize)
 	if err != nil {
-		return "", fmt.Errorf("reading the web identity token file %s: %w", path, err)
+		return "", fmt.Errorf("reading the web identity token file %q: %w", path, err)
 	}
 	tok := strings.TrimSpace(string(data))
 	if tok == "" {
-		return "", fmt.Errorf("the web identity token file %s is empty", path)
+		return "", fmt.Errorf("the web identity token file %q is empty", path)
 	}
 	return tok, nil
 }
 
 // readCapped reads a regular file of at most limit bytes.
 func readCapped(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: a FIFO is refused below, not waited on in open(2).
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -275,6 +290,10 @@ func gitHubToken(ctx context.Context, reqURL, reqToken, audience string) (string
 	u, err := url.Parse(reqURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") {
 		return "", fmt.Errorf("%s is not a URL", gitHubTokenURLVar)
+	}
+	if ip := net.ParseIP(u.Hostname()); u.Scheme == "http" && (ip == nil || !ip.IsLoopback()) && u.Hostname() != "localhost" {
+		// The request token is the job's: never in clear over a network.
+		return "", fmt.Errorf("%s is plain http to another machine: av sends the job's request token over https only", gitHubTokenURLVar)
 	}
 	q := u.Query()
 	q.Set("audience", audience)
@@ -416,6 +435,7 @@ func openAmbientCache(ctx context.Context, o AmbientOptions, key []byte) (*Vault
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte("directory"))
 	v.fileDir = filepath.Join(o.CacheDir, ambientCachePrefix+hex.EncodeToString(mac.Sum(nil)[:10]))
+	v.ambientCache = true
 	if err := os.Mkdir(v.fileDir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("creating the job's credential cache: %w", err)
 	}
@@ -434,6 +454,15 @@ func openAmbientCache(ctx context.Context, o AmbientOptions, key []byte) (*Vault
 	v.store = kr
 	v.kr = &vaultKeyring{v: v}
 	return v, nil
+}
+
+// DropIfEmpty removes the job's cache directory if nothing was stored in it (a run that
+// failed before it got any token): bad input leaves nothing behind. A parallel run that
+// stores into it later makes it again.
+func (v *Vault) DropIfEmpty() {
+	if v.ambientCache {
+		os.Remove(v.fileDir) // fails, as it should, unless empty
+	}
 }
 
 func sweepAmbientCaches(dir string) {

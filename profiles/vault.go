@@ -87,6 +87,7 @@ type Vault struct {
 	lock *vaultLock // nil without VaultOptions.LockDir
 	held LockMode
 
+	ambientCache  bool // a CI job's own cache (OpenAmbient), in the runtime directory
 	passphrase    string
 	hasPassphrase bool // asked for, or given in VaultOptions
 	passphraseErr error
@@ -525,6 +526,10 @@ func (v *Vault) setWhole(item keyring.Item) error {
 	entries, err := os.ReadDir(tmp)
 	if err != nil || len(entries) != 1 {
 		return v.store.Set(item)
+	}
+	if v.ambientCache {
+		// A failed parallel run may have removed it while empty (DropIfEmpty).
+		os.MkdirAll(v.fileDir, 0o700)
 	}
 	err = os.Rename(filepath.Join(tmp, entries[0].Name()), filepath.Join(v.fileDir, entries[0].Name()))
 	if errors.Is(err, unix.EXDEV) {

@@ -21,11 +21,11 @@ type masker struct {
 }
 
 // ciMasks returns the run's masker: GITHUB_ACTIONS=true, as the runner sets it, turns it on.
-// The lines go to stdout, where the runner reads workflow commands.
-func ciMasks(getenv func(string) string, stdout io.Writer) *masker {
+// The lines go to w, av's stderr.
+func ciMasks(getenv func(string) string, w io.Writer) *masker {
 	m := &masker{done: map[string]bool{}}
 	if getenv("GITHUB_ACTIONS") == "true" {
-		m.w = stdout
+		m.w = w
 	}
 	return m
 }

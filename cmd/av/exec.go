@@ -155,8 +155,20 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 		if err != nil {
 			return runner.Status{}, err
 		}
-		// In CI every profile a Makefile names is the job's one identity.
-		lookup = func(string) (*profiles.Profile, error) { return run, nil }
+		defer vault.DropIfEmpty() // a run that stored nothing leaves no cache behind
+		forced := cli.Ambient || cli.RoleARN != ""
+		lookup = func(name string) (*profiles.Profile, error) {
+			if name != run.Name && !forced {
+				// Only the unnamed profile fell to the job's identity: one named in a
+				// registry entry must not, silently.
+				return nil, hinted{
+					fmt.Errorf("profile %q, named for a registry, would get the job's own AWS identity, as profile %q does", name, run.Name),
+					"name the run's profile (`av PROFILE -- COMMAND`), or set AV_AMBIENT=1 to use the job's identity for every profile",
+				}
+			}
+			// With AV_AMBIENT, every profile a Makefile names is the job's one identity.
+			return run, nil
+		}
 	} else {
 		lookup = cli.lookup(cfg, vault, inv.Profile)
 	}
@@ -208,7 +220,10 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	if registryOnly {
 		log.Printf("registry only: the command gets no AWS credentials")
 	}
-	masks := ciMasks(os.Getenv, os.Stdout)
+	// On stderr, which the runner reads for workflow commands as it reads stdout: the
+	// command's stdout is often data (`> file`, `| jq`, `$(…)`), and mask lines there would
+	// put the very secrets in it.
+	masks := ciMasks(os.Getenv, os.Stderr)
 	masks.add(tokens.Logins, child.HandedCredentials())
 	// The command's processes hold the directory's lock: no sweep takes it while they live.
 	command := runner.Command{Env: child.Environ(os.Environ()), ExtraFiles: []*os.File{dir.Lock()}}
