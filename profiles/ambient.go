@@ -259,9 +259,15 @@ func readTokenFile(path string) (string, error) {
 	return tok, nil
 }
 
-// readCapped reads a regular file of at most limit bytes.
+var (
+	errNotRegular = errors.New("not a regular file")
+	errTooLarge   = errors.New("too large")
+)
+
+// readCapped reads a regular file of at most limit bytes: a user's file (the AWS config,
+// a token file). It is opened O_NONBLOCK, so a FIFO is refused, not waited on in open(2)
+// (deaf to Ctrl-C and SIGTERM), and its size is checked before it is read.
 func readCapped(path string, limit int64) ([]byte, error) {
-	// O_NONBLOCK: a FIFO is refused below, not waited on in open(2).
 	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
@@ -272,14 +278,17 @@ func readCapped(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if !info.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
+		return nil, errNotRegular
+	}
+	if info.Size() > limit {
+		return nil, errTooLarge
 	}
 	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("larger than %d KiB", limit>>10)
+		return nil, errTooLarge // it grew while read
 	}
 	return data, nil
 }

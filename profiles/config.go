@@ -6,7 +6,6 @@ package profiles
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -17,7 +16,6 @@ import (
 	"sync"
 
 	"github.com/99designs/aws-vault/v7/vault"
-	"golang.org/x/sys/unix"
 	ini "gopkg.in/ini.v1"
 )
 
@@ -76,31 +74,16 @@ func LoadConfig() (*Config, error) {
 
 // readConfigFile reads the config file at path; a missing one is empty.
 func readConfigFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
-	if errors.Is(err, fs.ErrNotExist) {
+	data, err := readCapped(path, MaxConfigFile)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the AWS config file %s: %w", path, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("reading the AWS config file %s: %w", path, err)
-	}
-	if !st.Mode().IsRegular() {
+	case errors.Is(err, errNotRegular):
 		return nil, fmt.Errorf("the AWS config file %s is not a regular file", path)
-	}
-	tooLarge := fmt.Errorf("the AWS config file %s is larger than %d MiB", path, MaxConfigFile>>20)
-	if st.Size() > MaxConfigFile {
-		return nil, tooLarge
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxConfigFile+1))
-	if err != nil {
+	case errors.Is(err, errTooLarge):
+		return nil, fmt.Errorf("the AWS config file %s is larger than %d MiB", path, MaxConfigFile>>20)
+	case err != nil:
 		return nil, fmt.Errorf("reading the AWS config file %s: %w", path, err)
-	}
-	if len(data) > MaxConfigFile {
-		return nil, tooLarge // it grew while read
 	}
 	return data, nil
 }
