@@ -48,6 +48,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -103,9 +104,12 @@ type Server struct {
 	publicPassword string
 	tokenTTL       time.Duration
 	calls          map[string]int
-	sessionNames   map[string]string // role ARN -> last RoleSessionName accepted
-	hang           map[string]bool   // operations never answered (SetHang)
-	closed         chan struct{}     // closed by Close: hung calls end
+	sessionNames   map[string]string        // role ARN -> last RoleSessionName accepted
+	hang           map[string]bool          // operations never answered (SetHang)
+	delay          map[string]time.Duration // operations answered this late (SetDelay)
+	spans          []Span                   // every AWS call's start and end, in start order
+	maxDuration    time.Duration            // Options.MaxDuration, or SetMaxDuration's
+	closed         chan struct{}            // closed by Close: hung calls end
 	closeOnce      sync.Once
 	url            string // set by Start
 
@@ -135,6 +139,7 @@ type tempKey struct {
 	issued  time.Time
 	expires time.Time
 	caller  caller
+	revoked bool // RevokeSessions: unknown from now on
 }
 
 // caller is who signed a request.
@@ -187,6 +192,8 @@ func New(opts Options) *Server {
 		calls:        map[string]int{},
 		sessionNames: map[string]string{},
 		hang:         map[string]bool{},
+		delay:        map[string]time.Duration{},
+		maxDuration:  opts.MaxDuration,
 		closed:       make(chan struct{}),
 		oidc:         newOIDCState(),
 		instance: ambientRole{
@@ -315,6 +322,84 @@ func (s *Server) SetHang(name string, on bool) {
 	s.hang[name] = on
 }
 
+// SetDelay makes the stand-in answer calls to the operation name (or every AWS
+// call, for "*") only after d, as a distant region would; 0 answers at once.
+// The wait starts when the call has been read, and ends early if the client
+// gives up.
+func (s *Server) SetDelay(name string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay[name] = d
+}
+
+// SetMaxDuration caps the lifetime of STS credentials issued from now on, as
+// Options.MaxDuration does; 0 removes the cap.
+func (s *Server) SetMaxDuration(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxDuration = d
+}
+
+// RevokeSessions makes every set of temporary credentials issued so far
+// unknown, as rotating the key they came from, or a restarted stand-in, would:
+// calls signed with them fail with InvalidClientTokenId (STS) or
+// UnrecognizedClientException (ECR). Root keys keep working.
+func (s *Server) RevokeSessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, k := range s.temps {
+		if !k.revoked {
+			k.revoked = true
+			n++
+		}
+	}
+	return n
+}
+
+// Span is one AWS call as the stand-in served it.
+type Span struct {
+	Name       string // "service.Action"
+	Start, End time.Time
+}
+
+// Spans returns every AWS call served so far (not the control, IMDS, container
+// or OIDC endpoints), in the order they started.
+func (s *Server) Spans() []Span {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.spans)
+}
+
+// MaxOverlap is the largest number of the calls named in names (every call,
+// if none) that were in flight at one instant.
+func MaxOverlap(spans []Span, names ...string) int {
+	type edge struct {
+		at    time.Time
+		delta int
+	}
+	var edges []edge
+	for _, sp := range spans {
+		if len(names) > 0 && !slices.Contains(names, sp.Name) {
+			continue
+		}
+		edges = append(edges, edge{sp.Start, 1}, edge{sp.End, -1})
+	}
+	// Ends before starts at the same instant: touching is not overlapping.
+	slices.SortFunc(edges, func(a, b edge) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return a.delta - b.delta
+	})
+	most, cur := 0, 0
+	for _, e := range edges {
+		cur += e.delta
+		most = max(most, cur)
+	}
+	return most
+}
+
 // LastSessionName is the RoleSessionName of the last AssumeRole or
 // AssumeRoleWithWebIdentity call accepted for roleArn, or "" if none was.
 func (s *Server) LastSessionName(roleArn string) string {
@@ -356,11 +441,12 @@ func (s *Server) count(name string) {
 	s.calls[name]++
 }
 
-// Reset clears the call counts; keys, registries and MFA devices stay.
+// Reset clears the call counts and spans; keys, registries and MFA devices stay.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.calls)
+	s.spans = nil
 }
 
 func (s *Server) now() time.Time {
@@ -430,7 +516,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	s.mu.Lock()
 	s.calls[r.name()]++
 	hang := s.hang[r.name()]
+	delay, ok := s.delay[r.name()]
+	if !ok {
+		delay = s.delay["*"]
+	}
+	span := len(s.spans)
+	s.spans = append(s.spans, Span{Name: r.name(), Start: time.Now()})
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.spans[span].End = time.Now()
+		s.mu.Unlock()
+	}()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-hr.Context().Done():
+			return
+		case <-s.closed:
+			return
+		}
+	}
 	if hang {
 		s.logf("standin: %s %s key=%s -> hung", r.id, r.name(), r.sig.accessKey)
 		select {
@@ -552,7 +658,7 @@ func (s *Server) authenticate(r *request) *awsError {
 			userID:    s.userID,
 			account:   s.opts.AccountID,
 		}
-	case isTemp && token == temp.token:
+	case isTemp && token == temp.token && !temp.revoked:
 		if !r.sig.signs("x-amz-security-token") {
 			return errIncompleteSignature("The request signature does not cover the X-Amz-Security-Token header.")
 		}
@@ -585,6 +691,9 @@ func (s *Server) serveControl(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(s.SessionNames())
 	case r.URL.Path == "/_standin/reset" && r.Method == http.MethodPost:
 		s.Reset()
+		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/_standin/revoke" && r.Method == http.MethodPost:
+		s.RevokeSessions()
 		w.WriteHeader(http.StatusNoContent)
 	case r.URL.Path == "/_standin/hang" && r.Method == http.MethodPost && r.URL.Query().Get("op") != "":
 		s.SetHang(r.URL.Query().Get("op"), r.URL.Query().Get("on") != "false")

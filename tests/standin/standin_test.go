@@ -1303,3 +1303,89 @@ func TestHang(t *testing.T) {
 		t.Errorf("GetSessionToken once released: %v", err)
 	}
 }
+
+func TestRevokeSessions(t *testing.T) {
+	srv, url := startServer(t, Options{})
+	root := awsConfig(t, url, testRegion, rootCreds(srv))
+	out, err := getSessionToken(t, root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := awsConfig(t, url, testRegion, stsCreds(t, out))
+	if _, err := ecrToken(session); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.RevokeSessions(); n != 1 {
+		t.Errorf("RevokeSessions revoked %d sessions, want 1", n)
+	}
+	_, err = sts.NewFromConfig(session).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
+	wantCode(t, err, "InvalidClientTokenId")
+	_, err = ecrToken(session)
+	wantCode(t, err, "UnrecognizedClientException")
+	// The root key still works, and a new session does.
+	out, err = getSessionToken(t, root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ecrToken(awsConfig(t, url, testRegion, stsCreds(t, out))); err != nil {
+		t.Errorf("a session issued after RevokeSessions: %v", err)
+	}
+}
+
+func TestSetMaxDuration(t *testing.T) {
+	srv, url := startServer(t, Options{})
+	root := awsConfig(t, url, testRegion, rootCreds(srv))
+	srv.SetMaxDuration(3 * time.Second)
+	out, err := getSessionToken(t, root, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(3600)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := time.Until(aws.ToTime(out.Credentials.Expiration)); left > 4*time.Second {
+		t.Errorf("session lives %s, want at most 3s", left)
+	}
+}
+
+func TestDelayAndSpans(t *testing.T) {
+	srv, url := startServer(t, Options{})
+	cfg := awsConfig(t, url, testRegion, rootCreds(srv))
+	srv.SetDelay("ecr.GetAuthorizationToken", 200*time.Millisecond)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := ecrToken(cfg); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if took := time.Since(start); took < 200*time.Millisecond {
+		t.Errorf("3 delayed calls took %s, less than the delay", took)
+	}
+	if _, err := getSessionToken(t, cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	spans := srv.Spans()
+	if len(spans) != 4 {
+		t.Fatalf("%d spans, want 4: %v", len(spans), spans)
+	}
+	for _, sp := range spans {
+		if sp.End.Before(sp.Start) || (sp.Name == "ecr.GetAuthorizationToken" && sp.End.Sub(sp.Start) < 200*time.Millisecond) {
+			t.Errorf("span %+v", sp)
+		}
+	}
+	if n := MaxOverlap(spans, "ecr.GetAuthorizationToken"); n != 3 {
+		t.Errorf("MaxOverlap = %d, want 3", n)
+	}
+	// Sequential calls do not overlap.
+	seq := []Span{{"a", start, start.Add(time.Second)}, {"a", start.Add(time.Second), start.Add(2 * time.Second)}}
+	if n := MaxOverlap(seq); n != 1 {
+		t.Errorf("MaxOverlap of touching spans = %d, want 1", n)
+	}
+	srv.Reset()
+	if len(srv.Spans()) != 0 {
+		t.Error("Reset kept the spans")
+	}
+}

@@ -211,8 +211,11 @@ func (s *Server) checkMFA(params url.Values) *awsError {
 // Options.MaxDuration if shorter).
 func (s *Server) issue(who caller, seconds int) stsCredentials {
 	lifetime := time.Duration(seconds) * time.Second
-	if s.opts.MaxDuration > 0 && lifetime > s.opts.MaxDuration {
-		lifetime = s.opts.MaxDuration
+	s.mu.Lock()
+	maxDuration := s.maxDuration
+	s.mu.Unlock()
+	if maxDuration > 0 && lifetime > maxDuration {
+		lifetime = maxDuration
 	}
 	token := make([]byte, 160)
 	rand.Read(token)
