@@ -9,6 +9,7 @@ import (
 	"log"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/av-cli/av/profiles"
@@ -182,20 +183,19 @@ func (c *TokenCache) Get(ctx context.Context, r TokenRequest) (Tokens, error) {
 			return Tokens{}, err
 		}
 		defer unlock()
-		var failures []RegistryFailure
+		var todo []*want
 		for _, w := range short {
 			// Another av may have stored it while this one waited.
 			if w.entry, err = c.readEntry(w.key()); err != nil {
 				return Tokens{}, err
 			}
-			if c.ready(w, c.now()) {
-				continue
+			if !c.ready(w, c.now()) {
+				todo = append(todo, w)
 			}
-			f, err := c.fill(ctx, w, r.NoPrompt)
-			if err != nil {
-				return Tokens{}, err
-			}
-			failures = append(failures, f...)
+		}
+		failures, err := c.fill(ctx, todo, r.NoPrompt)
+		if err != nil {
+			return Tokens{}, err
 		}
 		if len(failures) > 0 {
 			return Tokens{}, c.mintError(r.Specs, failures)
@@ -289,51 +289,129 @@ func fresh(expires, now time.Time, minTTL time.Duration) bool {
 	return expires.Sub(now) > max(minTTL, 0)
 }
 
-// fill mints what w lacks and stores the entry, holding the lock exclusive. What could
+// maxMints bounds the GetAuthorizationToken calls in flight at once.
+const maxMints = 8
+
+// mint is one token to mint: a scope of an identity.
+type mint struct {
+	w    *want
+	sc   string
+	sess *profiles.Session
+	reg  Registry
+	err  error
+}
+
+// fill mints what the wants lack and stores their entries, holding the lock exclusive.
+// The identities' sessions are got one after another (one may prompt for an MFA code),
+// and each identity's tokens are minted as soon as its session is there, all at once: a
+// cold run with K registries waits for about one ECR round trip, not K. A session that
+// ECR rejects (a stale cache) is renewed once and its tokens minted again. What could
 // not be minted is returned as failures; an error is one of the store's.
-func (c *TokenCache) fill(ctx context.Context, w *want, noPrompt bool) ([]RegistryFailure, error) {
-	e := w.entry
-	if e.Tokens == nil {
-		e.Tokens = map[string]Registry{}
-	}
+func (c *TokenCache) fill(ctx context.Context, wants []*want, noPrompt bool) ([]RegistryFailure, error) {
 	var failures []RegistryFailure
-	var sess *profiles.Session
-	minted := 0
-	for _, sc := range w.scopes {
-		now := c.now()
-		if fresh(e.Tokens[sc].Expires, now, c.MinTTL) {
-			continue
+	var mints []*mint
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, maxMints)
+	start := func(batch []*mint) {
+		for _, m := range batch {
+			wg.Go(func() {
+				slots <- struct{}{}
+				defer func() { <-slots }()
+				m.reg, m.err = c.mintOne(ctx, m)
+			})
 		}
-		spec := w.specFor(sc)
-		if sess == nil {
-			var err error
-			if sess, err = w.id.Source.Credentials(ctx, profiles.CredentialsOptions{NoPrompt: noPrompt}); err != nil {
-				// Every registry of this identity that still needs a token fails alike.
-				for _, rest := range w.scopes {
-					if !fresh(e.Tokens[rest].Expires, now, c.MinTTL) {
-						failures = append(failures, RegistryFailure{Spec: w.specFor(rest), Err: err})
-					}
-				}
-				break
+	}
+	for _, w := range wants {
+		if w.entry.Tokens == nil {
+			w.entry.Tokens = map[string]Registry{}
+		}
+		now := c.now()
+		var need []string
+		for _, sc := range w.scopes {
+			if !fresh(w.entry.Tokens[sc].Expires, now, c.MinTTL) {
+				need = append(need, sc)
 			}
 		}
-		cfg, err := sess.Config(ctx)
-		if err != nil {
-			return nil, err
-		}
-		reg, err := c.Minter.Mint(ctx, cfg, spec)
-		if err != nil {
-			failures = append(failures, RegistryFailure{Spec: spec, Err: err})
+		if len(need) == 0 {
 			continue
 		}
-		log.Printf("minted a token for %s in %s with profile %q, expires %s", reg.Host, spec.Region, w.id.Profile, reg.Expires.Format(time.RFC3339))
-		e.Tokens[sc] = reg
-		minted++
+		sess, err := w.id.Source.Credentials(ctx, profiles.CredentialsOptions{NoPrompt: noPrompt})
+		if err != nil {
+			// Every registry of this identity that still needs a token fails alike.
+			for _, sc := range need {
+				failures = append(failures, RegistryFailure{Spec: w.specFor(sc), Err: err})
+			}
+			continue
+		}
+		batch := make([]*mint, len(need))
+		for i, sc := range need {
+			batch[i] = &mint{w: w, sc: sc, sess: sess}
+		}
+		mints = append(mints, batch...)
+		start(batch)
 	}
-	if minted == 0 {
-		return failures, nil
+	wg.Wait()
+
+	// A session that ECR rejects though it has not expired was cached before a key
+	// rotation or a revocation: renewed once, per identity, and its tokens minted again.
+	var again []*mint
+	renewed := map[*want]*profiles.Session{}
+	for _, m := range mints {
+		if !profiles.Rejected(m.err) || !m.sess.Credentials.CanExpire {
+			continue
+		}
+		sess, ok := renewed[m.w]
+		if !ok {
+			log.Printf("ECR rejected profile %q's cached session: renewing it", m.w.id.Profile)
+			var err error
+			if sess, err = m.w.id.Source.Credentials(ctx, profiles.CredentialsOptions{NoPrompt: noPrompt, Renew: true}); err != nil {
+				m.err = err
+				renewed[m.w] = nil
+				continue
+			}
+			renewed[m.w] = sess
+		}
+		if sess != nil {
+			m.sess = sess
+			again = append(again, m)
+		}
 	}
-	now := c.now()
+	start(again)
+	wg.Wait()
+
+	minted := map[*want]int{}
+	for _, m := range mints {
+		if m.err != nil {
+			failures = append(failures, RegistryFailure{Spec: m.w.specFor(m.sc), Err: m.err})
+			continue
+		}
+		log.Printf("minted a token for %s in %s with profile %q, expires %s", m.reg.Host, m.w.specFor(m.sc).Region, m.w.id.Profile, m.reg.Expires.Format(time.RFC3339))
+		m.w.entry.Tokens[m.sc] = m.reg
+		minted[m.w]++
+	}
+	for _, w := range wants {
+		if minted[w] == 0 {
+			continue
+		}
+		if err := c.store(w); err != nil {
+			return nil, err
+		}
+	}
+	return failures, nil
+}
+
+// mintOne mints m's token with its session.
+func (c *TokenCache) mintOne(ctx context.Context, m *mint) (Registry, error) {
+	cfg, err := m.sess.Config(ctx)
+	if err != nil {
+		return Registry{}, err
+	}
+	return c.Minter.Mint(ctx, cfg, m.w.specFor(m.sc))
+}
+
+// store writes w's entry, without the tokens that have expired.
+func (c *TokenCache) store(w *want) error {
+	e, now := w.entry, c.now()
 	for sc, r := range e.Tokens {
 		if !r.Expires.After(now) {
 			delete(e.Tokens, sc)
@@ -341,9 +419,9 @@ func (c *TokenCache) fill(ctx context.Context, w *want, noPrompt bool) ([]Regist
 	}
 	data, err := json.Marshal(e)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return failures, c.Store.WriteCache(w.key(), data, e.expires(), "av registry tokens")
+	return c.Store.WriteCache(w.key(), data, e.expires(), "av registry tokens")
 }
 
 // specFor is the first spec of w with scope sc: the one its errors name.

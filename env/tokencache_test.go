@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/av-cli/av/profiles"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/smithy-go"
 )
 
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -75,16 +78,45 @@ func (s *memStore) entry(t *testing.T, profile string) map[string]any {
 	return m
 }
 
-// fakeMinter mints tokens that live 12 hours, and fails the regions in fail.
+// fakeMinter mints tokens that live 12 hours, fails the regions in fail, and rejects the
+// sessions in reject as ECR rejects a revoked one. With together set, each Mint waits for
+// that many calls to be in flight at once, and fails if they never are.
 type fakeMinter struct {
-	now   func() time.Time
-	fail  map[string]error
-	mints []string // "profile-key scope"
+	now      func() time.Time
+	fail     map[string]error
+	reject   map[string]bool // access key IDs
+	together int
+
+	mu      sync.Mutex
+	mints   []string // "profile-key scope", in call order
+	arrived int
+	all     chan struct{}
 }
 
 func (m *fakeMinter) Mint(_ context.Context, cfg aws.Config, spec RegistrySpec) (Registry, error) {
 	creds, _ := cfg.Credentials.Retrieve(context.Background())
+	m.mu.Lock()
 	m.mints = append(m.mints, creds.AccessKeyID+" "+scope(spec))
+	if m.together > 0 {
+		if m.all == nil {
+			m.all = make(chan struct{})
+		}
+		if m.arrived++; m.arrived == m.together {
+			close(m.all)
+		}
+	}
+	all := m.all
+	m.mu.Unlock()
+	if all != nil {
+		select {
+		case <-all:
+		case <-time.After(5 * time.Second):
+			return Registry{}, fmt.Errorf("%s: the other mints never came while this one was in flight", scope(spec))
+		}
+	}
+	if m.reject[creds.AccessKeyID] {
+		return Registry{}, fmt.Errorf("minting: %w", &smithy.GenericAPIError{Code: "UnrecognizedClientException", Message: "The security token included in the request is invalid."})
+	}
 	if err := m.fail[scope(spec)]; err != nil {
 		return Registry{}, err
 	}
@@ -95,9 +127,11 @@ func (m *fakeMinter) Mint(_ context.Context, cfg aws.Config, spec RegistrySpec) 
 	return Registry{Host: host, Auth: auth("token-" + scope(spec)), Expires: m.now().Add(12 * time.Hour)}, nil
 }
 
-// fakeSource hands out a session, counting retrievals and how they were asked for.
+// fakeSource hands out a session, counting retrievals and how they were asked for. A
+// renewal (CredentialsOptions.Renew) hands out renewed instead, when set.
 type fakeSource struct {
 	key     string
+	renewed string
 	master  bool
 	err     error
 	asked   []profiles.CredentialsOptions
@@ -106,6 +140,9 @@ type fakeSource struct {
 
 func (s *fakeSource) Credentials(_ context.Context, o profiles.CredentialsOptions) (*profiles.Session, error) {
 	s.asked = append(s.asked, o)
+	if o.Renew && s.renewed != "" {
+		s.key = s.renewed
+	}
 	if s.err != nil {
 		return nil, s.err
 	}
@@ -198,7 +235,7 @@ func TestTokenCachePartialFill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"ASIADEV ecr-public", "ASIADEV ecr:us-west-2"}; fmt.Sprint(f.minter.mints) != fmt.Sprint(want) {
+	if want := []string{"ASIADEV ecr-public", "ASIADEV ecr:us-west-2"}; fmt.Sprint(slices.Sorted(slices.Values(f.minter.mints))) != fmt.Sprint(want) {
 		t.Errorf("mints = %v, want only the missing scopes %v", f.minter.mints, want)
 	}
 	if len(f.sources["dev"].asked) != 1 {
@@ -404,5 +441,87 @@ func TestRegistrySpecFor(t *testing.T) {
 	}
 	if got := (RegistrySpec{Region: "eu-west-1", Profile: "ops"}).For("dev").Profile; got != "ops" {
 		t.Errorf("an entry naming ops is for %q", got)
+	}
+}
+
+// Five registries of two identities, cold: every token is minted at once (the minter
+// fails unless all five calls are in flight together), each identity's session is read
+// once, and the run's order of registries still decides the error's.
+func TestTokenCacheMintsConcurrently(t *testing.T) {
+	f := newFixture()
+	f.minter.together = 5
+	specs := []RegistrySpec{ecrIn("eu-west-1", "dev"), ecrIn("us-west-2", "dev"), ecrIn("ap-south-1", "dev"),
+		{Host: PublicHost, Region: "us-east-1", Public: true, Profile: "dev"}, ecrIn("eu-west-1", "shared")}
+	got, err := f.cache.Get(context.Background(), f.request(specs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Logins) != 4 || len(f.minter.mints) != 5 || f.store.writes != 2 {
+		t.Errorf("%d logins, %d mints, %d writes; want 4, 5 and 2", len(got.Logins), len(f.minter.mints), f.store.writes)
+	}
+	for _, p := range []string{"dev", "shared"} {
+		if n := len(f.sources[p].asked); n != 1 {
+			t.Errorf("profile %s: %d credential reads, want 1", p, n)
+		}
+	}
+
+	// Several failures, whatever order the concurrent mints end in: the run's order.
+	for range 20 {
+		f := newFixture()
+		f.minter.together = 5
+		f.minter.fail["ecr-public"] = errors.New("public down")
+		f.minter.fail["ecr:us-west-2"] = errors.New("west down")
+		f.minter.fail["ecr:eu-west-1"] = errors.New("eu down")
+		_, err := f.cache.Get(context.Background(), f.request(specs...))
+		want := `registry ECR in eu-west-1 (profile "dev"): eu down; registry ECR in us-west-2 (profile "dev"): west down; ` +
+			`registry public.ecr.aws (profile "dev"): public down; registry ECR in eu-west-1 (profile "shared"): eu down`
+		if err == nil || err.Error() != want {
+			t.Fatalf("err = %v\nwant %s", err, want)
+		}
+		// What was minted is stored all the same.
+		if got := f.store.entry(t, "dev")["tokens"].(map[string]any); len(got) != 1 || got["ecr:ap-south-1"] == nil {
+			t.Fatalf("stored %v, want only the token that was minted", got)
+		}
+	}
+}
+
+// A cached session that ECR rejects is renewed once, and the tokens minted with the new
+// one; a session rejected again, or master keys, are not renewed (again).
+func TestTokenCacheRenewsARejectedSession(t *testing.T) {
+	f := newFixture()
+	src := f.source("dev")
+	src.renewed = "ASIARENEWED"
+	f.minter.reject = map[string]bool{"ASIADEV": true}
+	got, err := f.cache.Get(context.Background(), f.request(ecrIn("eu-west-1", "dev"), ecrIn("us-west-2", "dev")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Logins) != 2 {
+		t.Errorf("%d logins, want 2", len(got.Logins))
+	}
+	if len(src.asked) != 2 || src.asked[0].Renew || !src.asked[1].Renew {
+		t.Errorf("credential reads %+v, want one, then one renewal", src.asked)
+	}
+	if want := []string{"ASIADEV ecr:eu-west-1", "ASIADEV ecr:us-west-2", "ASIARENEWED ecr:eu-west-1", "ASIARENEWED ecr:us-west-2"}; fmt.Sprint(slices.Sorted(slices.Values(f.minter.mints))) != fmt.Sprint(want) {
+		t.Errorf("mints = %v, want %v", f.minter.mints, want)
+	}
+
+	// The renewed session is rejected too: one renewal only, and the run fails naming ECR's answer.
+	f = newFixture()
+	src = f.source("dev")
+	src.renewed = "ASIARENEWED"
+	f.minter.reject = map[string]bool{"ASIADEV": true, "ASIARENEWED": true}
+	_, err = f.cache.Get(context.Background(), f.request(ecrIn("eu-west-1", "dev")))
+	if err == nil || !strings.Contains(err.Error(), "UnrecognizedClientException") || len(src.asked) != 2 || len(f.minter.mints) != 2 {
+		t.Errorf("err = %v after %d credential reads and %d mints; want ECR's answer after 2 and 2", err, len(src.asked), len(f.minter.mints))
+	}
+
+	// Master keys are not a cached session: nothing to renew.
+	f = newFixture()
+	src = f.source("dev")
+	src.master = true
+	f.minter.reject = map[string]bool{"ASIADEV": true}
+	if _, err = f.cache.Get(context.Background(), f.request(ecrIn("eu-west-1", "dev"))); err == nil || len(src.asked) != 1 {
+		t.Errorf("master keys: err = %v after %d credential reads; want a failure after 1", err, len(src.asked))
 	}
 }

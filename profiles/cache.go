@@ -108,6 +108,25 @@ func (v *Vault) WriteCache(k CacheKey, data []byte, expires time.Time, label str
 	return nil
 }
 
+// removeSessions removes every cached session named by key, whatever its expiry.
+func (v *Vault) removeSessions(key vault.SessionMetadata) (int, error) {
+	keys, err := v.kr.Keys()
+	if err != nil {
+		return 0, fmt.Errorf("listing the %s vault: %w", v.backend, err)
+	}
+	prefix, n := key.StringForMatching(), 0
+	for _, name := range keys {
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		if err := v.kr.Remove(name); err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 // cacheNames lists the names of the items for k, whatever their expiry.
 func (v *Vault) cacheNames(k CacheKey) ([]string, error) {
 	keys, err := v.kr.Keys()

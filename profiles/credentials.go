@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -137,6 +138,24 @@ type CredentialsOptions struct {
 	// NoPrompt fails instead of asking for an MFA code on the terminal: a renewal while
 	// the command runs must not take the terminal from it. mfa_process still works.
 	NoPrompt bool
+	// Renew: AWS rejected the session Credentials last gave (Rejected), though it had not
+	// expired: every cached session of the profile's chain is dropped and a new one got.
+	Renew bool
+}
+
+// Rejected reports whether AWS refused err's call because its session is not (or no
+// longer) valid: the key behind it was rotated, the session revoked, or the endpoint that
+// issued it restarted. A cached session that gets this answer is of no use any more.
+func Rejected(err error) bool {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	switch api.ErrorCode() {
+	case "InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException":
+		return true
+	}
+	return false
 }
 
 // Credentials returns the profile's credentials as `aws-vault exec` gets them: from the
@@ -147,17 +166,38 @@ type CredentialsOptions struct {
 // exclusive, after looking again, so of N avs started together one calls STS and the
 // others read what it stored. Inside a Lock section the section's hold is used as it is.
 // Within this process the last session is kept and reused by the same rule.
+//
+// A cached session that AWS rejects on the way (STS refusing the source session of a
+// role, say) is dropped, with the rest of the chain's, and the chain is fetched again,
+// once: a stale cache heals itself. Renew does the same for a session that another
+// service rejected.
 func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Session, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if s := p.last; s != nil && time.Until(s.Credentials.Expires) > minTTL() {
+	if s := p.last; s != nil && !o.Renew && time.Until(s.Credentials.Expires) > minTTL() {
 		return s, nil
 	}
+	if o.Renew {
+		p.last = nil
+		n, err := p.dropSessions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		log.Printf("profile %q: its session was rejected: dropped %d cached sessions", p.Name, n)
+	}
 	var s *Session
-	err := p.v.lookThenFetch(ctx, func(cacheOnly bool) (err error) {
+	fetch := func(cacheOnly bool) (err error) {
 		s, err = p.retrieve(ctx, o, cacheOnly)
 		return err
-	})
+	}
+	err := p.v.lookThenFetch(ctx, fetch)
+	if Rejected(err) && !o.Renew {
+		n, derr := p.dropSessions(ctx)
+		if derr == nil && n > 0 {
+			log.Printf("profile %q: a cached session was rejected: dropped %d cached sessions, fetching again", p.Name, n)
+			err = p.v.lookThenFetch(ctx, fetch)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -166,6 +206,40 @@ func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Sessi
 		p.last = s
 	}
 	return s, nil
+}
+
+// dropSessions removes every cached session the profile's chain would use, holding the
+// vault's lock exclusive (or inside an exclusive Lock section), and counts them. It calls
+// no AWS service.
+func (p *Profile) dropSessions(ctx context.Context) (int, error) {
+	c := &chain{vault: p.v, cfg: p.cfg, opts: p.opts, minTTL: minTTL(), cacheOnly: true, drop: true}
+	build := func() error {
+		if p.ambient != nil {
+			c.ambientProvider(p)
+			return c.dropErr
+		}
+		pc, err := p.cfg.profileConfig(p.Name, p.opts)
+		if err != nil {
+			return err
+		}
+		if _, err := c.provider(pc); err != nil {
+			return err
+		}
+		return c.dropErr
+	}
+	switch p.v.held {
+	case Exclusive:
+		return c.dropped, build()
+	case Shared:
+		return 0, errors.New("dropping cached sessions needs the vault's lock exclusive")
+	}
+	unlock, err := p.v.Lock(ctx, Exclusive)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	err = build()
+	return c.dropped, err
 }
 
 func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, cacheOnly bool) (*Session, error) {
@@ -318,6 +392,11 @@ type chain struct {
 	cacheOnly  bool // fail with errNotCached rather than fetch a session
 	noPrompt   bool // CredentialsOptions.NoPrompt
 	chainedMfa string
+	// drop: building the chain removes each cached session it would read (dropSessions),
+	// counting them in dropped; the first error is kept in dropErr.
+	drop    bool
+	dropped int
+	dropErr error
 }
 
 func (c *chain) client(region string, creds aws.CredentialsProvider) aws.Config {
@@ -344,12 +423,18 @@ func (c *chain) region(region string) string {
 // cached puts a session provider behind aws-vault's session cache. service names what it
 // calls ("STS in eu-west-1"), for its errors; "" for a provider that calls no AWS service.
 func (c *chain) cached(kind string, pc *vault.ProfileConfig, mfaSerial, service string, p vault.StsSessionProvider) aws.CredentialsProvider {
+	key := vault.SessionMetadata{
+		Type:        kind,
+		ProfileName: pc.ProfileName,
+		MfaSerial:   mfaSerial,
+	}
+	if c.drop {
+		n, err := c.vault.removeSessions(key)
+		c.dropped += n
+		c.dropErr = cmp.Or(c.dropErr, err)
+	}
 	return &vault.CachedSessionProvider{
-		SessionKey: vault.SessionMetadata{
-			Type:        kind,
-			ProfileName: pc.ProfileName,
-			MfaSerial:   mfaSerial,
-		},
+		SessionKey:      key,
 		Keyring:         &vault.SessionKeyring{Keyring: c.vault.kr},
 		ExpiryWindow:    c.minTTL,
 		SessionProvider: gate{p, c.cacheOnly, service},

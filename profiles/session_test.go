@@ -3,6 +3,7 @@ package profiles
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/99designs/aws-vault/v7/vault"
 	"github.com/99designs/keyring"
+	"github.com/aws/smithy-go"
 )
 
 // devProfile writes a config with one profile, dev, whose keys are in v, and looks it up.
@@ -213,5 +215,47 @@ func TestSTSErrorsNameTheRegion(t *testing.T) {
 	_, err = p.Credentials(context.Background(), CredentialsOptions{})
 	if err == nil || !strings.Contains(err.Error(), "calling STS in ap-south-1: ") {
 		t.Errorf("with --region: err = %v, want it to name STS and ap-south-1", err)
+	}
+}
+
+func TestRenewDropsTheCachedSession(t *testing.T) {
+	v := fileVault(t, t.TempDir(), t.TempDir())
+	p := devProfile(t, v, Options{})
+	putSession(t, v, "dev", time.Now().Add(time.Hour))
+	if _, err := p.Credentials(context.Background(), CredentialsOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The session was rejected elsewhere (ECR): it is dropped, and STS asked for a new one
+	// (here a closed port), not the cached one served again.
+	_, err := p.Credentials(context.Background(), CredentialsOptions{Renew: true})
+	if err == nil || !strings.Contains(err.Error(), `getting credentials for profile "dev"`) {
+		t.Fatalf("err = %v, want STS's failure", err)
+	}
+	sk := &vault.SessionKeyring{Keyring: v.kr}
+	if has, err := sk.Has(vault.SessionMetadata{Type: "sts.GetSessionToken", ProfileName: "dev"}); err != nil || has {
+		t.Errorf("the rejected session is still cached (%v)", err)
+	}
+	// The master keys stay.
+	if ok, err := v.HasCredentials("dev"); err != nil || !ok {
+		t.Errorf("the profile's keys went with its session (%v)", err)
+	}
+}
+
+func TestRejected(t *testing.T) {
+	for code, want := range map[string]bool{
+		"InvalidClientTokenId":        true,
+		"UnrecognizedClientException": true,
+		"ExpiredToken":                true,
+		"ExpiredTokenException":       true,
+		"AccessDenied":                false,
+		"InvalidParameterException":   false,
+	} {
+		err := fmt.Errorf("minting: %w", &smithy.GenericAPIError{Code: code})
+		if got := Rejected(err); got != want {
+			t.Errorf("Rejected(%s) = %v, want %v", code, got, want)
+		}
+	}
+	if Rejected(errors.New("InvalidClientTokenId")) {
+		t.Error("Rejected took a plain error's words for AWS's answer")
 	}
 }
