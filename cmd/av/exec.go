@@ -204,9 +204,12 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 		return runner.Status{}, err
 	}
 	// Minting may have renewed a session that ECR rejected: the command gets the new one
-	// (the profile keeps its last session, so this reads nothing again).
-	if sess, err = run.Credentials(ctx, profiles.CredentialsOptions{}); err != nil {
-		return runner.Status{}, err
+	// (the profile keeps its last session, so this reads nothing again; master keys are
+	// never renewed).
+	if sess.Credentials.CanExpire {
+		if sess, err = run.Credentials(ctx, profiles.CredentialsOptions{}); err != nil {
+			return runner.Status{}, err
+		}
 	}
 	log.Printf("credentials for profile %q ready (region %q); %d registry logins, the first expiring %s; %d vault items decrypted, %d of %d keys derived ahead used",
 		run.Name, run.Region, len(tokens.Logins), tokens.Expires.Format(time.RFC3339), vault.Decrypts(), vault.KeysDerivedAhead(), ahead)
