@@ -1,0 +1,74 @@
+package tests
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/av-cli/av/tests/standin"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// The stand-in's knobs for long-lived commands and cold multi-registry runs.
+func init() {
+	scriptCmds["awsdelay"] = cmdAWSDelay
+	scriptCmds["overlap"] = cmdOverlap
+	scriptCmds["ecrregion"] = cmdECRRegion
+	scriptCmds["revoke"] = cmdRevoke
+	scriptCmds["sessionttl"] = cmdSessionTTL
+}
+
+// awsdelay OPERATION DURATION: the stand-in answers calls to OPERATION ("*": every AWS
+// call) DURATION late, as a distant region would.
+func cmdAWSDelay(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: awsdelay OPERATION DURATION")
+	}
+	d, err := time.ParseDuration(args[1])
+	ts.Check(err)
+	standinOf(ts).SetDelay(args[0], d)
+}
+
+// overlap N OPERATION...: at some instant, N calls to the OPERATIONs were in flight at
+// once, and never more (! overlap N: never N at once).
+func cmdOverlap(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: overlap N OPERATION...")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	spans := standinOf(ts).Spans()
+	got := standin.MaxOverlap(spans, args[1:]...)
+	for _, sp := range spans {
+		ts.Logf("%s %s +%s", sp.Name, sp.Start.Format("15:04:05.000"), sp.End.Sub(sp.Start).Round(time.Millisecond))
+	}
+	switch {
+	case !neg && got != want:
+		ts.Fatalf("at most %d calls to %v in flight at once, want %d", got, args[1:], want)
+	case neg && got >= want:
+		ts.Fatalf("%d calls to %v in flight at once, want fewer than %d", got, args[1:], want)
+	}
+}
+
+// ecrregion REGION...: ECR answers in each REGION too, naming the registry
+// 123456789012.dkr.ecr.REGION.amazonaws.com (which no test pushes to).
+func cmdECRRegion(ts *testscript.TestScript, neg bool, args []string) {
+	for _, r := range args {
+		standinOf(ts).SetRegistry(r, fmt.Sprintf("https://123456789012.dkr.ecr.%s.amazonaws.com", r), registry.Password)
+	}
+}
+
+// revoke: every STS session issued so far stops working, as after a key rotation.
+func cmdRevoke(ts *testscript.TestScript, neg bool, args []string) {
+	ts.Logf("revoked %d sessions", standinOf(ts).RevokeSessions())
+}
+
+// sessionttl DURATION: STS sessions issued from now on live DURATION at most.
+func cmdSessionTTL(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: sessionttl DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	standinOf(ts).SetMaxDuration(d)
+}
