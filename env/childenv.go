@@ -35,6 +35,8 @@ type Child struct {
 	// RegistryOnly gives the command no AWS credentials at all (--registry-only): only the
 	// registry files and the region.
 	RegistryOnly bool
+	// Endpoint, if set, gives the command the credential endpoint instead of keys.
+	Endpoint *CredentialServer
 }
 
 // registryOnlyStripped are also kept from a registry-only command: what would let it get AWS
@@ -42,10 +44,14 @@ type Child struct {
 var registryOnlyStripped = []string{"ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"}
 
 // HandedCredentials lists the secrets the command's environment holds (none for a
-// registry-only command): the access key id, secret key and session token.
+// registry-only command): the access key id, secret key and session token, or the
+// endpoint's token.
 func (c Child) HandedCredentials() []string {
 	if c.RegistryOnly {
 		return nil
+	}
+	if c.Endpoint != nil {
+		return []string{c.Endpoint.Token}
 	}
 	return []string{c.Credentials.AccessKeyID, c.Credentials.SecretAccessKey, c.Credentials.SessionToken}
 }
@@ -68,6 +74,10 @@ func (c Child) Environ(parent []string) []string {
 		for _, k := range registryOnlyStripped {
 			drop[k] = true
 		}
+	} else if c.Endpoint != nil {
+		set = append(set,
+			[2]string{"AWS_CONTAINER_CREDENTIALS_FULL_URI", c.Endpoint.URL},
+			[2]string{"AWS_CONTAINER_AUTHORIZATION_TOKEN", c.Endpoint.Token})
 	} else {
 		set = append(set,
 			[2]string{"AWS_ACCESS_KEY_ID", c.Credentials.AccessKeyID},

@@ -256,6 +256,8 @@ func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, cacheOnly 
 	if o.NoPrompt {
 		for c, depth := pc, 0; c != nil && depth < 32; c, depth = c.SourceProfile, depth+1 {
 			c.MfaPromptMethod = noPromptMethod
+			// A --mfa-token code is spent once used: AWS refuses it a second time.
+			c.MfaToken = ""
 		}
 	}
 	// Looking in the cache calls no AWS client: the SDK's settings are loaded only to fetch.

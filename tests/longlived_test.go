@@ -3,6 +3,7 @@ package tests
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/av-cli/av/tests/standin"
@@ -16,6 +17,29 @@ func init() {
 	scriptCmds["ecrregion"] = cmdECRRegion
 	scriptCmds["revoke"] = cmdRevoke
 	scriptCmds["sessionttl"] = cmdSessionTTL
+	scriptCmds["notleaked"] = cmdNotLeaked
+}
+
+// notleaked SECRETFILE FILE...: neither what SECRETFILE holds (a secret the command
+// wrote out, such as its endpoint token) nor any secret key or session token the
+// stand-in's STS issued appears in any FILE.
+func cmdNotLeaked(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 || neg {
+		ts.Fatalf("usage: notleaked SECRETFILE FILE...")
+	}
+	secret := strings.TrimSpace(ts.ReadFile(args[0]))
+	if len(secret) < 16 {
+		ts.Fatalf("%s holds no secret (%d bytes)", args[0], len(secret))
+	}
+	known := append(standinOf(ts).IssuedSecrets(), standin.Secret{What: "the secret in " + args[0], Value: secret})
+	for _, f := range args[1:] {
+		data := ts.ReadFile(f)
+		for _, s := range known {
+			if s.Value != "" && strings.Contains(data, s.Value) {
+				ts.Fatalf("%s contains %s", f, s.What)
+			}
+		}
+	}
 }
 
 // awsdelay OPERATION DURATION: the stand-in answers calls to OPERATION ("*": every AWS

@@ -54,6 +54,7 @@ type CLI struct {
 	RoleARN         string `name:"role-arn" env:"AV_ROLE_ARN" help:"Assume this role with the job's web identity token: GitHub Actions' OIDC token (the job needs permissions: id-token: write), else AWS_WEB_IDENTITY_TOKEN_FILE's. Implies --ambient." placeholder:"ARN"`
 	RoleSessionName string `name:"role-session-name" env:"AV_ROLE_SESSION_NAME" help:"Name of the --role-arn session. Default: AWS_ROLE_SESSION_NAME, else one naming the CI run (av-gh-RUNID-ATTEMPT on GitHub Actions)." placeholder:"NAME"`
 	RegistryOnly    bool   `name:"registry-only" env:"AV_REGISTRY_ONLY" help:"Give COMMAND the registry logins and AWS_REGION, and no AWS credentials at all, neither av's nor inherited ones (also av_registry_only = true in the profile)."`
+	ECSServer       *bool  `name:"ecs-server" negatable:"" env:"AV_ECS_SERVER" help:"Serve the AWS credentials to COMMAND from a local endpoint (the ECS container-credentials format, as aws-vault exec --ecs-server), which renews them while COMMAND runs, instead of putting keys in its environment. Default: on for the shell (no COMMAND), off for a command; also av_ecs_server = true|false in the profile. Off with --registry-only."`
 	MFAToken        string `name:"mfa-token" short:"t" help:"The MFA code, for a profile that needs one, instead of a prompt (as aws-vault exec --mfa-token)." placeholder:"CODE"`
 
 	Exec  ExecCmd  `cmd:"" default:"withargs" hidden:""`

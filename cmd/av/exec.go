@@ -8,11 +8,13 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/av-cli/av/env"
 	"github.com/av-cli/av/profiles"
 	"github.com/av-cli/av/runner"
+	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
 // ExecCmd is av's main job, `av [PROFILE --] COMMAND`: the default command.
@@ -232,6 +234,27 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	// command's stdout is often data (`> file`, `| jq`, `$(…)`), and mask lines there would
 	// put the very secrets in it.
 	masks := ciMasks(os.Getenv, os.Stderr)
+	// The vault is not for concurrent use: the renewal and the credential endpoint take
+	// turns with it.
+	var vaultMu sync.Mutex
+	if cli.endpointOn(cfg, run.Name, len(inv.Command) == 0, registryOnly) {
+		warn := endpointWarnings(run.Name)
+		srv, err := env.StartCredentialServer(env.ServerOptions{
+			Source:  lockedSource{&vaultMu, run},
+			Timeout: cli.AWSTimeout + cli.LockTimeout,
+			Served: func(c aws.Credentials) {
+				masks.add(nil, []string{c.AccessKeyID, c.SecretAccessKey, c.SessionToken})
+				warn(nil)
+			},
+			Failed: warn,
+		})
+		if err != nil {
+			return runner.Status{}, err
+		}
+		defer srv.Close() // before the directory is shredded: the command has ended
+		child.Endpoint = srv
+		log.Printf("credential endpoint for profile %q at %s", run.Name, srv.URL)
+	}
 	masks.add(tokens.Logins, child.HandedCredentials())
 	// The command's processes hold the directory's lock: no sweep takes it while they live.
 	command := runner.Command{Env: child.Environ(os.Environ()), ExtraFiles: []*os.File{dir.Lock()}}
@@ -245,7 +268,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 		command.PTY = runner.AlwaysPTY
 	}
 	req.NoPrompt = true // the command has the terminal
-	stopRenewal := renew(ctx, sup, cache, req, files, tokens.Expires, cli.MinTTL, masks)
+	stopRenewal := renew(ctx, sup, cache, req, files, tokens.Expires, cli.MinTTL, masks, &vaultMu)
 	status, err := sup.Run(command)
 	stopRenewal()
 	var ee *runner.ExecError
@@ -259,7 +282,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 // blocks until the command ends, so the renewal runs beside it, on the supervisor's watch
 // (a panic in it stops the command and ends the run); the returned func stops it and
 // waits for it, before the files are shredded.
-func renew(ctx context.Context, sup *runner.Supervisor, cache *env.TokenCache, req env.TokenRequest, files env.Files, expires time.Time, minTTL time.Duration, masks *masker) (stop func()) {
+func renew(ctx context.Context, sup *runner.Supervisor, cache *env.TokenCache, req env.TokenRequest, files env.Files, expires time.Time, minTTL time.Duration, masks *masker, vaultMu *sync.Mutex) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	sup.Go("the token renewal", func() {
@@ -270,7 +293,9 @@ func renew(ctx context.Context, sup *runner.Supervisor, cache *env.TokenCache, r
 			MinTTL:  minTTL,
 			Login: func(ctx context.Context) (env.Logins, time.Time, error) {
 				testOnlyPanic("renewal")
+				vaultMu.Lock()
 				t, err := cache.Get(ctx, req)
+				vaultMu.Unlock()
 				if err != nil {
 					return nil, time.Time{}, withHint(err)
 				}
@@ -283,6 +308,65 @@ func renew(ctx context.Context, sup *runner.Supervisor, cache *env.TokenCache, r
 	return func() {
 		cancel()
 		<-done
+	}
+}
+
+// endpointOn decides whether the command gets the credential endpoint instead of keys:
+// --ecs-server or AV_ECS_SERVER, else av_ecs_server in the profile, else on for the shell
+// (kept open all day, it outlives any session) and off for a command (tools that read
+// AWS_ACCESS_KEY_ID themselves keep working). Never with --registry-only: the command
+// gets no AWS credentials at all.
+func (c *CLI) endpointOn(cfg *profiles.Config, profile string, shell, registryOnly bool) bool {
+	on := shell
+	if v := strings.TrimSpace(cfg.AVSetting(profile, "av_ecs_server")); v != "" {
+		on = isTrue(v)
+	}
+	if c.ECSServer != nil {
+		on = *c.ECSServer
+	}
+	if on && registryOnly {
+		log.Printf("registry only: no credential endpoint")
+		return false
+	}
+	return on
+}
+
+// lockedSource gives the profile's credentials to the endpoint holding mu: the vault is
+// not for concurrent use, and the renewal uses it too.
+type lockedSource struct {
+	mu      *sync.Mutex
+	profile *profiles.Profile
+}
+
+func (l lockedSource) Credentials(ctx context.Context, o profiles.CredentialsOptions) (*profiles.Session, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.profile.Credentials(ctx, o)
+}
+
+// endpointWarnings words the endpoint's failures for av's stderr: one warning when its
+// credentials cannot be had (the command's SDK gets the error too), and one more only
+// after they could be again (a nil error: served).
+func endpointWarnings(profile string) func(error) {
+	var mu sync.Mutex
+	warned := false
+	return func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err == nil {
+			warned = false
+			return
+		}
+		if warned {
+			return
+		}
+		warned = true
+		msg := fmt.Sprintf("the credential endpoint could not renew profile %q's session: %v", profile, err)
+		var h hinted
+		if errors.As(withHint(err), &h) && h.hint != "" {
+			msg += "; " + h.hint
+		}
+		fmt.Fprintf(os.Stderr, "av: warning: %s\n", msg)
 	}
 }
 

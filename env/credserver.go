@@ -1,0 +1,175 @@
+package env
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/av-cli/av/profiles"
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// CredentialServer serves a profile's AWS credentials to the command in the ECS
+// container-credentials format, on a loopback port of its own: the command gets
+// AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN instead of
+// keys, and every current SDK and the AWS CLI come back for fresh credentials when theirs
+// run short. That is what keeps an all-day shell, or a 14-hour job, working after the
+// STS session it started with has expired.
+//
+// It is written here rather than taken from aws-vault's server package, whose token is
+// compared in variable time, shorter than 32 bytes, answered with 403, and whose
+// credentials come from a provider of its own rather than av's cache and vault lock.
+type CredentialServer struct {
+	// URL is what AWS_CONTAINER_CREDENTIALS_FULL_URI gets: http://127.0.0.1:PORT/PATH.
+	URL string
+	// Token is what every request's Authorization header must hold: 32 random bytes,
+	// base64url. A secret: never printed.
+	Token string
+
+	opts ServerOptions
+	http *http.Server
+	done chan struct{}
+}
+
+// ServerOptions shape a CredentialServer.
+type ServerOptions struct {
+	// Source gives the credentials: profiles.Profile, through its session cache and the
+	// vault's lock, as every av run gets them (100 requests in a burst make at most one
+	// STS call). It is never asked to prompt.
+	Source CredentialSource
+	// Timeout bounds getting the credentials for one request (the AWS calls in it have
+	// their own bounds too); zero means a minute.
+	Timeout time.Duration
+	// Served is told of each set of credentials handed out (CI masks them); Failed of
+	// each failure to get them (a renewal that needs an MFA code, say). Either may be nil;
+	// both may be called from several goroutines at once.
+	Served func(aws.Credentials)
+	Failed func(error)
+}
+
+// credentialsPath is the only path served: any other gets 404.
+const credentialsPath = "/av/credentials"
+
+// tokenBytes is the bearer token's length before encoding.
+const tokenBytes = 32
+
+// StartCredentialServer listens on a random loopback port and serves until Close.
+func StartCredentialServer(o ServerOptions) (*CredentialServer, error) {
+	raw := make([]byte, tokenBytes)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, fmt.Errorf("making the credential endpoint's token: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("starting the credential endpoint: %w", err)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = time.Minute
+	}
+	s := &CredentialServer{
+		URL:   "http://" + ln.Addr().String() + credentialsPath,
+		Token: base64.RawURLEncoding.EncodeToString(raw),
+		opts:  o,
+		done:  make(chan struct{}),
+	}
+	s.http = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      o.Timeout + 10*time.Second,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          nil,
+	}
+	go func() {
+		defer close(s.done)
+		s.http.Serve(ln) // returns http.ErrServerClosed at Close
+	}()
+	return s, nil
+}
+
+// Close stops the server: it listens no more, and requests in flight are cut off. It
+// returns once the server is gone.
+func (s *CredentialServer) Close() error {
+	err := s.http.Close()
+	<-s.done
+	return err
+}
+
+// ecsCredentials is the container-credentials answer, as ECS and EKS Pod Identity give
+// it, and as the SDKs (endpointcreds, botocore's ContainerProvider) read it.
+type ecsCredentials struct {
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
+	Token           string `json:"Token,omitempty"`
+	Expiration      string `json:"Expiration"`
+}
+
+// staticRefresh is the Expiration given with credentials that do not expire (master keys,
+// with --no-session): botocore needs one, and comes back after it for the same keys.
+const staticRefresh = 15 * time.Minute
+
+func (s *CredentialServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The token first, whatever the path: without it, nothing about the server is told.
+	got := r.Header.Get("Authorization")
+	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.Token)) != 1 {
+		writeCredentialError(w, http.StatusUnauthorized, "Unauthorized", "a missing or wrong authorization token")
+		return
+	}
+	if r.URL.Path != credentialsPath {
+		writeCredentialError(w, http.StatusNotFound, "NotFound", "no such path")
+		return
+	}
+	if r.Method != http.MethodGet {
+		writeCredentialError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
+	defer cancel()
+	sess, err := s.opts.Source.Credentials(ctx, profiles.CredentialsOptions{NoPrompt: true})
+	if err != nil {
+		if s.opts.Failed != nil {
+			s.opts.Failed(err)
+		}
+		// A renewal that needs a person is not retried by the SDKs (4xx); an AWS
+		// outage is (5xx).
+		status, code := http.StatusBadGateway, "CredentialsUnavailable"
+		var sso *profiles.SSOLoginError
+		if errors.Is(err, profiles.ErrNeedsMFA) || errors.As(err, &sso) {
+			status, code = http.StatusForbidden, "RenewalNeedsAPerson"
+		}
+		writeCredentialError(w, status, code, err.Error())
+		return
+	}
+	c := sess.Credentials
+	if s.opts.Served != nil {
+		s.opts.Served(c)
+	}
+	exp := c.Expires
+	if !c.CanExpire {
+		exp = time.Now().Add(staticRefresh)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	json.NewEncoder(w).Encode(ecsCredentials{
+		AccessKeyID:     c.AccessKeyID,
+		SecretAccessKey: c.SecretAccessKey,
+		Token:           c.SessionToken,
+		Expiration:      exp.UTC().Format(time.RFC3339),
+	})
+}
+
+// writeCredentialError answers as the container endpoints do: {"code", "message"}, which
+// the SDKs put in the error they return.
+func writeCredentialError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"code": code, "message": message})
+}
