@@ -217,7 +217,9 @@ func TestCheckHostileFiles(t *testing.T) {
 	}
 	os.MkdirAll(filepath.Join(home, ".ecr", "cache.json"), 0o700)
 	done := make(chan Checkup, 1)
-	go func() { done <- Check(CheckupOptions{Getenv: func(k string) string { return map[string]string{"HOME": home}[k] }}) }()
+	go func() {
+		done <- Check(CheckupOptions{Getenv: func(k string) string { return map[string]string{"HOME": home}[k] }})
+	}()
 	select {
 	case c := <-done:
 		if p := place(t, c, PlaceAWSCredentials, ""); !p.Exists || p.Err == nil {
