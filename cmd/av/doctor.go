@@ -31,6 +31,14 @@ type DoctorCmd struct {
 // needs attention: the report says what.
 func (cmd *DoctorCmd) Run(cli *CLI, catch *runner.Catch) error {
 	catch.Stop() // no child: signals do what they would do to any program
+	if p := os.Getenv(env.MarkerVar); p != "" {
+		// DOCKER_CONFIG, REGISTRY_AUTH_FILE and HELM_REGISTRY_CONFIG name av's throwaway
+		// files here, and the user's own are nowhere in the environment.
+		return hinted{
+			fmt.Errorf("av doctor inside av (profile %q) would look at av's throwaway files, not yours", p),
+			"run it outside av: leave that shell or command first",
+		}
+	}
 	home := os.Getenv("HOME")
 	d := diagnose(doctorFacts{
 		Checkup:    env.Check(env.CheckupOptions{}),
