@@ -230,8 +230,12 @@ func helperFindings(p env.Place, path string) []finding {
 	var out []finding
 	// containers/image (skopeo, podman) ignores credsStore.
 	if s := p.Store; s != nil && !s.Installed && p.Kind != env.PlaceContainersAuth {
+		who := "crane, oras and helm fail for every registry (docker falls back to \"auths\")"
+		if p.Kind == env.PlaceHelm {
+			who = "helm fails for every registry"
+		}
 		out = append(out, finding{Kind: "missing-helper",
-			Problem: fmt.Sprintf("%s sets \"credsStore\": %s, and docker-credential-%s is not installed: crane, oras and helm fail for every registry (docker falls back to \"auths\")", where(p, path), strconv.Quote(s.Name), safe(s.Name)),
+			Problem: fmt.Sprintf("%s sets \"credsStore\": %s, and docker-credential-%s is not installed: %s", where(p, path), strconv.Quote(s.Name), safe(s.Name), who),
 			Fix:     fmt.Sprintf("install docker-credential-%s, or remove \"credsStore\" from %s", safe(s.Name), where(p, path))})
 	}
 	missing := map[string][]string{}
