@@ -38,17 +38,69 @@ func (e *NoPrivateDirError) Error() string {
 // (rundir_linux.go, rundir_darwin.go).
 func Base(override string) (string, error) {
 	uid := os.Getuid()
-	if override != "" {
-		dir, err := filepath.Abs(override)
-		if err != nil {
-			return "", err
-		}
-		if err := ensurePrivateDir(dir, uid); err != nil {
-			return "", &NoPrivateDirError{Reason: fmt.Sprintf("%s: %v", dir, err), Override: true}
-		}
-		return dir, nil
+	dir, _, err := baseDir(override, uid)
+	if err != nil {
+		return "", err
 	}
-	return defaultBase(uid)
+	if err := ensurePrivateDir(dir, uid); err != nil {
+		return "", &NoPrivateDirError{Reason: fmt.Sprintf("%s: %v", dir, err), Override: override != ""}
+	}
+	return dir, nil
+}
+
+// BaseSource says why a directory is the one Base chooses.
+type BaseSource string
+
+const (
+	BaseOverride BaseSource = "override"        // AV_RUNTIME_DIR or --runtime-dir
+	BaseXDG      BaseSource = "XDG_RUNTIME_DIR" // $XDG_RUNTIME_DIR/av
+	BaseShm      BaseSource = "/dev/shm"        // XDG_RUNTIME_DIR unset: /dev/shm/av-UID
+	BaseNone     BaseSource = "none"            // the platform has no default (macOS)
+)
+
+// baseDir is the directory Base uses, and why, after the checks that need nothing created:
+// the override as given (made absolute), else defaultBaseDir.
+func baseDir(override string, uid int) (string, BaseSource, error) {
+	if override == "" {
+		return defaultBaseDir(uid)
+	}
+	dir, err := filepath.Abs(override)
+	if err != nil {
+		return "", BaseOverride, err
+	}
+	return dir, BaseOverride, nil
+}
+
+// BaseCheck is what Base would do, found without creating anything (av doctor).
+type BaseCheck struct {
+	Path     string     `json:"path,omitempty"`
+	Source   BaseSource `json:"source"`
+	Exists   bool       `json:"exists"`
+	MemoryFS bool       `json:"memory_fs"` // it, or the directory it would be made in, is tmpfs or ramfs
+	// Err is Base's refusal (a *NoPrivateDirError), nil if Base would use Path.
+	Err error `json:"-"`
+}
+
+// CheckBase tells what Base(override) would use, and whether it would refuse, creating
+// nothing: a directory that is missing is one Base would create.
+func CheckBase(override string) BaseCheck {
+	uid := os.Getuid()
+	dir, source, err := baseDir(override, uid)
+	c := BaseCheck{Path: dir, Source: source, Err: err}
+	if err != nil {
+		return c
+	}
+	err = checkPrivate(dir, uid)
+	c.Exists = !errors.Is(err, fs.ErrNotExist)
+	if c.Exists && err != nil {
+		c.Err = &NoPrivateDirError{Reason: fmt.Sprintf("%s: %v", dir, err), Override: source == BaseOverride}
+	}
+	if c.Exists {
+		c.MemoryFS = memoryFS(dir)
+	} else {
+		c.MemoryFS = memoryFS(filepath.Dir(dir))
+	}
+	return c
 }
 
 // LockDir returns a private per-user directory, creating it (mode 0700) when needed, for
@@ -165,21 +217,7 @@ func (d *Dir) Shred() error {
 // loss on ramfs-backed swap): any run directory whose lock nobody holds. Live runs hold
 // theirs, and so do their commands' processes (Lock), so their directories are left alone.
 func Sweep(base string) {
-	entries, err := os.ReadDir(base)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if !e.IsDir() || !(strings.HasPrefix(name, runPrefix) || strings.HasPrefix(name, newPrefix)) {
-			continue
-		}
-		p := filepath.Join(base, name)
-		if strings.HasPrefix(name, newPrefix) {
-			if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < newGrace {
-				continue
-			}
-		}
+	for _, p := range runDirs(base) {
 		lock, err := lockDir(p, unix.LOCK_EX|unix.LOCK_NB)
 		if err != nil {
 			continue // held by a live run, or already gone
@@ -192,4 +230,62 @@ func Sweep(base string) {
 		}
 		lock.Close()
 	}
+}
+
+// runDirs lists what a sweep looks at in base: the run directories, and the half-made ones
+// old enough that no run is still making them.
+func runDirs(base string) []string {
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return nil
+	}
+	var dirs []string
+	for _, e := range entries {
+		name := e.Name()
+		if !e.IsDir() || !(strings.HasPrefix(name, runPrefix) || strings.HasPrefix(name, newPrefix)) {
+			continue
+		}
+		if strings.HasPrefix(name, newPrefix) {
+			if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < newGrace {
+				continue
+			}
+		}
+		dirs = append(dirs, filepath.Join(base, name))
+	}
+	return dirs
+}
+
+// Leftover is a run directory that the next sweep would remove.
+type Leftover struct {
+	Path     string    `json:"path"`
+	Modified time.Time `json:"modified"`
+	// Unknown says the directory cannot be opened (the command took its permissions away),
+	// so whether a run still holds it cannot be told; a sweep would find out.
+	Unknown bool `json:"unknown,omitempty"`
+}
+
+// Leftovers lists the directories in base that Sweep would remove, touching nothing: a
+// directory is opened as it is (never given its permissions back), and its lock tried
+// shared and let go at once.
+func Leftovers(base string) []Leftover {
+	var out []Leftover
+	for _, p := range runDirs(base) {
+		l := Leftover{Path: p}
+		if info, err := os.Lstat(p); err == nil {
+			l.Modified = info.ModTime()
+		}
+		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+		if err != nil {
+			if errors.Is(err, unix.EACCES) {
+				l.Unknown = true
+				out = append(out, l)
+			}
+			continue
+		}
+		if unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) == nil {
+			out = append(out, l) // nobody holds it: its run is dead
+		}
+		unix.Close(fd) // drops the lock too
+	}
+	return out
 }

@@ -21,8 +21,11 @@ func userLockDir(uid int) (string, error) {
 	return dir, nil
 }
 
-// defaultBase refuses: without a directory the user names, there is nowhere av may write
-// tokens, and it never falls back to disk on its own.
-func defaultBase(int) (string, error) {
-	return "", &NoPrivateDirError{Reason: "macOS has no tmpfs", NoMemoryFS: true}
+// defaultBaseDir refuses: without a directory the user names, there is nowhere av may
+// write tokens, and it never falls back to disk on its own.
+func defaultBaseDir(int) (string, BaseSource, error) {
+	return "", BaseNone, &NoPrivateDirError{Reason: "macOS has no tmpfs", NoMemoryFS: true}
 }
+
+// memoryFS is false: macOS cannot tell a RAM disk from a disk.
+func memoryFS(string) bool { return false }

@@ -18,32 +18,25 @@ const (
 	ramfsMagic = 0x858458f6
 )
 
-// defaultBase is $XDG_RUNTIME_DIR/av when XDG_RUNTIME_DIR is set, else /dev/shm/av-UID. A
-// set XDG_RUNTIME_DIR that is not a private tmpfs directory is refused, not passed over
-// for /dev/shm: it says where the system keeps the user's runtime files, and one on disk
-// is for the user to look at (AV_RUNTIME_DIR names another).
-func defaultBase(uid int) (string, error) {
+// defaultBaseDir is $XDG_RUNTIME_DIR/av when XDG_RUNTIME_DIR is set, else
+// /dev/shm/av-UID, checked as far as it can be without creating it. A set XDG_RUNTIME_DIR
+// that is not a private tmpfs directory is refused, not passed over for /dev/shm: it says
+// where the system keeps the user's runtime files, and one on disk is for the user to look
+// at (AV_RUNTIME_DIR names another).
+func defaultBaseDir(uid int) (string, BaseSource, error) {
 	if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
 		if err := checkPrivate(xdg, uid); err != nil {
-			return "", &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR %s: %v", xdg, err)}
+			return "", BaseXDG, &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR %s: %v", xdg, err)}
 		}
 		if err := checkMemoryFS(xdg); err != nil {
-			return "", &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR %s: %v", xdg, err)}
+			return "", BaseXDG, &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR %s: %v", xdg, err)}
 		}
-		dir := filepath.Join(xdg, "av")
-		if err := ensurePrivateDir(dir, uid); err != nil {
-			return "", &NoPrivateDirError{Reason: fmt.Sprintf("%s: %v", dir, err)}
-		}
-		return dir, nil
+		return filepath.Join(xdg, "av"), BaseXDG, nil
 	}
 	if err := checkMemoryFS("/dev/shm"); err != nil {
-		return "", &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR is not set and /dev/shm: %v", err)}
+		return "", BaseShm, &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR is not set and /dev/shm: %v", err)}
 	}
-	dir := filepath.Join("/dev/shm", "av-"+strconv.Itoa(uid))
-	if err := ensurePrivateDir(dir, uid); err != nil {
-		return "", &NoPrivateDirError{Reason: fmt.Sprintf("%s: %v", dir, err)}
-	}
-	return dir, nil
+	return filepath.Join("/dev/shm", "av-"+strconv.Itoa(uid)), BaseShm, nil
 }
 
 // userLockDir is $XDG_RUNTIME_DIR/av when XDG_RUNTIME_DIR is private (on any filesystem),
@@ -61,6 +54,9 @@ func userLockDir(uid int) (string, error) {
 	}
 	return dir, nil
 }
+
+// memoryFS reports whether dir is on tmpfs or ramfs.
+func memoryFS(dir string) bool { return checkMemoryFS(dir) == nil }
 
 func checkMemoryFS(dir string) error {
 	var fsst unix.Statfs_t

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -14,7 +13,7 @@ import (
 	"sort"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/av-cli/av/profiles"
 )
 
 // UserConfig is where the user's own client configurations are, as the clients themselves
@@ -104,41 +103,37 @@ func (e *UserConfigError) Unwrap() error { return e.Err }
 const maxUserConfig = 4 << 20
 
 // readUserConfigFile reads one of the user's configs, a regular file of at most
-// maxUserConfig bytes, and checks its shape; a missing file is an empty one. It is opened
-// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, in open(2),
-// where no signal can reach av's code (Ctrl-C, SIGTERM would be ignored); then anything
-// but a regular file is refused.
+// maxUserConfig bytes (profiles.ReadCapped: a FIFO is refused, not waited on), and checks
+// its shape; a missing file is an empty one.
 func readUserConfigFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, &UserConfigError{path, err}
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, &UserConfigError{path, err}
-	}
-	if !st.Mode().IsRegular() {
-		return nil, &UserConfigError{path, errors.New("is not a regular file")}
-	}
-	tooLarge := &UserConfigError{path, fmt.Errorf("is larger than %d MiB", maxUserConfig>>20)}
-	if st.Size() > maxUserConfig {
-		return nil, tooLarge
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxUserConfig+1))
-	if err != nil {
-		return nil, &UserConfigError{path, err}
-	}
-	if len(data) > maxUserConfig {
-		return nil, tooLarge // it grew while read
+	data, err := readUserFile(path)
+	if err != nil || data == nil {
+		return nil, err
 	}
 	if len(bytes.TrimSpace(data)) > 0 {
 		if _, err := decodeClientConfig(data); err != nil {
 			return nil, &UserConfigError{path, err}
 		}
+	}
+	return data, nil
+}
+
+// readUserFile reads one of the user's files of at most maxUserConfig bytes: nil for a
+// missing one, a UserConfigError for one that cannot be read.
+func readUserFile(path string) ([]byte, error) {
+	data, err := profiles.ReadCapped(path, maxUserConfig)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case errors.Is(err, profiles.ErrNotRegular):
+		return nil, &UserConfigError{path, errors.New("is not a regular file")}
+	case errors.Is(err, profiles.ErrTooLarge):
+		return nil, &UserConfigError{path, fmt.Errorf("is larger than %d MiB", maxUserConfig>>20)}
+	case err != nil:
+		return nil, &UserConfigError{path, err}
+	}
+	if data == nil {
+		data = []byte{} // empty, not missing
 	}
 	return data, nil
 }

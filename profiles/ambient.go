@@ -28,7 +28,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go/logging"
-	"golang.org/x/sys/unix"
 )
 
 // Ambient credentials are the identity a machine gives its jobs, not the vault's: keys in the
@@ -248,7 +247,7 @@ func resolveWebIdentity(ctx context.Context, o AmbientOptions, roleARN, tokenFil
 const maxTokenSize = 64 << 10
 
 func readTokenFile(path string) (string, error) {
-	data, err := readCapped(path, maxTokenSize)
+	data, err := ReadCapped(path, maxTokenSize)
 	if err != nil {
 		return "", fmt.Errorf("reading the web identity token file %q: %w", path, err)
 	}
@@ -257,40 +256,6 @@ func readTokenFile(path string) (string, error) {
 		return "", fmt.Errorf("the web identity token file %q is empty", path)
 	}
 	return tok, nil
-}
-
-var (
-	errNotRegular = errors.New("not a regular file")
-	errTooLarge   = errors.New("too large")
-)
-
-// readCapped reads a regular file of at most limit bytes: a user's file (the AWS config,
-// a token file). It is opened O_NONBLOCK, so a FIFO is refused, not waited on in open(2)
-// (deaf to Ctrl-C and SIGTERM), and its size is checked before it is read.
-func readCapped(path string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, errNotRegular
-	}
-	if info.Size() > limit {
-		return nil, errTooLarge
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, errTooLarge // it grew while read
-	}
-	return data, nil
 }
 
 // gitHubToken asks the Actions runtime for the job's OIDC token, as

@@ -74,13 +74,13 @@ func LoadConfig() (*Config, error) {
 
 // readConfigFile reads the config file at path; a missing one is empty.
 func readConfigFile(path string) ([]byte, error) {
-	data, err := readCapped(path, MaxConfigFile)
+	data, err := ReadCapped(path, MaxConfigFile)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
-	case errors.Is(err, errNotRegular):
+	case errors.Is(err, ErrNotRegular):
 		return nil, fmt.Errorf("the AWS config file %s is not a regular file", path)
-	case errors.Is(err, errTooLarge):
+	case errors.Is(err, ErrTooLarge):
 		return nil, fmt.Errorf("the AWS config file %s is larger than %d MiB", path, MaxConfigFile>>20)
 	case err != nil:
 		return nil, fmt.Errorf("reading the AWS config file %s: %w", path, err)

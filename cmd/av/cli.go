@@ -25,6 +25,8 @@ The login lives in a private tmpfs directory that is shredded when COMMAND ends.
   av [flags] PROFILE                        runs $SHELL (else /bin/sh) with the credentials,
                                             on a pty of its own when av has a terminal
   av clear [PROFILE] [--sessions]           removes av's cached registry tokens
+  av doctor [--json]                        finds every plaintext registry and AWS credential,
+                                            and checks av's setup; changes nothing
 
 The vault is aws-vault's: the same backends and AWS_VAULT_* variables. av caches its ECR
 tokens there, beside aws-vault's sessions, and renews a running command's login before the
@@ -57,8 +59,9 @@ type CLI struct {
 	ECSServer       *bool  `name:"ecs-server" negatable:"" env:"AV_ECS_SERVER" help:"Serve the AWS credentials to COMMAND from a local endpoint (the ECS container-credentials format, as aws-vault exec --ecs-server), which renews them while COMMAND runs, instead of putting keys in its environment. Default: on for the shell (no COMMAND), off for a command; also av_ecs_server = true|false in the profile. Off with --registry-only."`
 	MFAToken        string `name:"mfa-token" short:"t" help:"The MFA code, for a profile that needs one, instead of a prompt (as aws-vault exec --mfa-token)." placeholder:"CODE"`
 
-	Exec  ExecCmd  `cmd:"" default:"withargs" hidden:""`
-	Clear ClearCmd `cmd:"" help:"Remove av's cached registry tokens and role sessions from the vault. av's own command, whatever the profiles are called: run a profile named clear with AWS_PROFILE=clear av COMMAND."`
+	Exec   ExecCmd   `cmd:"" default:"withargs" hidden:""`
+	Clear  ClearCmd  `cmd:"" help:"Remove av's cached registry tokens and role sessions from the vault. av's own command, whatever the profiles are called: run a profile named clear with AWS_PROFILE=clear av COMMAND."`
+	Doctor DoctorCmd `cmd:"" help:"Find every registry and AWS credential kept in plain text on this machine, what each client reads, and whether av's vault and runtime directory work; changes nothing. Exit status 1 when something needs attention."`
 }
 
 // parserOptions are av's kong options, main's and the tests' alike.

@@ -30,6 +30,9 @@ func exitStatus(end runner.Status, err error) runner.Status {
 
 // printError prints err as av's one error line, and the fix when there is a concrete one.
 func printError(w io.Writer, err error) {
+	if errors.As(err, new(quiet)) {
+		return // the command has said why
+	}
 	err = withHint(err)
 	fmt.Fprintf(w, "av: error: %v\n", err)
 	var h hinted
@@ -37,6 +40,12 @@ func printError(w io.Writer, err error) {
 		fmt.Fprintf(w, "av: hint: %s\n", h.hint)
 	}
 }
+
+// quiet is a failure the command has reported itself (av doctor's findings): av exits 1
+// and prints no error line.
+type quiet struct{ err error }
+
+func (q quiet) Error() string { return q.err.Error() }
 
 // hinted is an error with a concrete fix for the user.
 type hinted struct {
