@@ -8,6 +8,9 @@
 //     calls (counted by the AWS stand-in), failures, leftover directories; next to av as it
 //     was before it cached tokens (-before, built from git), since aws-vault v7.2.0 cannot
 //     be pointed at the stand-in's STS (it ignores AWS_ENDPOINT_URL);
+//   - a cold run that logs in to four regions and ECR Public against one that logs in to
+//     one registry, with every AWS call answered 300 ms late, as a ratio; next to av as it
+//     was when it minted them one after another (-sequential, built from git);
 //   - peak RSS.
 //
 // Everything runs against the project's AWS stand-in (in this process) and a throwaway
@@ -17,6 +20,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -42,12 +46,21 @@ const (
 // beforeCache is the last commit before av cached its tokens and locked the vault.
 const beforeCache = "0f7c35b"
 
+// sequentialMint is the last commit at which av minted a run's registries one after another.
+const sequentialMint = "fde97dc"
+
+// multiProfile logs in to five registries: its region's, three more regions', ECR Public's.
+const multiProfile = "multi"
+
+var multiRegions = []string{"us-west-2", "us-east-1", "ap-south-1"}
+
 func main() {
 	warmRuns := flag.Int("warm", 60, "runs of each warm-path command")
 	coldRounds := flag.Int("cold", 5, "rounds of each cold-path measurement")
 	before := flag.String("before", beforeCache, "git revision of the av to compare the cold path with (\"\" for none)")
+	sequential := flag.String("sequential", sequentialMint, "git revision of the av to compare the cold multi-registry run with (\"\" for none)")
 	flag.Parse()
-	if err := bench(*warmRuns, *coldRounds, *before); err != nil {
+	if err := bench(*warmRuns, *coldRounds, *before, *sequential); err != nil {
 		fmt.Fprintln(os.Stderr, "av-bench: error:", err)
 		os.Exit(1)
 	}
@@ -57,19 +70,20 @@ func main() {
 type bed struct {
 	av, awsVault string
 	old, oldRev  string // av before the cache, if built
+	seq, seqRev  string // av minting one registry after another, if built
 	launcher     string // reports a command's peak RSS
 	aws          *standin.Server
 	env          []string
 	runtime      string
 }
 
-func bench(warmRuns, coldRounds int, before string) error {
+func bench(warmRuns, coldRounds int, before, sequential string) error {
 	work, err := os.MkdirTemp("", "av-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
-	b, cleanup, err := setUp(work, before)
+	b, cleanup, err := setUp(work, before, sequential)
 	if err != nil {
 		return err
 	}
@@ -79,10 +93,13 @@ func bench(warmRuns, coldRounds int, before string) error {
 	if err := b.warm(warmRuns); err != nil {
 		return err
 	}
-	return b.cold(coldRounds)
+	if err := b.cold(coldRounds); err != nil {
+		return err
+	}
+	return b.coldMulti(2 * coldRounds)
 }
 
-func setUp(work, before string) (*bed, func(), error) {
+func setUp(work, before, sequential string) (*bed, func(), error) {
 	b := &bed{av: filepath.Join(work, "bin", "av"), awsVault: filepath.Join(work, "bin", "aws-vault")}
 	step("building av")
 	if err := goBuild("", b.av, "./cmd/av"); err != nil {
@@ -95,6 +112,15 @@ func setUp(work, before string) (*bed, func(), error) {
 			step(fmt.Sprintf("skipping av %s: %v", before, err))
 		} else {
 			b.old, b.oldRev = old, before
+		}
+	}
+	if sequential != "" {
+		step("building av " + sequential + " (minting one registry after another)")
+		seq := filepath.Join(work, "bin", "av-"+sequential)
+		if err := buildRevision(sequential, filepath.Join(work, "seq"), seq); err != nil {
+			step(fmt.Sprintf("skipping av %s: %v", sequential, err))
+		} else {
+			b.seq, b.seqRev = seq, sequential
 		}
 	}
 	b.launcher = filepath.Join(work, "bin", "rss")
@@ -113,13 +139,18 @@ func setUp(work, before string) (*bed, func(), error) {
 	}
 	// `true` talks to no registry: any host will do.
 	b.aws.SetRegistry(region, "http://127.0.0.1:9", fixture.RandomHex(16))
+	for _, r := range multiRegions {
+		b.aws.SetRegistry(r, "http://127.0.0.1:9", fixture.RandomHex(16))
+	}
+	b.aws.SetPublicPassword(fixture.RandomHex(16))
 	keyID, secret := b.aws.NewRootKey()
 
 	home := filepath.Join(work, "home")
 	if err := os.MkdirAll(filepath.Join(home, ".aws"), 0o700); err != nil {
 		return nil, nil, err
 	}
-	config := fmt.Sprintf("[profile %s]\nregion = %s\n", profile, region)
+	config := fmt.Sprintf("[profile %s]\nregion = %s\n\n[profile %s]\nsource_profile = %s\nregion = %s\nav_registries = %s public.ecr.aws\n",
+		profile, region, multiProfile, profile, region, strings.Join(multiRegions, " "))
 	if err := os.WriteFile(filepath.Join(home, ".aws", "config"), []byte(config), 0o600); err != nil {
 		return nil, nil, err
 	}
@@ -406,6 +437,63 @@ func reportFailure(who string, err error) {
 	if err != nil {
 		fmt.Printf("\n%s, a failure: `%v`\n", who, err)
 	}
+}
+
+// coldMulti compares a cold run of five registries with a cold run of one, every AWS call
+// answered 300 ms late (the distance of a far region): minted at once, the five cost about
+// one ECR round trip more than the STS call, as the one does.
+func (b *bed) coldMulti(rounds int) error {
+	const delay = 300 * time.Millisecond
+	step(fmt.Sprintf("cold path, %d registries against 1, every AWS call %s late: %d rounds, interleaved", len(multiRegions)+2, delay, rounds))
+	b.aws.SetDelay("*", delay)
+	defer b.aws.SetDelay("*", 0)
+	type row struct {
+		label string
+		argv  []string
+		wall  []time.Duration
+		ecr   []int
+		err   error
+	}
+	rows := []*row{
+		{label: "1 registry", argv: []string{b.av, profile, "--", "true"}},
+		{label: fmt.Sprintf("%d registries (4 regions, ECR Public)", len(multiRegions)+2), argv: []string{b.av, multiProfile, "--", "true"}},
+	}
+	if b.seq != "" {
+		rows = append(rows,
+			&row{label: "1 registry, av " + b.seqRev, argv: []string{b.seq, profile, "--", "true"}},
+			&row{label: fmt.Sprintf("%d registries, av %s (one after another)", len(multiRegions)+2, b.seqRev), argv: []string{b.seq, multiProfile, "--", "true"}})
+	}
+	for i := 0; i < rounds; i++ {
+		for j := range rows {
+			r := rows[(i+j)%len(rows)]
+			clear := exec.Command(b.av, "clear", "--sessions")
+			clear.Env = b.env
+			if out, err := clear.CombinedOutput(); err != nil {
+				return fmt.Errorf("av clear: %v: %s", err, out)
+			}
+			b.aws.Reset()
+			res := b.run(r.argv[0], r.argv[1:]...)
+			if res.err != nil {
+				r.err = cmp.Or(r.err, res.err)
+				continue
+			}
+			calls := b.aws.CallsByName()
+			r.wall = append(r.wall, res.wall)
+			r.ecr = append(r.ecr, calls["ecr.GetAuthorizationToken"]+calls["ecr-public.GetAuthorizationToken"])
+		}
+	}
+	fmt.Printf("## Cold path, many registries: every AWS call answered %s late, %d rounds each, interleaved\n\n", delay, rounds)
+	fmt.Println("| run | wall, median [min–max] | ECR calls | ÷ 1 registry (same av) |")
+	fmt.Println("|---|---:|---:|---:|")
+	for i, r := range rows {
+		if r.err != nil {
+			return fmt.Errorf("%s: %w", r.label, r.err)
+		}
+		one := rows[i&^1] // the 1-registry row of the same av
+		fmt.Printf("| %s | %s | %s | %.2f× |\n", r.label, spread(r.wall), ints(r.ecr), float64(median(r.wall))/float64(median(one.wall)))
+	}
+	fmt.Println()
+	return nil
 }
 
 // measureCold empties the cache, runs n at once, and records calls, failures, leftovers.
