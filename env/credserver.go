@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/av-cli/av/profiles"
@@ -33,9 +34,12 @@ type CredentialServer struct {
 	// base64url. A secret: never printed.
 	Token string
 
-	opts ServerOptions
-	http *http.Server
-	done chan struct{}
+	opts     ServerOptions
+	http     *http.Server
+	done     chan struct{}
+	mu       sync.Mutex
+	closed   bool           // set by Close: no request is answered after it
+	inFlight sync.WaitGroup // requests being answered, counted under mu while !closed
 }
 
 // ServerOptions shape a CredentialServer.
@@ -95,11 +99,16 @@ func StartCredentialServer(o ServerOptions) (*CredentialServer, error) {
 	return s, nil
 }
 
-// Close stops the server: it listens no more, and requests in flight are cut off. It
-// returns once the server is gone.
+// Close stops the server: it listens no more, and requests in flight are cut off (their
+// connections closed, their contexts ended). It returns once the server is gone and no
+// request is still being answered, so the caller may go on to use what Source uses.
 func (s *CredentialServer) Close() error {
 	err := s.http.Close()
 	<-s.done
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.inFlight.Wait()
 	return err
 }
 
@@ -117,6 +126,15 @@ type ecsCredentials struct {
 const staticRefresh = 15 * time.Minute
 
 func (s *CredentialServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		writeCredentialError(w, http.StatusServiceUnavailable, "Closed", "the command has ended")
+		return
+	}
+	s.inFlight.Add(1)
+	s.mu.Unlock()
+	defer s.inFlight.Done()
 	// The token first, whatever the path: without it, nothing about the server is told.
 	got := r.Header.Get("Authorization")
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.Token)) != 1 {

@@ -139,3 +139,52 @@ func TestCredentialServerStaticKeys(t *testing.T) {
 		t.Errorf("%d %v", resp.StatusCode, body)
 	}
 }
+
+// blockingSource answers once release is closed, after telling started.
+type blockingSource struct {
+	started, release chan struct{}
+	done             chan error
+}
+
+func (b *blockingSource) Credentials(ctx context.Context, _ profiles.CredentialsOptions) (*profiles.Session, error) {
+	close(b.started)
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+	}
+	b.done <- ctx.Err()
+	return nil, errors.New("ended")
+}
+
+// Close cuts off a request being answered and waits for it: after Close, nothing uses the
+// source any more.
+func TestCredentialServerCloseWaitsForRequests(t *testing.T) {
+	src := &blockingSource{started: make(chan struct{}), release: make(chan struct{}), done: make(chan error, 1)}
+	s, err := StartCredentialServer(ServerOptions{Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, s.URL, nil)
+		req.Header.Set("Authorization", s.Token)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-src.started
+	closed := make(chan struct{})
+	go func() { s.Close(); close(closed) }()
+	select {
+	case err := <-src.done:
+		if err == nil {
+			t.Error("the request in flight went on after Close")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not end the request in flight")
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return")
+	}
+}
