@@ -22,7 +22,8 @@ The login lives in a private tmpfs directory that is shredded when COMMAND ends.
                                             file, it is the profile and the rest is the
                                             command; otherwise the profile is $AWS_PROFILE,
                                             else "default", and the whole line is the command
-  av [flags] PROFILE                        runs $SHELL (else /bin/sh) with the credentials,
+  av [flags] PROFILE                        runs $SHELL (else /bin/sh) with the credentials
+                                            (from av's endpoint, renewed all day: --ecs-server),
                                             on a pty of its own when av has a terminal
   av clear [PROFILE] [--sessions]           removes av's cached registry tokens
   av doctor [--json]                        finds every plaintext registry and AWS credential,
