@@ -120,6 +120,7 @@ type canary struct {
 	files    map[string]bool // files searched
 	reported map[string]bool // leaks reported, each once
 	stamps   map[string]fileStamp
+	extra    map[string]string // secrets av made itself: the credential endpoint's tokens
 }
 
 // fileStamp tells whether a file changed since it was read.
@@ -267,6 +268,9 @@ func (c *canary) canaries() map[string]string {
 	}
 	for i, s := range c.srv.IssuedSecrets() {
 		m[fmt.Sprintf("%s (#%d)", s.What, i/2+1)] = s.Value
+	}
+	for name, v := range c.extra {
+		m[name] = v
 	}
 	return m
 }
@@ -469,6 +473,16 @@ func (c *canary) duringRun(what string, avPID, cmdPID int) {
 	env, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(cmdPID), "environ"))
 	if err != nil {
 		c.t.Fatalf("%s: reading the command's environment: %v", what, err)
+	}
+	// A shell gets av's credential endpoint, not keys: its token is a secret av made, to
+	// be found nowhere else from now on.
+	for _, kv := range bytes.Split(env, []byte{0}) {
+		if v, ok := bytes.CutPrefix(kv, []byte("AWS_CONTAINER_AUTHORIZATION_TOKEN=")); ok && len(v) > 0 {
+			if c.extra == nil {
+				c.extra = map[string]string{}
+			}
+			c.extra["the credential endpoint's token ("+what+")"] = string(v)
+		}
 	}
 	if len(c.found(env)) == 0 {
 		c.t.Errorf("%s: the command's environment holds no canary: the search does not see what it should", what)
@@ -724,7 +738,9 @@ func (c *canary) shell(what string, env []string, args []string, pass string, se
 		want = 0
 		expect(`\$ `)
 		pidFile, fifo := c.holdFiles()
-		typeLine(fmt.Sprintf(`echo "$PPID $$" > %s.tmp && mv %s.tmp %s && read x < %s && echo "done-$((6*7))"`, pidFile, pidFile, pidFile, fifo))
+		// The shell's credentials come from av's endpoint: a program fetches them first,
+		// so the search runs after the endpoint has served them.
+		typeLine(fmt.Sprintf(`aws-caller once >/dev/null && echo "$PPID $$" > %s.tmp && mv %s.tmp %s && read x < %s && echo "done-$((6*7))"`, pidFile, pidFile, pidFile, fifo))
 		avPID, shellPID := c.waitHold(what, pidFile, done, stringer(func() string { mu.Lock(); defer mu.Unlock(); return string(screen) }))
 		if avPID != cmd.Process.Pid {
 			c.t.Errorf("%s: the shell's parent is %d, not av (%d)", what, avPID, cmd.Process.Pid)
