@@ -9,7 +9,7 @@
 //	aws-caller burst N          N container-credential fetches at once, each with a client
 //	                            of its own; prints "ok N"
 //
-// It never prints a secret: key IDs show their last 4 characters.
+// It never prints a secret.
 package main
 
 import (
@@ -106,11 +106,4 @@ func run(args []string) error {
 		return nil
 	}
 	return errors.New("usage: aws-caller once | for DURATION | burst N")
-}
-
-func last4(s string) string {
-	if len(s) < 4 {
-		return s
-	}
-	return s[len(s)-4:]
 }
