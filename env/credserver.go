@@ -36,6 +36,8 @@ type CredentialServer struct {
 
 	opts     ServerOptions
 	http     *http.Server
+	ctx      context.Context // every request's work: ended by Close, not by a client that gives up
+	cancel   context.CancelFunc
 	done     chan struct{}
 	mu       sync.Mutex
 	closed   bool           // set by Close: no request is answered after it
@@ -83,6 +85,7 @@ func StartCredentialServer(o ServerOptions) (*CredentialServer, error) {
 		opts:  o,
 		done:  make(chan struct{}),
 	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -103,6 +106,7 @@ func StartCredentialServer(o ServerOptions) (*CredentialServer, error) {
 // connections closed, their contexts ended). It returns once the server is gone and no
 // request is still being answered, so the caller may go on to use what Source uses.
 func (s *CredentialServer) Close() error {
+	s.cancel()
 	err := s.http.Close()
 	<-s.done
 	s.mu.Lock()
@@ -149,7 +153,10 @@ func (s *CredentialServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeCredentialError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET")
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.opts.Timeout)
+	// Not r.Context(): the SDKs give up on an endpoint after a second or two (botocore 2 s,
+	// the JS SDK 1 s) and ask again. A renewal slower than that (STS, the vault's lock) goes
+	// on, so the next attempt finds its session, instead of being cut off and begun anew.
+	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
 	defer cancel()
 	sess, err := s.opts.Source.Credentials(ctx, profiles.CredentialsOptions{NoPrompt: true})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -186,5 +187,54 @@ func TestCredentialServerCloseWaitsForRequests(t *testing.T) {
 	case <-closed:
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not return")
+	}
+}
+
+// slowSource takes delay to answer (a renewal's STS call, a wait for the vault's lock),
+// unless its context ends first; it tells on done how each call ended.
+type slowSource struct {
+	delay time.Duration
+	done  chan error
+}
+
+func (s *slowSource) Credentials(ctx context.Context, _ profiles.CredentialsOptions) (*profiles.Session, error) {
+	select {
+	case <-time.After(s.delay):
+		s.done <- nil
+		c := aws.Credentials{AccessKeyID: "ASIASLOW", SecretAccessKey: "S", SessionToken: "T", CanExpire: true, Expires: time.Now().Add(time.Hour)}
+		return &profiles.Session{Credentials: c}, nil
+	case <-ctx.Done():
+		s.done <- ctx.Err()
+		return nil, ctx.Err()
+	}
+}
+
+// The SDKs wait little for a container endpoint (botocore 2 s, the JS SDK 1 s) and ask
+// again: a renewal slower than that must go on when the client gives up, so the next
+// attempt finds the session it got, rather than be cut off and begun again each time.
+func TestCredentialServerRenewalOutlivesAClientThatGivesUp(t *testing.T) {
+	src := &slowSource{delay: 500 * time.Millisecond, done: make(chan error, 4)}
+	var failed []error
+	var mu sync.Mutex
+	s := startTestServer(t, src, ServerOptions{Failed: func(err error) { mu.Lock(); failed = append(failed, err); mu.Unlock() }})
+	impatient := &http.Client{Timeout: 100 * time.Millisecond}
+	req, _ := http.NewRequest(http.MethodGet, s.URL, nil)
+	req.Header.Set("Authorization", s.Token)
+	if resp, err := impatient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatal("the slow answer came within the client's timeout")
+	}
+	select {
+	case err := <-src.done:
+		if err != nil {
+			t.Errorf("the renewal was cut off when the client gave up: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the renewal never ended")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(failed) != 0 {
+		t.Errorf("a client giving up was taken for a failed renewal: %v", failed)
 	}
 }
