@@ -1,7 +1,6 @@
 package profiles
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -139,7 +138,8 @@ type CredentialsOptions struct {
 	// the command runs must not take the terminal from it. mfa_process still works.
 	NoPrompt bool
 	// Renew: AWS rejected the session Credentials last gave (Rejected), though it had not
-	// expired: every cached session of the profile's chain is dropped and a new one got.
+	// expired: that session is dropped and a new one got (its source profile's session
+	// too, only if STS rejects that one as well).
 	Renew bool
 }
 
@@ -169,8 +169,9 @@ func Rejected(err error) bool {
 //
 // A cached session that AWS rejects on the way (STS refusing the source session of a
 // role, say) is dropped, with the rest of the chain's, and the chain is fetched again,
-// once: a stale cache heals itself. Renew does the same for a session that another
-// service rejected.
+// once: a stale cache heals itself. Renew drops the profile's own session, which another
+// service rejected, and gets a new one from its source's (dropped in turn, as above, only
+// if STS rejects that too).
 func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Session, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -178,8 +179,10 @@ func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Sessi
 		return s, nil
 	}
 	if o.Renew {
+		// Its own session only: its source profile's (an MFA session, which other profiles
+		// use too) is dropped below only if STS rejects that one as well.
 		p.last = nil
-		n, err := p.dropSessions(ctx)
+		n, err := p.dropSessions(ctx, false)
 		if err != nil {
 			return nil, err
 		}
@@ -191,8 +194,8 @@ func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Sessi
 		return err
 	}
 	err := p.v.lookThenFetch(ctx, fetch)
-	if Rejected(err) && !o.Renew {
-		n, derr := p.dropSessions(ctx)
+	if Rejected(err) {
+		n, derr := p.dropSessions(ctx, true)
 		if derr == nil && n > 0 {
 			log.Printf("profile %q: a cached session was rejected: dropped %d cached sessions, fetching again", p.Name, n)
 			err = p.v.lookThenFetch(ctx, fetch)
@@ -208,28 +211,41 @@ func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Sessi
 	return s, nil
 }
 
-// dropSessions removes every cached session the profile's chain would use, holding the
-// vault's lock exclusive (or inside an exclusive Lock section), and counts them. It calls
-// no AWS service.
-func (p *Profile) dropSessions(ctx context.Context) (int, error) {
+// dropSessions removes the cached sessions the profile's chain would use, holding the
+// vault's lock exclusive (or inside an exclusive Lock section), and counts them: every one
+// with all, else only the profile's own (the last the chain reads, its source profiles'
+// coming first). It calls no AWS service.
+func (p *Profile) dropSessions(ctx context.Context, all bool) (int, error) {
 	c := &chain{vault: p.v, cfg: p.cfg, opts: p.opts, minTTL: minTTL(), cacheOnly: true, drop: true}
-	build := func() error {
+	build := func() (int, error) {
 		if p.ambient != nil {
 			c.ambientProvider(p)
-			return c.dropErr
+		} else {
+			pc, err := p.cfg.profileConfig(p.Name, p.opts)
+			if err != nil {
+				return 0, err
+			}
+			if _, err := c.provider(pc); err != nil {
+				return 0, err
+			}
 		}
-		pc, err := p.cfg.profileConfig(p.Name, p.opts)
-		if err != nil {
-			return err
+		keys := c.dropKeys
+		if !all && len(keys) > 0 {
+			keys = keys[len(keys)-1:]
 		}
-		if _, err := c.provider(pc); err != nil {
-			return err
+		dropped := 0
+		for _, k := range keys {
+			n, err := p.v.removeSessions(k)
+			dropped += n
+			if err != nil {
+				return dropped, err
+			}
 		}
-		return c.dropErr
+		return dropped, nil
 	}
 	switch p.v.held {
 	case Exclusive:
-		return c.dropped, build()
+		return build()
 	case Shared:
 		return 0, errors.New("dropping cached sessions needs the vault's lock exclusive")
 	}
@@ -238,8 +254,7 @@ func (p *Profile) dropSessions(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	defer unlock()
-	err = build()
-	return c.dropped, err
+	return build()
 }
 
 func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, cacheOnly bool) (*Session, error) {
@@ -394,11 +409,10 @@ type chain struct {
 	cacheOnly  bool // fail with errNotCached rather than fetch a session
 	noPrompt   bool // CredentialsOptions.NoPrompt
 	chainedMfa string
-	// drop: building the chain removes each cached session it would read (dropSessions),
-	// counting them in dropped; the first error is kept in dropErr.
-	drop    bool
-	dropped int
-	dropErr error
+	// drop: building the chain lists, in dropKeys, each cached session it would read, in
+	// the order it reads them (dropSessions).
+	drop     bool
+	dropKeys []vault.SessionMetadata
 }
 
 func (c *chain) client(region string, creds aws.CredentialsProvider) aws.Config {
@@ -431,9 +445,7 @@ func (c *chain) cached(kind string, pc *vault.ProfileConfig, mfaSerial, service 
 		MfaSerial:   mfaSerial,
 	}
 	if c.drop {
-		n, err := c.vault.removeSessions(key)
-		c.dropped += n
-		c.dropErr = cmp.Or(c.dropErr, err)
+		c.dropKeys = append(c.dropKeys, key)
 	}
 	return &vault.CachedSessionProvider{
 		SessionKey:      key,

@@ -1,0 +1,61 @@
+package profiles
+
+import (
+	"context"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/av-cli/av/tests/standin"
+)
+
+// A role whose source profile's session was bought with an MFA code: ECR rejects the role's
+// session (the role's sessions were revoked), and renewing it, while the command has the
+// terminal, assumes the role again with the source's session. Dropping that one too would
+// need a person for what the vault still holds, and would cost every other profile that
+// sources it its MFA session.
+func TestRenewKeepsTheSourceSession(t *testing.T) {
+	sts := standin.New(standin.Options{})
+	url, err := sts.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sts.Close() })
+	id, secret := sts.NewRootKey()
+	const serial, code = "arn:aws:iam::123456789012:mfa/me", "123456"
+	sts.SetMFA(serial, code)
+	writeConfig(t, "[profile dev]\nregion = eu-west-1\nmfa_serial = "+serial+"\n"+
+		"[profile role]\nregion = eu-west-1\nsource_profile = dev\nmfa_serial = "+serial+"\nrole_arn = arn:aws:iam::123456789012:role/deploy\n")
+	t.Setenv("AWS_ENDPOINT_URL", url)
+	t.Setenv("AWS_MAX_ATTEMPTS", "1")
+	v := fileVault(t, t.TempDir(), t.TempDir())
+	if err := v.credentials().Set("dev", aws.Credentials{AccessKeyID: id, SecretAccessKey: secret}); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Lookup(cfg, v, "role", Options{MFAToken: code})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	first, err := p.Credentials(ctx, CredentialsOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewed, err := p.Credentials(ctx, CredentialsOptions{NoPrompt: true, Renew: true})
+	if err != nil {
+		t.Fatalf("renewing the role's session: %v", err)
+	}
+	if renewed.Credentials.AccessKeyID == first.Credentials.AccessKeyID {
+		t.Error("the rejected session was served again")
+	}
+	if n := sts.Calls("sts.GetSessionToken"); n != 1 {
+		t.Errorf("%d GetSessionToken calls, want 1: the source's MFA session was dropped", n)
+	}
+	if n := sts.Calls("sts.AssumeRole"); n != 2 {
+		t.Errorf("%d AssumeRole calls, want 2", n)
+	}
+}
