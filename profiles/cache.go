@@ -108,23 +108,26 @@ func (v *Vault) WriteCache(k CacheKey, data []byte, expires time.Time, label str
 	return nil
 }
 
-// removeSessions removes every cached session named by key, whatever its expiry.
-func (v *Vault) removeSessions(key vault.SessionMetadata) (int, error) {
+// removeSessions removes every cached session named by key, whatever its expiry, and
+// counts those with more than minTTL left: the ones a credentials lookup would have used.
+func (v *Vault) removeSessions(key vault.SessionMetadata, minTTL time.Duration) (live int, err error) {
 	keys, err := v.kr.Keys()
 	if err != nil {
 		return 0, fmt.Errorf("listing the %s vault: %w", v.backend, err)
 	}
-	prefix, n := key.StringForMatching(), 0
+	prefix := key.StringForMatching()
 	for _, name := range keys {
 		if !strings.HasPrefix(name, prefix) {
 			continue
 		}
 		if err := v.kr.Remove(name); err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
-			return n, err
+			return live, err
 		}
-		n++
+		if m, err := vault.NewSessionKeyFromString(name); err != nil || time.Until(m.Expiration) > minTTL {
+			live++
+		}
 	}
-	return n, nil
+	return live, nil
 }
 
 // cacheNames lists the names of the items for k, whatever their expiry.

@@ -214,7 +214,8 @@ func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Sessi
 // dropSessions removes the cached sessions the profile's chain would use, holding the
 // vault's lock exclusive (or inside an exclusive Lock section), and counts them: every one
 // with all, else only the profile's own (the last the chain reads, its source profiles'
-// coming first). It calls no AWS service.
+// coming first). It counts only those that had more than minTTL left: a session too old
+// to be used cannot be why AWS refused a call. It calls no AWS service.
 func (p *Profile) dropSessions(ctx context.Context, all bool) (int, error) {
 	c := &chain{vault: p.v, cfg: p.cfg, opts: p.opts, minTTL: minTTL(), cacheOnly: true, drop: true}
 	build := func() (int, error) {
@@ -235,7 +236,7 @@ func (p *Profile) dropSessions(ctx context.Context, all bool) (int, error) {
 		}
 		dropped := 0
 		for _, k := range keys {
-			n, err := p.v.removeSessions(k)
+			n, err := p.v.removeSessions(k, c.minTTL)
 			dropped += n
 			if err != nil {
 				return dropped, err

@@ -3,7 +3,9 @@ package profiles
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/99designs/aws-vault/v7/vault"
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/av-cli/av/tests/standin"
@@ -57,5 +59,45 @@ func TestRenewKeepsTheSourceSession(t *testing.T) {
 	}
 	if n := sts.Calls("sts.AssumeRole"); n != 2 {
 		t.Errorf("%d AssumeRole calls, want 2", n)
+	}
+}
+
+// The profile's keys were deleted in IAM (the vault still has them), and its cached MFA
+// session has too little life left to be used. STS refuses GetSessionToken with the keys:
+// no cached session was used, so there is nothing to heal, and the MFA code is not asked
+// for, nor sent, a second time.
+func TestRejectedKeysAreNotRetriedForAnUnusedSession(t *testing.T) {
+	sts := standin.New(standin.Options{})
+	url, err := sts.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sts.Close() })
+	const serial, code = "arn:aws:iam::123456789012:mfa/me", "123456"
+	sts.SetMFA(serial, code)
+	writeConfig(t, "[profile dev]\nregion = eu-west-1\nmfa_serial = "+serial+"\n")
+	t.Setenv("AWS_ENDPOINT_URL", url)
+	t.Setenv("AWS_MAX_ATTEMPTS", "1")
+	v := fileVault(t, t.TempDir(), t.TempDir())
+	if err := v.credentials().Set("dev", aws.Credentials{AccessKeyID: "AKIADELETED", SecretAccessKey: "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	sk := &vault.SessionKeyring{Keyring: v.kr}
+	if err := sk.Set(vault.SessionMetadata{Type: "sts.GetSessionToken", ProfileName: "dev", MfaSerial: serial}, stsCredentials(time.Now().Add(time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Lookup(cfg, v, "dev", Options{MFAToken: code})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Credentials(context.Background(), CredentialsOptions{}); !Rejected(err) {
+		t.Fatalf("err = %v, want STS's refusal", err)
+	}
+	if n := sts.Calls("sts.GetSessionToken"); n != 1 {
+		t.Errorf("%d GetSessionToken calls, each with the MFA code: want 1", n)
 	}
 }
