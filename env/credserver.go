@@ -160,7 +160,8 @@ func (s *CredentialServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	sess, err := s.opts.Source.Credentials(ctx, profiles.CredentialsOptions{NoPrompt: true})
 	if err != nil {
-		if s.opts.Failed != nil {
+		if s.opts.Failed != nil && s.ctx.Err() == nil {
+			// Not one that Close cut off: the command has ended, nobody waits for it.
 			s.opts.Failed(err)
 		}
 		// A renewal that needs a person is not retried by the SDKs (4xx); an AWS

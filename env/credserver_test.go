@@ -238,3 +238,29 @@ func TestCredentialServerRenewalOutlivesAClientThatGivesUp(t *testing.T) {
 		t.Errorf("a client giving up was taken for a failed renewal: %v", failed)
 	}
 }
+
+// A request that Close cuts off (the command ended while its SDK asked) is no failed
+// renewal: av says nothing of it on its way out.
+func TestCredentialServerCloseIsNoFailure(t *testing.T) {
+	src := &blockingSource{started: make(chan struct{}), release: make(chan struct{}), done: make(chan error, 1)}
+	var mu sync.Mutex
+	var failed []error
+	s, err := StartCredentialServer(ServerOptions{Source: src, Failed: func(err error) { mu.Lock(); failed = append(failed, err); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, s.URL, nil)
+		req.Header.Set("Authorization", s.Token)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-src.started
+	s.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(failed) != 0 {
+		t.Errorf("Close was reported as a failed renewal: %v", failed)
+	}
+}
