@@ -7,6 +7,7 @@ import (
 	"log"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -194,6 +195,10 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 		return runner.Status{}, err
 	}
 	registryOnly := cli.RegistryOnly || isTrue(cfg.AVSetting(run.Name, "av_registry_only"))
+	endpoint, err := cli.endpointOn(cfg, run.Name, len(inv.Command) == 0, registryOnly)
+	if err != nil {
+		return runner.Status{}, err
+	}
 	// Credentials, then tokens: both from the vault's caches when fresh.
 	sess, err := run.Credentials(ctx, profiles.CredentialsOptions{})
 	if err != nil {
@@ -237,7 +242,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	// The vault is not for concurrent use: the renewal and the credential endpoint take
 	// turns with it.
 	var vaultMu sync.Mutex
-	if cli.endpointOn(cfg, run.Name, len(inv.Command) == 0, registryOnly) {
+	if endpoint {
 		warn := endpointWarnings(run.Name)
 		srv, err := env.StartCredentialServer(env.ServerOptions{
 			Source:  lockedSource{&vaultMu, run},
@@ -316,19 +321,41 @@ func renew(ctx context.Context, sup *runner.Supervisor, cache *env.TokenCache, r
 // (kept open all day, it outlives any session) and off for a command (tools that read
 // AWS_ACCESS_KEY_ID themselves keep working). Never with --registry-only: the command
 // gets no AWS credentials at all.
-func (c *CLI) endpointOn(cfg *profiles.Config, profile string, shell, registryOnly bool) bool {
-	on := shell
+//
+// The SDKs read the shared files' [default] profile before the endpoint: where that holds
+// credentials, the command would silently run as someone else. Asked for, that is an
+// error; by default, the shell gets keys instead, with a warning.
+func (c *CLI) endpointOn(cfg *profiles.Config, profile string, shell, registryOnly bool) (bool, error) {
+	on, asked := shell, ""
 	if v := strings.TrimSpace(cfg.AVSetting(profile, "av_ecs_server")); v != "" {
-		on = isTrue(v)
+		on, asked = isTrue(v), "av_ecs_server in profile "+strconv.Quote(profile)
 	}
 	if c.ECSServer != nil {
-		on = *c.ECSServer
+		on, asked = *c.ECSServer, "--ecs-server"
 	}
 	if on && registryOnly {
 		log.Printf("registry only: no credential endpoint")
-		return false
+		return false, nil
 	}
-	return on
+	if !on {
+		return false, nil
+	}
+	shadow, err := cfg.DefaultShadow()
+	if err != nil {
+		return false, err
+	}
+	if shadow == "" {
+		return true, nil
+	}
+	fix := "move those credentials into the vault (`av add default`) and take them out of the file; `av doctor` lists every such file"
+	if asked != "" {
+		return false, hinted{
+			fmt.Errorf("%s: the AWS SDKs would take %s before av's credential endpoint", asked, shadow),
+			fix + "; or run without the endpoint (--no-ecs-server)",
+		}
+	}
+	fmt.Fprintf(os.Stderr, "av: warning: the shell gets AWS keys, not av's credential endpoint (they last the session): the AWS SDKs would take %s before it\nav: hint: %s\n", shadow, fix)
+	return false, nil
 }
 
 // lockedSource gives the profile's credentials to the endpoint holding mu: the vault is
