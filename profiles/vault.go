@@ -49,6 +49,11 @@ type VaultOptions struct {
 	// LockTimeout bounds the wait for another process's hold on the vault; zero means
 	// DefaultLockTimeout.
 	LockTimeout time.Duration
+
+	// Create makes a file vault whose directory does not exist yet writable (av add): its
+	// directory is made by the first write, not before. Without it such a vault is empty
+	// and stays so: a run must not leave a vault directory behind.
+	Create bool
 }
 
 // VaultOptionsFromEnv reads the same environment variables aws-vault v7 reads, and takes
@@ -92,13 +97,24 @@ type Vault struct {
 	hasPassphrase bool // asked for, or given in VaultOptions
 	passphraseErr error
 	decrypts      int
+
+	opts       VaultOptions // as opened: createFileVault opens the vault again with them
+	pendingDir string       // with VaultOptions.Create: the file vault's directory, not made yet
 }
 
 // OpenVault opens the keyring with aws-vault v7's service name, backend order and settings,
 // so credentials stored by `aws-vault add` are used as they are. The end of ctx ends the
 // passphrase prompt, if the vault needs one, and waits for the vault's lock.
 func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
-	v := &Vault{ctx: ctx, passphrase: o.FilePassphrase, hasPassphrase: o.HasFilePassphrase}
+	v := &Vault{ctx: ctx, passphrase: o.FilePassphrase, hasPassphrase: o.HasFilePassphrase, opts: o}
+	if err := v.open(o); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// open opens the backend o names into v.
+func (v *Vault) open(o VaultOptions) error {
 	cfg := keyring.Config{
 		ServiceName:              "aws-vault",
 		FilePasswordFunc:         v.filePassphrase,
@@ -131,12 +147,15 @@ func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
 		// vault must not leave one behind, so an absent directory is an empty vault.
 		dir, err := keyring.ExpandTilde(cfg.FileDir)
 		if err != nil {
-			return nil, fmt.Errorf("finding the vault directory: %w", err)
+			return fmt.Errorf("finding the vault directory: %w", err)
 		}
 		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 			v.store = keyring.NewArrayKeyring(nil)
 			v.kr = v.store
-			return v, nil
+			if o.Create {
+				v.pendingDir = filepath.Clean(dir)
+			}
+			return nil
 		}
 		v.fileDir = filepath.Clean(dir)
 		vaultID = backend + "\x00" + v.fileDir
@@ -150,14 +169,15 @@ func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
 	}
 	kr, err := keyring.Open(cfg)
 	if errors.Is(err, keyring.ErrNoAvailImpl) && !slices.Contains(keyring.AvailableBackends(), keyring.BackendType(backend)) {
-		return nil, &BackendError{Backend: backend, Have: backendNames(), NeedsBus: needsBus(backend)}
+		return &BackendError{Backend: backend, Have: backendNames(), NeedsBus: needsBus(backend)}
 	}
 	if err != nil {
-		return nil, &OpenError{Backend: backend, Chosen: o.Backend != "", Err: err}
+		return &OpenError{Backend: backend, Chosen: o.Backend != "", Err: err}
 	}
 	v.store = kr
 	v.kr = &vaultKeyring{v: v}
-	return v, nil
+	v.pendingDir = ""
+	return nil
 }
 
 // BackendError says the vault backend named in AWS_VAULT_BACKEND cannot be had here.

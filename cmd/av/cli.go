@@ -25,6 +25,9 @@ The login lives in a private tmpfs directory that is shredded when COMMAND ends.
   av [flags] PROFILE                        runs $SHELL (else /bin/sh) with the credentials,
                                             on a pty of its own when av has a terminal
   av clear [PROFILE] [--sessions]           removes av's cached registry tokens
+  av add PROFILE [--env]                    stores a profile's keys in the vault
+  av list [--json]                          shows the profiles, their keys and cached items
+  av remove PROFILE [--force]               removes a profile's keys and cached items
 
 The vault is aws-vault's: the same backends and AWS_VAULT_* variables. av caches its ECR
 tokens there, beside aws-vault's sessions, and renews a running command's login before the
@@ -58,6 +61,10 @@ type CLI struct {
 
 	Exec  ExecCmd  `cmd:"" default:"withargs" hidden:""`
 	Clear ClearCmd `cmd:"" help:"Remove av's cached registry tokens and role sessions from the vault. av's own command, whatever the profiles are called: run a profile named clear with AWS_PROFILE=clear av COMMAND."`
+	// The vault's own commands, as aws-vault's: av's whatever the profiles are called.
+	Add    AddCmd    `cmd:"" help:"Store a profile's AWS keys in the vault, as aws-vault add does (the same item: each tool uses what the other stored)."`
+	List   ListCmd   `cmd:"" help:"List the profiles, whether the vault holds their keys, their cached sessions and registry tokens."`
+	Remove RemoveCmd `cmd:"" help:"Remove a profile's keys, cached sessions and registry tokens from the vault, after asking."`
 }
 
 // parserOptions are av's kong options, main's and the tests' alike.
