@@ -70,12 +70,11 @@ func withHint(err error) error {
 	case errors.As(err, &unknown) && unknown.Suggestion != "":
 		return hinted{err, fmt.Sprintf("did you mean %q?", unknown.Suggestion)}
 	case errors.As(err, &unknown):
-		return hinted{err, fmt.Sprintf("define it in %s, or add its keys with `aws-vault add %s`", shellWord(unknown.ConfigPath), shellWord(unknown.Profile))}
+		return hinted{err, fmt.Sprintf("define it in %s, or add its keys with `av add %s`", shellWord(unknown.ConfigPath), shellWord(unknown.Profile))}
 	case errors.As(err, &nocreds):
-		return hinted{err, fmt.Sprintf("add them with `aws-vault add %s`", shellWord(nocreds.Profile))}
+		return hinted{err, fmt.Sprintf("add them with `av add %s`", shellWord(nocreds.Profile))}
 	case errors.Is(err, profiles.ErrDamagedItem) && errors.As(err, &item) && item.Profile != "":
-		p := shellWord(item.Profile)
-		return hinted{err, fmt.Sprintf("restore the item from a backup, or add the profile's keys again: `aws-vault remove %s`, then `aws-vault add %s`", p, p)}
+		return hinted{err, fmt.Sprintf("restore the item from a backup, or add the profile's keys again: `av add %s` replaces it", shellWord(item.Profile))}
 	case errors.Is(err, profiles.ErrVaultLocked):
 		return hinted{err, "check " + profiles.PassphraseVar + ", or the passphrase you typed"}
 	case errors.Is(err, profiles.ErrNeedsMFA):

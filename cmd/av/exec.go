@@ -149,7 +149,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 		if errors.As(err, &none) && !cli.Ambient {
 			return runner.Status{}, hinted{
 				fmt.Errorf("no credentials for profile %q: it is not in the vault nor in %s, and %v", inv.Profile, cfg.Path, err),
-				fmt.Sprintf("name the profile: `av PROFILE -- COMMAND`, add its keys with `aws-vault add %s`, or give the job an AWS identity", inv.Profile),
+				fmt.Sprintf("name the profile: `av PROFILE -- COMMAND`, add its keys with `av add %s`, or give the job an AWS identity", inv.Profile),
 			}
 		}
 		if err != nil {
