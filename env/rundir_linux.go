@@ -25,10 +25,10 @@ const (
 func defaultBase(uid int) (string, error) {
 	if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
 		if err := checkPrivate(xdg, uid); err != nil {
-			return "", &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR %s: %v", xdg, err)}
+			return "", &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR %s: %v", xdg, err), Alternative: alternative(uid)}
 		}
 		if err := checkMemoryFS(xdg); err != nil {
-			return "", &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR %s: %v", xdg, err)}
+			return "", &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR %s: %v", xdg, err), Alternative: alternative(uid)}
 		}
 		dir := filepath.Join(xdg, "av")
 		if err := ensurePrivateDir(dir, uid); err != nil {
@@ -37,7 +37,7 @@ func defaultBase(uid int) (string, error) {
 		return dir, nil
 	}
 	if err := checkMemoryFS("/dev/shm"); err != nil {
-		return "", &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR is not set and /dev/shm: %v", err)}
+		return "", &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR is not set and /dev/shm: %v", err), Alternative: alternative(uid)}
 	}
 	dir := filepath.Join("/dev/shm", "av-"+strconv.Itoa(uid))
 	if err := ensurePrivateDir(dir, uid); err != nil {
@@ -60,6 +60,24 @@ func userLockDir(uid int) (string, error) {
 		return "", fmt.Errorf("%s: %w", dir, err)
 	}
 	return dir, nil
+}
+
+// alternative names a private memory-backed directory for AV_RUNTIME_DIR when the default
+// one is refused, for the hint: /dev/shm/av-UID if /dev/shm is tmpfs (and that directory,
+// if it exists, is private), else systemd's /run/user/UID/av if that is private tmpfs;
+// "" if neither.
+func alternative(uid int) string {
+	shm := filepath.Join("/dev/shm", "av-"+strconv.Itoa(uid))
+	if checkMemoryFS("/dev/shm") == nil {
+		if _, err := os.Lstat(shm); os.IsNotExist(err) || checkPrivate(shm, uid) == nil {
+			return shm
+		}
+	}
+	run := filepath.Join("/run/user", strconv.Itoa(uid))
+	if checkPrivate(run, uid) == nil && checkMemoryFS(run) == nil {
+		return filepath.Join(run, "av")
+	}
+	return ""
 }
 
 func checkMemoryFS(dir string) error {

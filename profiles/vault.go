@@ -167,12 +167,28 @@ func (v *Vault) open(o VaultOptions) error {
 		}
 		v.lock = &vaultLock{path: path, timeout: orDefaultDuration(o.LockTimeout, DefaultLockTimeout)}
 	}
+	if backend == string(keyring.PassBackend) {
+		// keyring finds a store pass cannot encrypt to only when it writes.
+		if err := checkPass(o); err != nil {
+			return &OpenError{Backend: backend, Chosen: o.Backend != "", Err: err, Backends: Backends(o)}
+		}
+	}
 	kr, err := keyring.Open(cfg)
 	if errors.Is(err, keyring.ErrNoAvailImpl) && !slices.Contains(keyring.AvailableBackends(), keyring.BackendType(backend)) {
-		return &BackendError{Backend: backend, Have: backendNames(), NeedsBus: needsBus(backend)}
+		states := Backends(o)
+		return &BackendError{Backend: backend, Have: strings.Join(Working(states), ", "), NeedsBus: needsBus(backend), Backends: states}
+	}
+	if errors.Is(err, keyring.ErrNoAvailImpl) {
+		// keyring's opener failed, and keyring keeps only "not available": say what.
+		switch backend {
+		case string(keyring.KeyCtlBackend):
+			err = errKeyctlScope
+		case string(keyring.SecretServiceBackend):
+			err = errNoSecretService
+		}
 	}
 	if err != nil {
-		return &OpenError{Backend: backend, Chosen: o.Backend != "", Err: err}
+		return &OpenError{Backend: backend, Chosen: o.Backend != "", Err: err, Backends: Backends(o)}
 	}
 	v.store = kr
 	v.kr = &vaultKeyring{v: v}
@@ -183,10 +199,12 @@ func (v *Vault) open(o VaultOptions) error {
 // BackendError says the vault backend named in AWS_VAULT_BACKEND cannot be had here.
 type BackendError struct {
 	Backend string
-	Have    string // the backends that can, comma-separated
+	Have    string // the backends that work here, comma-separated
 	// NeedsBus says the backend talks to a service on the D-Bus session bus and no bus
 	// could be reached: av never starts one.
 	NeedsBus bool
+	// Backends are this platform's backends and what stops each here.
+	Backends []BackendState
 }
 
 func (e *BackendError) Error() string {
@@ -591,6 +609,8 @@ type OpenError struct {
 	Backend string
 	Chosen  bool // named by AWS_VAULT_BACKEND, not aws-vault's default
 	Err     error
+	// Backends are this platform's backends and what stops each here.
+	Backends []BackendState
 }
 
 func (e *OpenError) Error() string {
@@ -661,14 +681,6 @@ func mfaPromptMethod() string {
 		return p
 	}
 	return ttyPromptMethod
-}
-
-func backendNames() string {
-	var names []string
-	for _, b := range keyring.AvailableBackends() {
-		names = append(names, string(b))
-	}
-	return strings.Join(names, ", ")
 }
 
 func orDefault(v, def string) string {

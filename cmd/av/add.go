@@ -145,15 +145,16 @@ func keysFromEnv() (profiles.Keys, error) {
 	return k, checkSecret(k.SecretAccessKey, "AWS_SECRET_ACCESS_KEY")
 }
 
-// checkKeyID refuses what no AWS access key id looks like (IAM: 16 to 128 letters and
-// digits), without quoting it: the secret key pasted in its place would be printed.
+// checkKeyID refuses what no access key id looks like: anything but letters and digits
+// (AWS's are 16 to 128 of them; stand-ins such as LocalStack take shorter ones), so that a
+// secret key pasted in its place (those hold "/" and "+") is caught. It is never quoted.
 func checkKeyID(id, what string) error {
 	if id == "" {
 		return fmt.Errorf("%s is empty: nothing was stored", what)
 	}
-	if len(id) < 16 || len(id) > 128 || strings.ContainsFunc(id, func(r rune) bool { return r > unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r)) }) {
+	if len(id) > 128 || strings.ContainsFunc(id, func(r rune) bool { return r > unicode.MaxASCII || !(unicode.IsLetter(r) || unicode.IsDigit(r)) }) {
 		return hinted{
-			fmt.Errorf("%s is not an access key id (16 to 128 letters and digits, like AKIA…): nothing was stored", what),
+			fmt.Errorf("%s is not an access key id (letters and digits, like AKIA…): nothing was stored", what),
 			"give the access key id first and the secret access key second",
 		}
 	}
