@@ -15,7 +15,7 @@ import (
 
 // ClearCmd is `av clear [PROFILE]`, as aws-vault's `clear`.
 type ClearCmd struct {
-	Profile  string `arg:"" optional:"" help:"Only this profile's items."`
+	Profile  string `arg:"" optional:"" predictor:"profile" help:"Only this profile's items."`
 	Sessions bool   `help:"Also remove aws-vault's cached sessions and SSO tokens, as aws-vault clear does."`
 }
 

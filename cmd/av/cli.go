@@ -28,6 +28,7 @@ The login lives in a private tmpfs directory that is shredded when COMMAND ends.
   av add PROFILE [--env]                    stores a profile's keys in the vault
   av list [--json]                          shows the profiles, their keys and cached items
   av remove PROFILE [--force]               removes a profile's keys and cached items
+  av completion bash|zsh|fish               prints the shell's completion code
 
 The vault is aws-vault's: the same backends and AWS_VAULT_* variables. av caches its ECR
 tokens there, beside aws-vault's sessions, and renews a running command's login before the
@@ -44,7 +45,7 @@ type CLI struct {
 	Region      string           `help:"AWS region for the credentials and the ECR token, instead of the profile's." placeholder:"REGION"`
 	Duration    time.Duration    `short:"d" help:"Length of the STS session (GetSessionToken or AssumeRole), as aws-vault exec --duration. Default: the profile's duration_seconds, else 1h."`
 	NoSession   bool             `short:"n" help:"Use the vault's master credentials without a GetSessionToken session, as aws-vault exec --no-session."`
-	RuntimeDir  string           `name:"runtime-dir" env:"AV_RUNTIME_DIR" type:"raw" help:"Private directory (mode 0700) for the throwaway files. Default on Linux: XDG_RUNTIME_DIR/av (XDG_RUNTIME_DIR must then be a private tmpfs), or /dev/shm/av-UID when XDG_RUNTIME_DIR is unset; macOS has no tmpfs and needs one named (a RAM disk)." placeholder:"DIR"`
+	RuntimeDir  string           `name:"runtime-dir" env:"AV_RUNTIME_DIR" type:"raw" predictor:"dir" help:"Private directory (mode 0700) for the throwaway files. Default on Linux: XDG_RUNTIME_DIR/av (XDG_RUNTIME_DIR must then be a private tmpfs), or /dev/shm/av-UID when XDG_RUNTIME_DIR is unset; macOS has no tmpfs and needs one named (a RAM disk)." placeholder:"DIR"`
 	Nest        bool             `help:"Allow av to run inside another av's child."`
 	Registry    []string         `short:"r" help:"Also log in to this registry: an ECR host, public.ecr.aws, or a region; =PROFILE mints it with another profile. Repeatable; adds to av_registries in the profile." placeholder:"ENTRY[=PROFILE]"`
 	MinTTL      time.Duration    `name:"min-ttl" env:"AV_MIN_TTL" default:"15m" help:"Use a cached ECR token only if it has more than this left, and renew a running command's token this long before it expires."`
@@ -62,9 +63,10 @@ type CLI struct {
 	Exec  ExecCmd  `cmd:"" default:"withargs" hidden:""`
 	Clear ClearCmd `cmd:"" help:"Remove av's cached registry tokens and role sessions from the vault. av's own command, whatever the profiles are called: run a profile named clear with AWS_PROFILE=clear av COMMAND."`
 	// The vault's own commands, as aws-vault's: av's whatever the profiles are called.
-	Add    AddCmd    `cmd:"" help:"Store a profile's AWS keys in the vault, as aws-vault add does (the same item: each tool uses what the other stored)."`
-	List   ListCmd   `cmd:"" help:"List the profiles, whether the vault holds their keys, their cached sessions and registry tokens."`
-	Remove RemoveCmd `cmd:"" help:"Remove a profile's keys, cached sessions and registry tokens from the vault, after asking."`
+	Add        AddCmd        `cmd:"" help:"Store a profile's AWS keys in the vault, as aws-vault add does (the same item: each tool uses what the other stored)."`
+	List       ListCmd       `cmd:"" help:"List the profiles, whether the vault holds their keys, their cached sessions and registry tokens."`
+	Remove     RemoveCmd     `cmd:"" help:"Remove a profile's keys, cached sessions and registry tokens from the vault, after asking."`
+	Completion CompletionCmd `cmd:"" help:"Print the shell code that completes av's words in bash, zsh or fish."`
 }
 
 // parserOptions are av's kong options, main's and the tests' alike.
