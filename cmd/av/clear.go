@@ -54,3 +54,12 @@ func (cmd *ClearCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) erro
 	fmt.Fprintln(os.Stdout, msg)
 	return nil
 }
+
+// Examples are shown at the end of av clear --help.
+func (cmd *ClearCmd) Examples() []string {
+	return []string{
+		"av clear                         # every profile's cached registry tokens: the next run mints",
+		"av clear dev                     # profile dev's only",
+		"av clear --sessions dev          # and its aws-vault sessions and SSO login, as aws-vault clear",
+	}
+}

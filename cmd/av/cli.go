@@ -120,13 +120,17 @@ func (c *CLI) Validate() error {
 	return nil
 }
 
-// help prints av's usage line: kong would show the hidden default command as "<command>".
+// help prints av's usage line (kong would show the hidden default command as
+// "<command>"), kong's help, and then the command's examples (helpExamples).
 func help(options kong.HelpOptions, ctx *kong.Context) error {
 	if sel := ctx.Selected(); sel == nil || sel.Hidden {
 		fmt.Fprintln(ctx.Stdout, "Usage: av [flags] [PROFILE [--]] [COMMAND [ARGS...]]")
 		options.NoAppSummary = true
 	}
-	return kong.DefaultHelpPrinter(options, ctx)
+	if err := kong.DefaultHelpPrinter(options, ctx); err != nil {
+		return err
+	}
+	return printExamples(ctx.Stdout, helpExamples(ctx))
 }
 
 // setupLogging silences aws-vault's and keyring's log lines unless --debug.
