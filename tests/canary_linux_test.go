@@ -1,9 +1,9 @@
 // The canary test: known secrets (the root key's secret, the vault passphrase, a wrong
 // passphrase, the registry password and the ECR auth value made from it, and every session
 // secret and token the stand-in issues) go through a full set of runs of the built av:
-// aws-vault add, av add --env, list and remove, cold, warm, parallel, a role and an MFA profile, the shell on a real pty
-// with the passphrase typed at the prompt, failure paths, each also with --debug, and a CI
-// job's keys in the environment with no vault. Meanwhile and afterwards it searches
+// aws-vault add, av add --env, list and remove, cold, warm, parallel, a role and an MFA
+// profile, the shell on a real pty with the passphrase typed at the prompt, failure paths,
+// each also with --debug, and a CI job's keys in the environment with no vault. Meanwhile and afterwards it searches
 // everything av printed, the argv and environment of every process av started other than
 // the command (and of every process that appeared meanwhile: a daemon reparented to init),
 // and every file under the temporary HOMEs, /dev/shm and /tmp that the runs could have
