@@ -26,7 +26,7 @@ func (cmd *ListCmd) Help() string {
 	return `One row per profile of the AWS config file and of the vault: whether the vault holds its
 keys, its cached sessions, and av's cached registry tokens, with how long each has left.
 av list reads the names of the vault's items only, never an item: it decrypts nothing,
-asks for no passphrase, and prints no secret.`
+never asks for the file backend's passphrase, and prints no secret.`
 }
 
 // Examples are shown at the end of av list --help.
