@@ -24,6 +24,9 @@ type NoPrivateDirError struct {
 	// NoMemoryFS says the platform has no tmpfs at all (macOS): no default will do, only
 	// a directory the user names.
 	NoMemoryFS bool
+	// Alternative is a private memory-backed directory that would do, if there is one
+	// here (for AV_RUNTIME_DIR), else "".
+	Alternative string
 }
 
 func (e *NoPrivateDirError) Error() string {

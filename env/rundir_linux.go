@@ -26,15 +26,15 @@ const (
 func defaultBaseDir(uid int) (string, BaseSource, error) {
 	if xdg := os.Getenv("XDG_RUNTIME_DIR"); xdg != "" {
 		if err := checkPrivate(xdg, uid); err != nil {
-			return "", BaseXDG, &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR %s: %v", xdg, err)}
+			return "", BaseXDG, &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR %s: %v", xdg, err), Alternative: alternative(uid)}
 		}
 		if err := checkMemoryFS(xdg); err != nil {
-			return "", BaseXDG, &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR %s: %v", xdg, err)}
+			return "", BaseXDG, &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR %s: %v", xdg, err), Alternative: alternative(uid)}
 		}
 		return filepath.Join(xdg, "av"), BaseXDG, nil
 	}
 	if err := checkMemoryFS("/dev/shm"); err != nil {
-		return "", BaseShm, &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR is not set and /dev/shm: %v", err)}
+		return "", BaseShm, &NoPrivateDirError{Reason: fmt.Sprintf("XDG_RUNTIME_DIR is not set and /dev/shm: %v", err), Alternative: alternative(uid)}
 	}
 	return filepath.Join("/dev/shm", "av-"+strconv.Itoa(uid)), BaseShm, nil
 }
@@ -57,6 +57,24 @@ func userLockDir(uid int) (string, error) {
 
 // memoryFS reports whether dir is on tmpfs or ramfs.
 func memoryFS(dir string) bool { return checkMemoryFS(dir) == nil }
+
+// alternative names a private memory-backed directory for AV_RUNTIME_DIR when the default
+// one is refused, for the hint: /dev/shm/av-UID if /dev/shm is tmpfs (and that directory,
+// if it exists, is private), else systemd's /run/user/UID/av if that is private tmpfs;
+// "" if neither.
+func alternative(uid int) string {
+	shm := filepath.Join("/dev/shm", "av-"+strconv.Itoa(uid))
+	if checkMemoryFS("/dev/shm") == nil {
+		if _, err := os.Lstat(shm); os.IsNotExist(err) || checkPrivate(shm, uid) == nil {
+			return shm
+		}
+	}
+	run := filepath.Join("/run/user", strconv.Itoa(uid))
+	if checkPrivate(run, uid) == nil && checkMemoryFS(run) == nil {
+		return filepath.Join(run, "av")
+	}
+	return ""
+}
 
 func checkMemoryFS(dir string) error {
 	var fsst unix.Statfs_t

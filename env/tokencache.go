@@ -125,6 +125,10 @@ func (e *MintError) Unwrap() []error {
 // cacheKind names av's token items in the vault: "av.ecr" sessions to aws-vault.
 const cacheKind = "ecr"
 
+// TokenKind is the profiles.CacheKey kind of av's registry token items: `av list` shows
+// them as such.
+const TokenKind = cacheKind
+
 // cacheEntry is what av keeps in the vault for one identity: its registry tokens by scope.
 // Credentials are never kept here: sessions are profiles' to cache, and master keys are
 // never copied. (Items written before held credentials too; those are ignored, and dropped

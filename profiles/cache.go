@@ -172,6 +172,12 @@ func (v *Vault) Clear(cfg *Config, o ClearOptions) (Cleared, error) {
 	if err != nil {
 		return c, fmt.Errorf("listing the %s vault: %w", v.backend, err)
 	}
+	return v.clear(keys, cfg, o)
+}
+
+// clear is Clear over the vault's item names keys, with the lock held.
+func (v *Vault) clear(keys []string, cfg *Config, o ClearOptions) (Cleared, error) {
+	var c Cleared
 	var startURL string
 	if o.Profile != "" && cfg.Has(o.Profile) {
 		if pc, err := cfg.profileConfig(o.Profile, Options{}); err == nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sort"
 
 	"github.com/99designs/keyring"
@@ -57,7 +58,8 @@ func CheckVault(o VaultOptions) VaultCheck {
 		c.Backend = c.Available[0]
 	}
 	if !slices.Contains(c.Available, c.Backend) {
-		c.Opens, c.Err = VaultFails, &BackendError{Backend: c.Backend, Have: backendNames(), NeedsBus: needsBus(c.Backend)}
+		states := Backends(o)
+		c.Opens, c.Err = VaultFails, &BackendError{Backend: c.Backend, Have: strings.Join(Working(states), ", "), NeedsBus: needsBus(c.Backend), Backends: states}
 		return c
 	}
 	file := c.Backend == string(keyring.FileBackend)

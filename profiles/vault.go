@@ -49,6 +49,11 @@ type VaultOptions struct {
 	// LockTimeout bounds the wait for another process's hold on the vault; zero means
 	// DefaultLockTimeout.
 	LockTimeout time.Duration
+
+	// Create makes a file vault whose directory does not exist yet writable (av add): its
+	// directory is made by the first write, not before. Without it such a vault is empty
+	// and stays so: a run must not leave a vault directory behind.
+	Create bool
 }
 
 // VaultOptionsFromEnv reads the same environment variables aws-vault v7 reads, and takes
@@ -92,13 +97,24 @@ type Vault struct {
 	hasPassphrase bool // asked for, or given in VaultOptions
 	passphraseErr error
 	decrypts      int
+
+	opts       VaultOptions // as opened: createFileVault opens the vault again with them
+	pendingDir string       // with VaultOptions.Create: the file vault's directory, not made yet
 }
 
 // OpenVault opens the keyring with aws-vault v7's service name, backend order and settings,
 // so credentials stored by `aws-vault add` are used as they are. The end of ctx ends the
 // passphrase prompt, if the vault needs one, and waits for the vault's lock.
 func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
-	v := &Vault{ctx: ctx, passphrase: o.FilePassphrase, hasPassphrase: o.HasFilePassphrase}
+	v := &Vault{ctx: ctx, passphrase: o.FilePassphrase, hasPassphrase: o.HasFilePassphrase, opts: o}
+	if err := v.open(o); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// open opens the backend o names into v.
+func (v *Vault) open(o VaultOptions) error {
 	cfg := keyring.Config{
 		ServiceName:              "aws-vault",
 		FilePasswordFunc:         v.filePassphrase,
@@ -131,12 +147,15 @@ func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
 		// vault must not leave one behind, so an absent directory is an empty vault.
 		dir, err := keyring.ExpandTilde(cfg.FileDir)
 		if err != nil {
-			return nil, fmt.Errorf("finding the vault directory: %w", err)
+			return fmt.Errorf("finding the vault directory: %w", err)
 		}
 		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 			v.store = keyring.NewArrayKeyring(nil)
 			v.kr = v.store
-			return v, nil
+			if o.Create {
+				v.pendingDir = filepath.Clean(dir)
+			}
+			return nil
 		}
 		v.fileDir = filepath.Clean(dir)
 		vaultID = backend + "\x00" + v.fileDir
@@ -148,25 +167,44 @@ func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
 		}
 		v.lock = &vaultLock{path: path, timeout: orDefaultDuration(o.LockTimeout, DefaultLockTimeout)}
 	}
+	if backend == string(keyring.PassBackend) {
+		// keyring finds a store pass cannot encrypt to only when it writes.
+		if err := checkPass(o); err != nil {
+			return &OpenError{Backend: backend, Chosen: o.Backend != "", Err: err, Backends: Backends(o)}
+		}
+	}
 	kr, err := keyring.Open(cfg)
 	if errors.Is(err, keyring.ErrNoAvailImpl) && !slices.Contains(keyring.AvailableBackends(), keyring.BackendType(backend)) {
-		return nil, &BackendError{Backend: backend, Have: backendNames(), NeedsBus: needsBus(backend)}
+		states := Backends(o)
+		return &BackendError{Backend: backend, Have: strings.Join(Working(states), ", "), NeedsBus: needsBus(backend), Backends: states}
+	}
+	if errors.Is(err, keyring.ErrNoAvailImpl) {
+		// keyring's opener failed, and keyring keeps only "not available": say what.
+		switch backend {
+		case string(keyring.KeyCtlBackend):
+			err = errKeyctlScope
+		case string(keyring.SecretServiceBackend):
+			err = errNoSecretService
+		}
 	}
 	if err != nil {
-		return nil, &OpenError{Backend: backend, Chosen: o.Backend != "", Err: err}
+		return &OpenError{Backend: backend, Chosen: o.Backend != "", Err: err, Backends: Backends(o)}
 	}
 	v.store = kr
 	v.kr = &vaultKeyring{v: v}
-	return v, nil
+	v.pendingDir = ""
+	return nil
 }
 
 // BackendError says the vault backend named in AWS_VAULT_BACKEND cannot be had here.
 type BackendError struct {
 	Backend string
-	Have    string // the backends that can, comma-separated
+	Have    string // the backends that work here, comma-separated
 	// NeedsBus says the backend talks to a service on the D-Bus session bus and no bus
 	// could be reached: av never starts one.
 	NeedsBus bool
+	// Backends are this platform's backends and what stops each here.
+	Backends []BackendState
 }
 
 func (e *BackendError) Error() string {
@@ -571,6 +609,8 @@ type OpenError struct {
 	Backend string
 	Chosen  bool // named by AWS_VAULT_BACKEND, not aws-vault's default
 	Err     error
+	// Backends are this platform's backends and what stops each here.
+	Backends []BackendState
 }
 
 func (e *OpenError) Error() string {
@@ -641,14 +681,6 @@ func mfaPromptMethod() string {
 		return p
 	}
 	return ttyPromptMethod
-}
-
-func backendNames() string {
-	var names []string
-	for _, b := range keyring.AvailableBackends() {
-		names = append(names, string(b))
-	}
-	return strings.Join(names, ", ")
 }
 
 func orDefault(v, def string) string {

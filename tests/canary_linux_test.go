@@ -1,9 +1,9 @@
 // The canary test: known secrets (the root key's secret, the vault passphrase, a wrong
 // passphrase, the registry password and the ECR auth value made from it, and every session
 // secret and token the stand-in issues) go through a full set of runs of the built av:
-// aws-vault add, cold, warm, parallel, a role and an MFA profile, the shell on a real pty
-// with the passphrase typed at the prompt, failure paths, each also with --debug, and a CI
-// job's keys in the environment with no vault. Meanwhile and afterwards it searches
+// aws-vault add, av add --env, list and remove, cold, warm, parallel, a role and an MFA
+// profile, the shell on a real pty with the passphrase typed at the prompt, failure paths,
+// each also with --debug, and a CI job's keys in the environment with no vault. Meanwhile and afterwards it searches
 // everything av printed, the argv and environment of every process av started other than
 // the command (and of every process that appeared meanwhile: a daemon reparented to init),
 // and every file under the temporary HOMEs, /dev/shm and /tmp that the runs could have
@@ -76,6 +76,12 @@ func TestCanary(t *testing.T) {
 		c.run("clear for held"+d, 0, c.env(), "av", "clear")
 		c.held("held cold"+d, c.env(), av("dev", "--"))
 		c.held("held warm"+d, c.env(), av("dev", "--"))
+
+		// The vault managed with av: the keys given in the environment, as a user would.
+		c.run("av add"+d, 0, c.env("AWS_ACCESS_KEY_ID="+c.keyID, "AWS_SECRET_ACCESS_KEY="+c.secret), av("add", "--env", "added")...)
+		c.run("av list"+d, 0, c.env(), av("list")...)
+		c.run("av list --json"+d, 0, c.env(), av("list", "--json")...)
+		c.run("av remove"+d, 0, c.env(), av("remove", "--force", "added")...)
 
 		// Failure paths.
 		c.run("wrong passphrase"+d, 1, c.env("AWS_VAULT_FILE_PASSPHRASE="+c.wrongPassphrase), av("dev", "--", "true")...)

@@ -15,7 +15,7 @@ import (
 
 // ClearCmd is `av clear [PROFILE]`, as aws-vault's `clear`.
 type ClearCmd struct {
-	Profile  string `arg:"" optional:"" help:"Only this profile's items."`
+	Profile  string `arg:"" optional:"" predictor:"profile" help:"Only this profile's items."`
 	Sessions bool   `help:"Also remove aws-vault's cached sessions and SSO tokens, as aws-vault clear does."`
 }
 
@@ -53,4 +53,13 @@ func (cmd *ClearCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) erro
 	}
 	fmt.Fprintln(os.Stdout, msg)
 	return nil
+}
+
+// Examples are shown at the end of av clear --help.
+func (cmd *ClearCmd) Examples() []string {
+	return []string{
+		"av clear                         # every profile's cached registry tokens: the next run mints",
+		"av clear dev                     # profile dev's only",
+		"av clear --sessions dev          # and its aws-vault sessions and SSO login, as aws-vault clear",
+	}
 }

@@ -26,8 +26,12 @@ The login lives in a private tmpfs directory that is shredded when COMMAND ends.
                                             (from av's endpoint, renewed all day: --ecs-server),
                                             on a pty of its own when av has a terminal
   av clear [PROFILE] [--sessions]           removes av's cached registry tokens
+  av add PROFILE [--env]                    stores a profile's keys in the vault
+  av list [--json]                          shows the profiles, their keys and cached items
+  av remove PROFILE [--force]               removes a profile's keys and cached items
   av doctor [--json]                        finds every plaintext registry and AWS credential,
                                             and checks av's setup; changes nothing
+  av completion bash|zsh|fish               prints the shell's completion code
 
 The vault is aws-vault's: the same backends and AWS_VAULT_* variables. av caches its ECR
 tokens there, beside aws-vault's sessions, and renews a running command's login before the
@@ -44,7 +48,7 @@ type CLI struct {
 	Region      string           `help:"AWS region for the credentials and the ECR token, instead of the profile's." placeholder:"REGION"`
 	Duration    time.Duration    `short:"d" help:"Length of the STS session (GetSessionToken or AssumeRole), as aws-vault exec --duration. Default: the profile's duration_seconds, else 1h."`
 	NoSession   bool             `short:"n" help:"Use the vault's master credentials without a GetSessionToken session, as aws-vault exec --no-session."`
-	RuntimeDir  string           `name:"runtime-dir" env:"AV_RUNTIME_DIR" type:"raw" help:"Private directory (mode 0700) for the throwaway files. Default on Linux: XDG_RUNTIME_DIR/av (XDG_RUNTIME_DIR must then be a private tmpfs), or /dev/shm/av-UID when XDG_RUNTIME_DIR is unset; macOS has no tmpfs and needs one named (a RAM disk)." placeholder:"DIR"`
+	RuntimeDir  string           `name:"runtime-dir" env:"AV_RUNTIME_DIR" type:"raw" predictor:"dir" help:"Private directory (mode 0700) for the throwaway files. Default on Linux: XDG_RUNTIME_DIR/av (XDG_RUNTIME_DIR must then be a private tmpfs), or /dev/shm/av-UID when XDG_RUNTIME_DIR is unset; macOS has no tmpfs and needs one named (a RAM disk)." placeholder:"DIR"`
 	Nest        bool             `help:"Allow av to run inside another av's child."`
 	Registry    []string         `short:"r" help:"Also log in to this registry: an ECR host, public.ecr.aws, or a region; =PROFILE mints it with another profile. Repeatable; adds to av_registries in the profile." placeholder:"ENTRY[=PROFILE]"`
 	MinTTL      time.Duration    `name:"min-ttl" env:"AV_MIN_TTL" default:"15m" help:"Use a cached ECR token only if it has more than this left, and renew a running command's token this long before it expires."`
@@ -60,9 +64,14 @@ type CLI struct {
 	ECSServer       *bool  `name:"ecs-server" negatable:"" env:"AV_ECS_SERVER" help:"Serve the AWS credentials to COMMAND from a local endpoint (the ECS container-credentials format, as aws-vault exec --ecs-server), which renews them while COMMAND runs, instead of putting keys in its environment. Default: on for the shell (no COMMAND), off for a command; also av_ecs_server = true|false in the profile. Off with --registry-only."`
 	MFAToken        string `name:"mfa-token" short:"t" help:"The MFA code, for a profile that needs one, instead of a prompt (as aws-vault exec --mfa-token)." placeholder:"CODE"`
 
-	Exec   ExecCmd   `cmd:"" default:"withargs" hidden:""`
-	Clear  ClearCmd  `cmd:"" help:"Remove av's cached registry tokens and role sessions from the vault. av's own command, whatever the profiles are called: run a profile named clear with AWS_PROFILE=clear av COMMAND."`
-	Doctor DoctorCmd `cmd:"" help:"Find every registry and AWS credential kept in plain text on this machine, what each client reads, and whether av's vault and runtime directory work; changes nothing. Exit status 1 when something needs attention."`
+	Exec  ExecCmd  `cmd:"" default:"withargs" hidden:""`
+	Clear ClearCmd `cmd:"" help:"Remove av's cached registry tokens and role sessions from the vault. av's own command, whatever the profiles are called: run a profile named clear with AWS_PROFILE=clear av COMMAND."`
+	// The vault's own commands, as aws-vault's: av's whatever the profiles are called.
+	Add        AddCmd        `cmd:"" help:"Store a profile's AWS keys in the vault, as aws-vault add does (the same item: each tool uses what the other stored)."`
+	List       ListCmd       `cmd:"" help:"List the profiles, whether the vault holds their keys, their cached sessions and registry tokens."`
+	Remove     RemoveCmd     `cmd:"" help:"Remove a profile's keys, cached sessions and registry tokens from the vault, after asking."`
+	Doctor     DoctorCmd     `cmd:"" help:"Find every registry and AWS credential kept in plain text on this machine, what each client reads, and whether av's vault and runtime directory work; changes nothing. Exit status 1 when something needs attention."`
+	Completion CompletionCmd `cmd:"" help:"Print the shell code that completes av's words in bash, zsh or fish."`
 }
 
 // parserOptions are av's kong options, main's and the tests' alike.
@@ -116,13 +125,17 @@ func (c *CLI) Validate() error {
 	return nil
 }
 
-// help prints av's usage line: kong would show the hidden default command as "<command>".
+// help prints av's usage line (kong would show the hidden default command as
+// "<command>"), kong's help, and then the command's examples (helpExamples).
 func help(options kong.HelpOptions, ctx *kong.Context) error {
 	if sel := ctx.Selected(); sel == nil || sel.Hidden {
 		fmt.Fprintln(ctx.Stdout, "Usage: av [flags] [PROFILE [--]] [COMMAND [ARGS...]]")
 		options.NoAppSummary = true
 	}
-	return kong.DefaultHelpPrinter(options, ctx)
+	if err := kong.DefaultHelpPrinter(options, ctx); err != nil {
+		return err
+	}
+	return printExamples(ctx.Stdout, helpExamples(ctx))
 }
 
 // setupLogging silences aws-vault's and keyring's log lines unless --debug.

@@ -27,6 +27,15 @@ type DoctorCmd struct {
 	JSON bool `name:"json" help:"Print the report as JSON, for scripts (never a secret's value either)."`
 }
 
+// Examples end av doctor --help.
+func (cmd *DoctorCmd) Examples() []string {
+	return []string{
+		"av doctor                                 # what to fix, and how; exit status 1 if anything",
+		"av doctor --json | jq '.findings[].fix'",
+		"av doctor && echo 'no plaintext credentials here'",
+	}
+}
+
 // Run prints the report. It ends av with status 1, and no error line, when something
 // needs attention: the report says what.
 func (cmd *DoctorCmd) Run(cli *CLI, catch *runner.Catch) error {

@@ -69,6 +69,7 @@ func withHint(err error) error {
 		noToken  *profiles.NoWebIdentityTokenError
 		item     *profiles.ItemError
 		backend  *profiles.BackendError
+		closed   *profiles.OpenError
 		bug      *runner.PanicError
 		slow     *profiles.TimeoutError
 		full     *env.UnwritableDirError
@@ -79,12 +80,11 @@ func withHint(err error) error {
 	case errors.As(err, &unknown) && unknown.Suggestion != "":
 		return hinted{err, fmt.Sprintf("did you mean %q?", unknown.Suggestion)}
 	case errors.As(err, &unknown):
-		return hinted{err, fmt.Sprintf("define it in %s, or add its keys with `aws-vault add %s`", shellWord(unknown.ConfigPath), shellWord(unknown.Profile))}
+		return hinted{err, fmt.Sprintf("define it in %s, or add its keys with `av add %s`", shellWord(unknown.ConfigPath), shellWord(unknown.Profile))}
 	case errors.As(err, &nocreds):
-		return hinted{err, fmt.Sprintf("add them with `aws-vault add %s`", shellWord(nocreds.Profile))}
+		return hinted{err, fmt.Sprintf("add them with `av add %s`", shellWord(nocreds.Profile))}
 	case errors.Is(err, profiles.ErrDamagedItem) && errors.As(err, &item) && item.Profile != "":
-		p := shellWord(item.Profile)
-		return hinted{err, fmt.Sprintf("restore the item from a backup, or add the profile's keys again: `aws-vault remove %s`, then `aws-vault add %s`", p, p)}
+		return hinted{err, fmt.Sprintf("restore the item from a backup, or add the profile's keys again: `av add %s` replaces it", shellWord(item.Profile))}
 	case errors.Is(err, profiles.ErrVaultLocked):
 		return hinted{err, "check " + profiles.PassphraseVar + ", or the passphrase you typed"}
 	case errors.Is(err, profiles.ErrNeedsMFA):
@@ -101,12 +101,16 @@ func withHint(err error) error {
 		return hinted{err, "check the network and the endpoint settings (AWS_ENDPOINT_URL…); if it is only slow, allow more with AV_AWS_TIMEOUT or --aws-timeout"}
 	case errors.As(err, &bug):
 		return hinted{err, "this is a bug in av: av stopped the command, if it had started, and removed the run's files; --debug shows where it happened"}
-	case errors.As(err, &backend) && backend.NeedsBus:
-		return hinted{err, "run av where your desktop session's bus is (DBUS_SESSION_BUS_ADDRESS set), or set AWS_VAULT_BACKEND to another backend; av never starts a bus of its own"}
+	case errors.As(err, &backend):
+		return hinted{err, backendHint(backend.Backend, backend.Backends)}
+	case errors.As(err, &closed):
+		return hinted{err, backendHint(closed.Backend, closed.Backends)}
 	case errors.As(err, &full):
 		return hinted{err, "free some space on that filesystem, or name another directory with --runtime-dir (AV_RUNTIME_DIR)"}
 	case errors.As(err, &noDir) && noDir.NoMemoryFS:
 		return hinted{err, runtimeDirHint(runtime.GOOS)}
+	case errors.As(err, &noDir) && !noDir.Override && noDir.Alternative != "":
+		return hinted{err, memoryDirHint(noDir.Alternative)}
 	case errors.As(err, &noDir) && noDir.Override:
 		return hinted{err, "AV_RUNTIME_DIR (or --runtime-dir) must name a directory only you can read, mode 0700"}
 	case errors.As(err, &noDir):

@@ -44,9 +44,9 @@ func TestHints(t *testing.T) {
 		{&profiles.UnknownProfileError{Profile: "dve", ConfigPath: "/h/.aws/config", Suggestion: "dev"},
 			"av: error: profile \"dve\" is not in /h/.aws/config nor in the vault\nav: hint: did you mean \"dev\"?\n"},
 		{&profiles.UnknownProfileError{Profile: "nosuch", ConfigPath: "/h/.aws/config"},
-			"av: error: profile \"nosuch\" is not in /h/.aws/config nor in the vault\nav: hint: define it in /h/.aws/config, or add its keys with `aws-vault add nosuch`\n"},
+			"av: error: profile \"nosuch\" is not in /h/.aws/config nor in the vault\nav: hint: define it in /h/.aws/config, or add its keys with `av add nosuch`\n"},
 		{fmt.Errorf("registry ECR in eu-west-1 (profile %q): %w", "ops", &profiles.NoCredentialsError{Profile: "ops"}),
-			"av: error: registry ECR in eu-west-1 (profile \"ops\"): no credentials for profile \"ops\" in the vault\nav: hint: add them with `aws-vault add ops`\n"},
+			"av: error: registry ECR in eu-west-1 (profile \"ops\"): no credentials for profile \"ops\" in the vault\nav: hint: add them with `av add ops`\n"},
 		{fmt.Errorf("reading: %w", profiles.ErrVaultLocked),
 			"av: error: reading: cannot decrypt the vault: wrong passphrase or a damaged item\nav: hint: check AWS_VAULT_FILE_PASSPHRASE, or the passphrase you typed\n"},
 		{&profiles.LockTimeoutError{Waited: time.Second, Holders: []string{"pid 7 (av)"}},
@@ -59,11 +59,26 @@ func TestHints(t *testing.T) {
 			"av: error: renewing: an MFA code is needed and av does not prompt while the command runs\nav: hint: set mfa_process in the profile, or run av again to type the code\n"},
 		// A profile name's escape sequences never reach the terminal raw.
 		{&profiles.NoCredentialsError{Profile: "dev\x1b[2J\x1b]0;pwned\a"},
-			"av: error: no credentials for profile \"dev\\x1b[2J\\x1b]0;pwned\\a\" in the vault\nav: hint: add them with `aws-vault add \"dev\\x1b[2J\\x1b]0;pwned\\a\"`\n"},
+			"av: error: no credentials for profile \"dev\\x1b[2J\\x1b]0;pwned\\a\" in the vault\nav: hint: add them with `av add \"dev\\x1b[2J\\x1b]0;pwned\\a\"`\n"},
 		{&profiles.UnknownProfileError{Profile: "my prof$HOME", ConfigPath: "/h/.aws/config"},
-			"av: error: profile \"my prof$HOME\" is not in /h/.aws/config nor in the vault\nav: hint: define it in /h/.aws/config, or add its keys with `aws-vault add 'my prof$HOME'`\n"},
+			"av: error: profile \"my prof$HOME\" is not in /h/.aws/config nor in the vault\nav: hint: define it in /h/.aws/config, or add its keys with `av add 'my prof$HOME'`\n"},
 		{&profiles.ItemError{Key: "dev", Profile: "dev", Err: profiles.ErrDamagedItem},
-			"av: error: vault item \"dev\": damaged: it does not decrypt with the passphrase that decrypts the vault's other items\nav: hint: restore the item from a backup, or add the profile's keys again: `aws-vault remove dev`, then `aws-vault add dev`\n"},
+			"av: error: vault item \"dev\": damaged: it does not decrypt with the passphrase that decrypts the vault's other items\nav: hint: restore the item from a backup, or add the profile's keys again: `av add dev` replaces it\n"},
+		{&env.NoPrivateDirError{Reason: "XDG_RUNTIME_DIR /x: is not tmpfs or ramfs", Alternative: "/dev/shm/av-1000"},
+			"av: error: no private tmpfs directory for the registry files: XDG_RUNTIME_DIR /x: is not tmpfs or ramfs\nav: hint: /dev/shm/av-1000 is a private tmpfs directory here: `export AV_RUNTIME_DIR=/dev/shm/av-1000` (or --runtime-dir); av will not write tokens to disk on its own\n"},
+		// A backend that does not open: why, the backends that work here, how to pick one.
+		{&profiles.OpenError{Backend: "keyctl", Err: errors.New("no scope"), Backends: []profiles.BackendState{
+			{Name: "secret-service", Problem: profiles.BackendNoBus}, {Name: "keyctl", Problem: profiles.BackendKeyctlScope},
+			{Name: "pass"}, {Name: "file"}}},
+			"av: error: opening the keyctl vault: no scope\nav: hint: keyctl, aws-vault's default backend without a desktop session, never opens with aws-vault v7.2.0's settings (99designs/aws-vault#890); the backends that work here: pass, file; pick one: `export AWS_VAULT_BACKEND=file`\n"},
+		{&profiles.BackendError{Backend: "secret-service", Have: "file", NeedsBus: true, Backends: []profiles.BackendState{
+			{Name: "secret-service", Problem: profiles.BackendNoBus}, {Name: "pass", Problem: profiles.BackendNoProgram}, {Name: "file"}}},
+			"av: error: vault backend \"secret-service\" in AWS_VAULT_BACKEND needs a D-Bus session bus, and none can be reached (have file)\nav: hint: secret-service needs your desktop session's D-Bus bus (DBUS_SESSION_BUS_ADDRESS), and there is none here (av never starts one); the backends that work here: file; pick one: `export AWS_VAULT_BACKEND=file`\n"},
+		{&profiles.OpenError{Backend: "pass", Chosen: true, Err: errors.New("no key"), Backends: []profiles.BackendState{
+			{Name: "pass", Problem: profiles.BackendNoGPGKey, Dir: "/h/my store"}, {Name: "file"}}},
+			"av: error: opening the pass vault: no key\nav: hint: pass's store '/h/my store' has no gpg key: run `pass init GPG-KEY-ID` once (gpg --list-secret-keys shows yours); the backends that work here: file; pick one: `export AWS_VAULT_BACKEND=file`\n"},
+		{&profiles.BackendError{Backend: "bogus\x1b[2J", Have: "file", Backends: []profiles.BackendState{{Name: "file"}}},
+			"av: error: unknown vault backend \"bogus\\x1b[2J\" in AWS_VAULT_BACKEND (have file)\nav: hint: AWS_VAULT_BACKEND=\"bogus\\x1b[2J\" names no backend; the backends that work here: file; pick one: `export AWS_VAULT_BACKEND=file`\n"},
 		{errors.New("plain"), "av: error: plain\n"},
 		{hinted{errors.New("already hinted"), "keep this"}, "av: error: already hinted\nav: hint: keep this\n"},
 	} {

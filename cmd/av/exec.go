@@ -87,17 +87,17 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	// profile was not named and has no credentials of its own.
 	ambient := cli.Ambient || cli.RoleARN != ""
 	var vault *profiles.Vault
+	var closed *profiles.OpenError // aws-vault's default backend, when it does not open here
 	if !ambient {
 		// ctx ends the vault's prompts too: Ctrl-C at the passphrase prompt stops av at once.
 		vault, err = cli.openVault(ctx, base)
-		var closed *profiles.OpenError
 		if errors.As(err, &closed) && !closed.Chosen {
 			// aws-vault's default backend is not there (no D-Bus session in a CI job): no
 			// vault, as if empty. A profile named here must then be in the config file.
 			if inv.Named && !cfg.Has(inv.Profile) {
 				return runner.Status{}, hinted{
-					fmt.Errorf("profile %q is not in %s, and there is no vault to look in: %v", inv.Profile, cfg.Path, closed.Err),
-					"in CI, set AV_AMBIENT=1 to use the job's own AWS identity for every profile; else choose a vault with AWS_VAULT_BACKEND",
+					fmt.Errorf("profile %q is not in %s, and there is no vault to look in: the %s backend does not open", inv.Profile, cfg.Path, closed.Backend),
+					noVaultHint(closed, inv.Profile, true),
 				}
 			}
 			log.Printf("no vault: %v", err)
@@ -149,10 +149,16 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 			Duration: cli.Duration, CacheDir: base, LockTimeout: cli.LockTimeout, AWSTimeout: cli.AWSTimeout,
 		})
 		var none *profiles.NoAmbientCredentialsError
+		if errors.As(err, &none) && !cli.Ambient && closed != nil {
+			return runner.Status{}, hinted{
+				fmt.Errorf("no credentials for profile %q: there is no vault (the %s backend does not open), it is not in %s, and %v", inv.Profile, closed.Backend, cfg.Path, err),
+				noVaultHint(closed, inv.Profile, false),
+			}
+		}
 		if errors.As(err, &none) && !cli.Ambient {
 			return runner.Status{}, hinted{
 				fmt.Errorf("no credentials for profile %q: it is not in the vault nor in %s, and %v", inv.Profile, cfg.Path, err),
-				fmt.Sprintf("name the profile: `av PROFILE -- COMMAND`, add its keys with `aws-vault add %s`, or give the job an AWS identity", inv.Profile),
+				fmt.Sprintf("name the profile: `av PROFILE -- COMMAND`, add its keys with `av add %s`, or give the job an AWS identity", inv.Profile),
 			}
 		}
 		if err != nil {

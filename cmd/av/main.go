@@ -20,6 +20,9 @@ func main() {
 	var cli CLI
 	var end runner.Status // how the command ended, set by ExecCmd
 	parser := kong.Must(&cli, append(parserOptions(version), kong.Bind(&cli, catch, &end))...)
+	if completeIfAsked(parser, os.Stdout) {
+		os.Exit(0) // the shell's completion hook asked (av completion): nothing runs
+	}
 	kctx, err := parser.Parse(os.Args[1:])
 	parser.FatalIfErrorf(err)
 	setupLogging(cli.Debug)

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"unicode"
+
+	"github.com/alecthomas/kong"
+	"github.com/posener/complete"
+	"github.com/willabides/kongplete"
+)
+
+// argsOf is what posener/complete makes of a line typed so far.
+func argsOf(line string) complete.Args {
+	parts := strings.Fields(line)
+	if strings.HasSuffix(line, " ") {
+		parts = append(parts, "")
+	}
+	all := parts[1:]
+	a := complete.Args{All: all, Completed: all[:len(all)-1], Last: all[len(all)-1]}
+	if n := len(a.Completed); n > 0 {
+		a.LastCompleted = a.Completed[n-1]
+	}
+	return a
+}
+
+// TestArgRule: av's words complete as its command line reads them.
+func TestArgRule(t *testing.T) {
+	var cli CLI
+	parser := kong.Must(&cli, parserOptions("test")...)
+	model, err := kongplete.Command(parser,
+		kongplete.WithPredictor("profile", complete.PredictSet("dev", "prod")),
+		kongplete.WithPredictor("dir", complete.PredictNothing))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := argRule{
+		model:    model,
+		profiles: func() []string { return []string{"dev", "prod"} },
+		commands: func(prefix string) []string { return []string{prefix + "-cmd"} },
+	}
+	for _, tc := range []struct {
+		line     string
+		want     []string // all of these
+		not      []string // none of these
+		wantNone bool
+	}{
+		{line: "av ", want: []string{"dev", "prod", "add", "list", "remove", "clear", "completion"}, not: []string{"--region"}},
+		{line: "av --reg", want: []string{"--region", "--registry", "--registry-only"}, not: []string{"dev"}},
+		{line: "av --region eu-west-1 ", want: []string{"dev", "list"}},
+		{line: "av --region=eu-west-1 ", want: []string{"dev"}},
+		{line: "av --debug ", want: []string{"dev", "add"}},
+		{line: "av --region ", wantNone: true},
+		{line: "av remove ", want: []string{"dev", "prod"}, not: []string{"add"}},
+		{line: "av remove --", want: []string{"--force", "--sessions-only"}},
+		{line: "av completion ", want: []string{"bash", "zsh", "fish"}},
+		{line: "av dev -- ma", want: []string{"ma-cmd"}, not: []string{"--"}},
+		{line: "av dev ma", want: []string{"ma-cmd", "--"}},
+		{line: "av dev -- make cl", wantNone: true},
+		{line: "av dev -- make clear ", wantNone: true},
+		{line: "av make all", wantNone: true},
+	} {
+		got := r.Predict(argsOf(tc.line))
+		if tc.wantNone && len(got) > 0 {
+			t.Errorf("%q: got %q, want nothing", tc.line, got)
+		}
+		for _, w := range tc.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("%q: got %q, want %q among them", tc.line, got, w)
+			}
+		}
+		for _, n := range tc.not {
+			if slices.Contains(got, n) {
+				t.Errorf("%q: got %q, with %q", tc.line, got, n)
+			}
+		}
+	}
+}
+
+// TestCompletionScripts: each hook calls av by its path, quoted, and marks the request.
+func TestCompletionScripts(t *testing.T) {
+	for _, sh := range []string{"bash", "zsh", "fish"} {
+		s := completionScript(sh, "/opt/my tools/av")
+		if !strings.Contains(s, "'/opt/my tools/av'") || !strings.Contains(s, completeVar) {
+			t.Errorf("%s hook:\n%s", sh, s)
+		}
+		if strings.ContainsFunc(s, func(r rune) bool { return r > unicode.MaxASCII }) {
+			t.Errorf("%s hook holds non-ASCII", sh)
+		}
+	}
+	if q := shellQuote("/it's/av"); q != `'/it'\''s/av'` {
+		t.Errorf("shellQuote = %s", q)
+	}
+}
