@@ -8,8 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sort"
+	"strings"
 
 	"github.com/99designs/keyring"
 	"github.com/av-cli/av/profiles/internal/pbes2"
