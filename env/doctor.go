@@ -337,11 +337,16 @@ func ecrTokenExpiry(password string) time.Time {
 		return time.Time{}
 	}
 	secs, err := token.Expiration.Int64()
-	if err != nil || secs <= 0 {
+	if err != nil || secs <= 0 || secs > maxExpiry.Unix() {
+		// Past the year 9999 is no expiry a token has, and one encoding/json cannot
+		// write (av doctor --json would fail).
 		return time.Time{}
 	}
 	return time.Unix(secs, 0)
 }
+
+// maxExpiry is the latest expiry taken from a token: the last second encoding/json writes.
+var maxExpiry = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 
 // awsCredentialSecrets reads the AWS shared credentials file: each profile with a secret
 // key (with a session token: temporary keys).
