@@ -234,14 +234,14 @@ func (o CheckupOptions) dockerSecrets(p *Place, data []byte) {
 	for _, key := range sortedKeys(c.auths) {
 		var l login
 		json.Unmarshal(c.auths[key], &l) // decodeClientConfig checked it decodes
-		p.Secrets = append(p.Secrets, o.loginSecrets(keyHost(key), l)...)
+		p.Secrets = append(p.Secrets, o.loginSecrets(placeHost(key), l)...)
 	}
 	if c.store != "" {
 		p.Store = &Helper{Name: c.store, Installed: o.installed(c.store)}
 	}
 	for _, host := range sortedKeys(c.helpers) {
 		name := c.helpers[host]
-		p.Helpers = append(p.Helpers, Helper{Name: name, Host: host, Installed: name != "" && o.installed(name)})
+		p.Helpers = append(p.Helpers, Helper{Name: name, Host: placeHost(host), Installed: name != "" && o.installed(name)})
 	}
 }
 
@@ -253,8 +253,20 @@ func (o CheckupOptions) legacyDockerSecrets(p *Place, data []byte) {
 		return
 	}
 	for _, key := range sortedKeys(entries) {
-		p.Secrets = append(p.Secrets, o.loginSecrets(keyHost(key), entries[key])...)
+		p.Secrets = append(p.Secrets, o.loginSecrets(placeHost(key), entries[key])...)
 	}
+}
+
+// placeHost is the registry a key of a user's file names, as the report names it: its
+// host (keyHost), without the user and password of a URL written with them
+// (https://user:password@host), which would otherwise be printed.
+// No registry's key holds an "@" otherwise, and a password may hold a "/": all up to the
+// last "@" goes.
+func placeHost(key string) string {
+	if i := strings.LastIndexByte(key, '@'); i >= 0 {
+		key = key[i+1:]
+	}
+	return keyHost(key)
 }
 
 func (o CheckupOptions) installed(helper string) bool {
@@ -337,11 +349,16 @@ func ecrTokenExpiry(password string) time.Time {
 		return time.Time{}
 	}
 	secs, err := token.Expiration.Int64()
-	if err != nil || secs <= 0 {
+	if err != nil || secs <= 0 || secs > maxExpiry.Unix() {
+		// Past the year 9999 is no expiry a token has, and one encoding/json cannot
+		// write (av doctor --json would fail).
 		return time.Time{}
 	}
 	return time.Unix(secs, 0)
 }
+
+// maxExpiry is the latest expiry taken from a token: the last second encoding/json writes.
+var maxExpiry = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 
 // awsCredentialSecrets reads the AWS shared credentials file: each profile with a secret
 // key (with a session token: temporary keys).
@@ -401,7 +418,7 @@ func (o CheckupOptions) ecrCacheSecrets(p *Place, data []byte) {
 		if e.AuthorizationToken == "" {
 			continue
 		}
-		s := Secret{Host: keyHost(e.ProxyEndpoint), Kind: SecretECRToken, ECR: true}
+		s := Secret{Host: placeHost(e.ProxyEndpoint), Kind: SecretECRToken, ECR: true}
 		if s.Host == "" && strings.HasPrefix(key, "ecr-public") {
 			s.Host = PublicHost
 		}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // CheckVault (av doctor) looks at the vault without a prompt and without writing: a
@@ -78,4 +80,35 @@ func dirState(t *testing.T, root string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// A file vault item that is not a regular file (a FIFO, a link to /dev/zero) is an error
+// at once: reading it would wait forever for a writer, or never end.
+func TestCheckVaultItemNotRegular(t *testing.T) {
+	for name, mk := range map[string]func(path string) error{
+		"fifo":     func(p string) error { return unix.Mkfifo(p, 0o600) },
+		"dev-zero": func(p string) error { return os.Symlink("/dev/zero", p) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "keys")
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := mk(filepath.Join(dir, "dev")); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan VaultCheck, 1)
+			go func() {
+				done <- CheckVault(VaultOptions{Backend: "file", FileDir: dir, FilePassphrase: "p", HasFilePassphrase: true})
+			}()
+			select {
+			case c := <-done:
+				if c.Opens != VaultFails || c.Err == nil {
+					t.Errorf("%s as an item: %+v, want it refused", name, c)
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatalf("CheckVault still reading a %s item after 2 s", name)
+			}
+		})
+	}
 }

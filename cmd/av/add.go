@@ -56,18 +56,26 @@ func (cmd *AddCmd) Run(cli *CLI, catch *runner.Catch, end *runner.Status, kctx *
 				fmt.Sprintf("put them in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY and run `av add --env %s`", shellWord(cmd.Profile)),
 			}
 		}
+		var keys profiles.Keys
 		if cmd.Env {
-			if _, err := keysFromEnv(); err != nil {
+			// Before anything else too; and then out of av's environment: the pass
+			// backend's pass and gpg, and a gpg-agent they start (which outlives av),
+			// would inherit them. They get the item on their stdin alone.
+			var err error
+			if keys, err = keysFromEnv(); err != nil {
 				return err
 			}
+			os.Unsetenv("AWS_ACCESS_KEY_ID")
+			os.Unsetenv("AWS_SECRET_ACCESS_KEY")
 		}
 		vault, err := cli.openVaultToManage(ctx, true)
 		if err != nil {
 			return err
 		}
-		keys, err := cmd.keys(ctx)
-		if err != nil {
-			return err
+		if !cmd.Env {
+			if keys, err = cmd.askKeys(ctx); err != nil {
+				return err
+			}
 		}
 		if err := vault.Unlock(); err != nil {
 			if errors.Is(err, profiles.ErrPassphraseMismatch) {
@@ -99,11 +107,8 @@ func (cmd *AddCmd) Run(cli *CLI, catch *runner.Catch, end *runner.Status, kctx *
 	})
 }
 
-// keys reads the keys from the environment (--env) or the terminal, never echoed.
-func (cmd *AddCmd) keys(ctx context.Context) (profiles.Keys, error) {
-	if cmd.Env {
-		return keysFromEnv()
-	}
+// askKeys reads the keys on the terminal, never echoed.
+func (cmd *AddCmd) askKeys(ctx context.Context) (profiles.Keys, error) {
 	id, err := profiles.AskSecret(ctx, "Access key ID (not echoed): ")
 	if err != nil {
 		return profiles.Keys{}, err

@@ -198,3 +198,46 @@ func TestDoctorHostileNames(t *testing.T) {
 		t.Errorf("a control character reached the report:\n%q", buf.String())
 	}
 }
+
+// An ECR token whose expiry is past the year 9999 (hostile, or garbled) is an unknown
+// expiry: --json still prints the report (encoding/json refuses such a time).
+func TestDoctorJSONFarExpiry(t *testing.T) {
+	home := t.TempDir()
+	password := base64.StdEncoding.EncodeToString([]byte(`{"payload":"p","expiration":99999999999999}`))
+	auth := base64.StdEncoding.EncodeToString([]byte("AWS:" + password))
+	os.MkdirAll(filepath.Join(home, ".docker"), 0o700)
+	os.WriteFile(filepath.Join(home, ".docker", "config.json"), []byte(fmt.Sprintf(`{"auths": {"123456789012.dkr.ecr.eu-west-1.amazonaws.com": {"auth": %q}}}`, auth)), 0o600)
+	d := doctorOn(t, home)
+	if _, err := json.Marshal(d); err != nil {
+		t.Fatalf("--json fails: %v", err)
+	}
+	var buf bytes.Buffer
+	d.print(&buf, home, false)
+	if !strings.Contains(buf.String(), "unknown expiry") {
+		t.Errorf("a token expiring after 9999 is not an unknown expiry:\n%s", buf.String())
+	}
+}
+
+// An auths key written as a URL with credentials (https://user:password@host) is named by
+// its host alone: the password in it never reaches the report.
+func TestDoctorKeyWithUserinfo(t *testing.T) {
+	home := t.TempDir()
+	os.MkdirAll(filepath.Join(home, ".docker"), 0o700)
+	os.WriteFile(filepath.Join(home, ".docker", "config.json"), []byte(`{"auths": {"https://octocat:Key-Password-Secret@ghcr.io/v2/": {"auth": "dTpw"}}}`), 0o600)
+	os.WriteFile(filepath.Join(home, ".dockercfg"), []byte(`{"https://u:Legacy-Password-Secret/x@quay.io": {"auth": "dTpw"}}`), 0o600)
+	d := doctorOn(t, home)
+	out, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	d.print(&buf, home, false)
+	for _, s := range []string{"password-secret", "octocat"} {
+		if strings.Contains(strings.ToLower(string(out)+buf.String()), strings.ToLower(s)) {
+			t.Errorf("%q reached the report:\n%s\n%s", s, buf.String(), out)
+		}
+	}
+	if !strings.Contains(buf.String(), "ghcr.io (auth)") || !strings.Contains(buf.String(), "quay.io (auth)") {
+		t.Errorf("the hosts are not named:\n%s", buf.String())
+	}
+}

@@ -83,7 +83,7 @@ func withHint(err error) error {
 		return hinted{err, fmt.Sprintf("define it in %s, or add its keys with `av add %s`", shellWord(unknown.ConfigPath), shellWord(unknown.Profile))}
 	case errors.As(err, &nocreds):
 		return hinted{err, fmt.Sprintf("add them with `av add %s`", shellWord(nocreds.Profile))}
-	case errors.Is(err, profiles.ErrDamagedItem) && errors.As(err, &item) && item.Profile != "":
+	case (errors.Is(err, profiles.ErrDamagedItem) || errors.Is(err, profiles.ErrNotRegular) || errors.Is(err, profiles.ErrTooLarge)) && errors.As(err, &item) && item.Profile != "":
 		return hinted{err, fmt.Sprintf("restore the item from a backup, or add the profile's keys again: `av add %s` replaces it", shellWord(item.Profile))}
 	case errors.Is(err, profiles.ErrVaultLocked):
 		return hinted{err, "check " + profiles.PassphraseVar + ", or the passphrase you typed"}

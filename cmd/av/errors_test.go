@@ -64,6 +64,8 @@ func TestHints(t *testing.T) {
 			"av: error: profile \"my prof$HOME\" is not in /h/.aws/config nor in the vault\nav: hint: define it in /h/.aws/config, or add its keys with `av add 'my prof$HOME'`\n"},
 		{&profiles.ItemError{Key: "dev", Profile: "dev", Err: profiles.ErrDamagedItem},
 			"av: error: vault item \"dev\": damaged: it does not decrypt with the passphrase that decrypts the vault's other items\nav: hint: restore the item from a backup, or add the profile's keys again: `av add dev` replaces it\n"},
+		{&profiles.ItemError{Key: "dev", Profile: "dev", Err: profiles.ErrNotRegular},
+			"av: error: vault item \"dev\": not a regular file\nav: hint: restore the item from a backup, or add the profile's keys again: `av add dev` replaces it\n"},
 		{&env.NoPrivateDirError{Reason: "XDG_RUNTIME_DIR /x: is not tmpfs or ramfs", Alternative: "/dev/shm/av-1000"},
 			"av: error: no private tmpfs directory for the registry files: XDG_RUNTIME_DIR /x: is not tmpfs or ramfs\nav: hint: /dev/shm/av-1000 is a private tmpfs directory here: `export AV_RUNTIME_DIR=/dev/shm/av-1000` (or --runtime-dir); av will not write tokens to disk on its own\n"},
 		// A backend that does not open: why, the backends that work here, how to pick one.

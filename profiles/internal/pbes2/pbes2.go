@@ -25,6 +25,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // DefaultFileDir is the file backend's directory unless AWS_VAULT_FILE_DIR says otherwise,
@@ -164,11 +166,15 @@ func Params(header map[string]any) (salt []byte, rounds int, err error) {
 
 // itemSalt reads the salt and rounds from a file item's JWE header.
 func itemSalt(path string) (s []byte, p2c int, ok bool) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: a FIFO named like an item would hold open(2) until a writer came.
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
 		return nil, 0, false
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, 0, false
+	}
 	buf := make([]byte, 512) // the header is the first of the JWE's parts, ~150 bytes
 	n, _ := f.Read(buf)
 	encoded, _, found := strings.Cut(string(buf[:n]), ".")

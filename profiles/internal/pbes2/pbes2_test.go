@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/dvsekhvalnov/jose2go/kdf"
+	"golang.org/x/sys/unix"
 )
 
 func TestDeriveIsJose2gos(t *testing.T) {
@@ -72,5 +74,26 @@ func TestPrefetch(t *testing.T) {
 	}
 	if p.Used() != 2 {
 		t.Errorf("Used() = %d, want 2", p.Used())
+	}
+}
+
+// An item that is a FIFO is left to the decrypt (which refuses it), never opened: opening
+// a FIFO waits for a writer.
+func TestPrefetchFIFO(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sts.GetSessionToken,ZGV2,,1")
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	go func() { done <- new(Prefetch).Start("p", []string{path}) }()
+	select {
+	case n := <-done:
+		if n != 0 {
+			t.Errorf("Start began %d derivations for a FIFO", n)
+		}
+	case <-time.After(2 * time.Second):
+		w, _ := os.OpenFile(path, os.O_WRONLY, 0)
+		w.Close()
+		t.Fatal("Start waited on a FIFO")
 	}
 }
