@@ -33,10 +33,13 @@ type VaultCheck struct {
 	// first backend available.
 	Chosen bool `json:"chosen"`
 	// Available are the backends that can be had here, in aws-vault's order.
-	Available []string   `json:"available"`
-	Where     string     `json:"where,omitempty"` // a file vault's directory
-	Opens     VaultOpens `json:"opens"`
-	Err       error      `json:"-"`
+	Available []string `json:"available"`
+	// Working are the backends that open here (Working(Backends)): keyctl, say, is
+	// available on Linux but never opens with aws-vault v7.2.0's settings.
+	Working []string   `json:"working"`
+	Where   string     `json:"where,omitempty"` // a file vault's directory
+	Opens   VaultOpens `json:"opens"`
+	Err     error      `json:"-"`
 	// Profiles are the profiles with master keys in the vault, when their names can be
 	// listed without a prompt (file, pass and keyctl backends); Listed says they were.
 	Profiles []string `json:"profiles"`
@@ -54,6 +57,7 @@ func CheckVault(o VaultOptions) VaultCheck {
 	for _, b := range keyring.AvailableBackends() {
 		c.Available = append(c.Available, string(b))
 	}
+	c.Working = Working(Backends(o))
 	if c.Backend == "" && len(c.Available) > 0 {
 		c.Backend = c.Available[0]
 	}

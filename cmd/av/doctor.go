@@ -338,7 +338,7 @@ func vaultFix(v profiles.VaultCheck) string {
 	if h, ok := withHint(v.Err).(hinted); ok && h.hint != "" {
 		return h.hint
 	}
-	others := slices.DeleteFunc(slices.Clone(v.Available), func(b string) bool { return b == v.Backend })
+	others := slices.DeleteFunc(slices.Clone(v.Working), func(b string) bool { return b == v.Backend })
 	if len(others) == 0 {
 		return "check the vault's settings (AWS_VAULT_* variables)"
 	}
