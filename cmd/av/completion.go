@@ -129,12 +129,16 @@ func completionModel(parser *kong.Kong) (complete.Command, error) {
 }
 
 // configProfiles are the profiles the AWS config file defines (none if it cannot be read).
+//
+// Only names that need no quoting are offered (shellWord leaves them as they are): the
+// shells' hooks insert a word as it is given, so a name with a space would become two
+// words, and one with control characters would reach the terminal raw.
 func configProfiles() []string {
 	cfg, err := profiles.LoadConfig()
 	if err != nil {
 		return nil
 	}
-	return cfg.Names()
+	return slices.DeleteFunc(cfg.Names(), func(n string) bool { return shellWord(n) != n })
 }
 
 // argRule completes av's words as the command line reads them (splitArgs): root flags,

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"unicode"
 
 	"github.com/alecthomas/kong"
+	"github.com/av-cli/av/profiles"
 	"github.com/posener/complete"
 	"github.com/willabides/kongplete"
 )
@@ -91,5 +94,23 @@ func TestCompletionScripts(t *testing.T) {
 	}
 	if q := shellQuote("/it's/av"); q != `'/it'\''s/av'` {
 		t.Errorf("shellQuote = %s", q)
+	}
+}
+
+// A profile name that would need quoting is not offered: the hooks insert words as given.
+func TestConfigProfilesNeedNoQuoting(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config")
+	config := "[profile dev]\nregion = eu-west-1\n[profile my prof]\n[profile esc\x1b]0;x\x07]\n[profile ops.eu-1]\n"
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_CONFIG_FILE", path)
+	if cfg, err := profiles.LoadConfig(); err != nil || len(cfg.Names()) != 4 {
+		t.Fatalf("the config defines %v (%v), want 4 profiles", cfg.Names(), err)
+	}
+	got := configProfiles()
+	slices.Sort(got)
+	if want := []string{"dev", "ops.eu-1"}; !slices.Equal(got, want) {
+		t.Errorf("configProfiles() = %q, want %q", got, want)
 	}
 }
