@@ -68,7 +68,7 @@ func (cmd *AddCmd) Run(cli *CLI, catch *runner.Catch, end *runner.Status, kctx *
 			os.Unsetenv("AWS_ACCESS_KEY_ID")
 			os.Unsetenv("AWS_SECRET_ACCESS_KEY")
 		}
-		vault, err := cli.openVaultToManage(ctx, true)
+		vault, err := cli.openVault(ctx, vaultSetup{Fallback: cli.runtimeDirFallback, Create: true})
 		if err != nil {
 			return err
 		}

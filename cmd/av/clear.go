@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
-	"slices"
 
 	"github.com/alecthomas/kong"
-	"github.com/av-cli/av/env"
 	"github.com/av-cli/av/profiles"
 	"github.com/av-cli/av/runner"
 )
@@ -23,23 +20,15 @@ type ClearCmd struct {
 func (cmd *ClearCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) error {
 	// No child to pass them to: signals do what they would do to any program.
 	catch.Stop()
-	if slices.Contains(kctx.Args, "--") {
-		// `av clear -- make` is someone running make with a profile named clear: refuse
-		// rather than clear the cache and skip the command.
-		return hinted{errors.New("av clear takes no command"), "to run a command with a profile named clear, write AWS_PROFILE=clear av COMMAND"}
+	if err := refuseCommand("clear", kctx); err != nil {
+		return err
 	}
 	cfg, err := profiles.LoadConfig()
 	if err != nil {
 		return err
 	}
 	// No run directory: only the vault's lock, whose place does not depend on it.
-	var fallback string
-	if cli.RuntimeDir != "" {
-		if fallback, err = env.Base(cli.RuntimeDir); err != nil {
-			return err
-		}
-	}
-	vault, err := cli.openVault(context.Background(), fallback)
+	vault, err := cli.openVault(context.Background(), vaultSetup{Fallback: cli.runtimeDirFallback})
 	if err != nil {
 		return err
 	}

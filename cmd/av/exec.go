@@ -90,7 +90,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	var closed *profiles.OpenError // aws-vault's default backend, when it does not open here
 	if !ambient {
 		// ctx ends the vault's prompts too: Ctrl-C at the passphrase prompt stops av at once.
-		vault, err = cli.openVault(ctx, base)
+		vault, err = cli.openVault(ctx, vaultSetup{Fallback: func() (string, error) { return base, nil }})
 		if errors.As(err, &closed) && !closed.Chosen {
 			// aws-vault's default backend is not there (no D-Bus session in a CI job): no
 			// vault, as if empty. A profile named here must then be in the config file.
@@ -450,15 +450,33 @@ func splitArgs(args []string, isProfile func(string) bool, envProfile string) in
 	return invocation{Profile: envProfile, Named: true, Command: args}
 }
 
+// vaultSetup is how a command opens the vault, beyond the environment's settings.
+type vaultSetup struct {
+	// Fallback gives where the vault's lock goes when the user's lock directory cannot be
+	// had; nil, or "", for nowhere.
+	Fallback func() (string, error)
+	// Create: a file vault that does not exist yet is made by its first write (av add).
+	Create bool
+}
+
 // openVault opens aws-vault's vault. Its lock is the vault's, whatever --runtime-dir says:
 // beside a file vault, else in the user's lock directory (env.LockDir). Only if even that
-// cannot be had (another user took /dev/shm/av-UID) does the lock go into fallback, the
-// run's runtime directory ("" for none): runs then share the lock only with runs that
+// cannot be had (another user took /dev/shm/av-UID) does the lock go into s.Fallback's
+// directory (a run's runtime directory): runs then share the lock only with runs that
 // use the same one.
-func (c *CLI) openVault(ctx context.Context, fallback string) (*profiles.Vault, error) {
+func (c *CLI) openVault(ctx context.Context, s vaultSetup) (*profiles.Vault, error) {
 	o := profiles.VaultOptionsFromEnv()
+	o.Create = s.Create
+	o.LockTimeout = c.LockTimeout
 	lockDir, err := env.LockDir()
 	if err != nil {
+		fallback := ""
+		if s.Fallback != nil {
+			var ferr error
+			if fallback, ferr = s.Fallback(); ferr != nil {
+				return nil, ferr
+			}
+		}
 		if fallback == "" {
 			return nil, err
 		}
@@ -466,8 +484,17 @@ func (c *CLI) openVault(ctx context.Context, fallback string) (*profiles.Vault, 
 		lockDir = fallback
 	}
 	o.LockDir = lockDir
-	o.LockTimeout = c.LockTimeout
 	return profiles.OpenVault(ctx, o)
+}
+
+// runtimeDirFallback is, for av's own commands (which make no run directory), the
+// directory --runtime-dir names, checked, as the place for the vault's lock; "" without
+// --runtime-dir.
+func (c *CLI) runtimeDirFallback() (string, error) {
+	if c.RuntimeDir == "" {
+		return "", nil
+	}
+	return env.Base(c.RuntimeDir)
 }
 
 // lookup finds profiles by name, once each: the run's with --region, the others (named by

@@ -67,7 +67,7 @@ func (cmd *ListCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) error
 	if err != nil {
 		return err
 	}
-	vault, err := cli.openVaultToManage(context.Background(), false)
+	vault, err := cli.openVault(context.Background(), vaultSetup{Fallback: cli.runtimeDirFallback})
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func (cmd *RemoveCmd) Run(cli *CLI, catch *runner.Catch, end *runner.Status, kct
 		return err
 	}
 	return withPrompts(catch, end, func(ctx context.Context) error {
-		vault, err := cli.openVaultToManage(ctx, false)
+		vault, err := cli.openVault(ctx, vaultSetup{Fallback: cli.runtimeDirFallback})
 		if err != nil {
 			return err
 		}

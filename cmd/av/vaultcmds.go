@@ -3,12 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"log"
 	"slices"
 
 	"github.com/alecthomas/kong"
-	"github.com/av-cli/av/env"
-	"github.com/av-cli/av/profiles"
 	"github.com/av-cli/av/runner"
 )
 
@@ -39,27 +36,4 @@ func withPrompts(catch *runner.Catch, end *runner.Status, fn func(ctx context.Co
 		return nil
 	}
 	return err
-}
-
-// openVaultToManage opens the vault for av add, list and remove, with the lock every av
-// shares (see openVault). create: a file vault that does not exist yet is made by the
-// first write.
-func (c *CLI) openVaultToManage(ctx context.Context, create bool) (*profiles.Vault, error) {
-	o := profiles.VaultOptionsFromEnv()
-	o.Create = create
-	o.LockTimeout = c.LockTimeout
-	lockDir, err := env.LockDir()
-	if err != nil {
-		if c.RuntimeDir == "" {
-			return nil, err
-		}
-		fallback, berr := env.Base(c.RuntimeDir)
-		if berr != nil {
-			return nil, berr
-		}
-		log.Printf("%v; the vault's lock goes into %s instead", err, fallback)
-		lockDir = fallback
-	}
-	o.LockDir = lockDir
-	return profiles.OpenVault(ctx, o)
 }
