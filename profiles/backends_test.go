@@ -73,7 +73,7 @@ func TestOpenVaultSaysWhy(t *testing.T) {
 	}
 	var oe *OpenError
 	_, err := OpenVault(context.Background(), VaultOptions{Backend: "pass", PassCmd: pass, PassDir: t.TempDir()})
-	if !errors.As(err, &oe) || !errors.Is(err, errNoGPGKey) || len(oe.Backends) == 0 {
+	if !errors.As(err, &oe) || !errors.Is(err, errNoGPGKey) || len(oe.States()) == 0 {
 		t.Errorf("pass with no gpg key: %v", err)
 	}
 	if runtime.GOOS != "linux" {

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/99designs/keyring"
 	"github.com/av-cli/av/profiles/internal/pbes2"
@@ -62,8 +61,7 @@ func CheckVault(o VaultOptions) VaultCheck {
 		c.Backend = c.Available[0]
 	}
 	if !slices.Contains(c.Available, c.Backend) {
-		states := Backends(o)
-		c.Opens, c.Err = VaultFails, &BackendError{Backend: c.Backend, Have: strings.Join(Working(states), ", "), NeedsBus: needsBus(c.Backend), Backends: states}
+		c.Opens, c.Err = VaultFails, newBackendError(c.Backend, o)
 		return c
 	}
 	file := c.Backend == string(keyring.FileBackend)

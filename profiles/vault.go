@@ -171,13 +171,12 @@ func (v *Vault) open(o VaultOptions) error {
 	if backend == string(keyring.PassBackend) {
 		// keyring finds a store pass cannot encrypt to only when it writes.
 		if err := checkPass(o); err != nil {
-			return &OpenError{Backend: backend, Chosen: o.Backend != "", Err: err, Backends: Backends(o)}
+			return newOpenError(backend, o, err)
 		}
 	}
 	kr, err := keyring.Open(cfg)
 	if errors.Is(err, keyring.ErrNoAvailImpl) && !slices.Contains(keyring.AvailableBackends(), keyring.BackendType(backend)) {
-		states := Backends(o)
-		return &BackendError{Backend: backend, Have: strings.Join(Working(states), ", "), NeedsBus: needsBus(backend), Backends: states}
+		return newBackendError(backend, o)
 	}
 	if errors.Is(err, keyring.ErrNoAvailImpl) {
 		// keyring's opener failed, and keyring keeps only "not available": say what.
@@ -189,7 +188,7 @@ func (v *Vault) open(o VaultOptions) error {
 		}
 	}
 	if err != nil {
-		return &OpenError{Backend: backend, Chosen: o.Backend != "", Err: err, Backends: Backends(o)}
+		return newOpenError(backend, o, err)
 	}
 	v.store = kr
 	v.kr = &vaultKeyring{v: v}
@@ -200,7 +199,6 @@ func (v *Vault) open(o VaultOptions) error {
 // BackendError says the vault backend named in AWS_VAULT_BACKEND cannot be had here.
 type BackendError struct {
 	Backend string
-	Have    string // the backends that work here, comma-separated
 	// NeedsBus says the backend talks to a service on the D-Bus session bus and no bus
 	// could be reached: av never starts one.
 	NeedsBus bool
@@ -208,12 +206,20 @@ type BackendError struct {
 	Backends []BackendState
 }
 
+// newBackendError is the BackendError for backend, which keyring does not offer here.
+func newBackendError(backend string, o VaultOptions) *BackendError {
+	return &BackendError{Backend: backend, NeedsBus: needsBus(backend), Backends: Backends(o)}
+}
+
 func (e *BackendError) Error() string {
 	if e.NeedsBus {
-		return fmt.Sprintf("vault backend %q in AWS_VAULT_BACKEND needs a D-Bus session bus, and none can be reached (have %s)", e.Backend, e.Have)
+		return fmt.Sprintf("vault backend %q in AWS_VAULT_BACKEND needs a D-Bus session bus, and none can be reached (have %s)", e.Backend, e.have())
 	}
-	return fmt.Sprintf("unknown vault backend %q in AWS_VAULT_BACKEND (have %s)", e.Backend, e.Have)
+	return fmt.Sprintf("unknown vault backend %q in AWS_VAULT_BACKEND (have %s)", e.Backend, e.have())
 }
+
+// have names the backends that work here, comma-separated.
+func (e *BackendError) have() string { return strings.Join(Working(e.Backends), ", ") }
 
 // needsBus reports whether a backend is reached over the D-Bus session bus.
 func needsBus(backend string) bool {
@@ -637,8 +643,25 @@ type OpenError struct {
 	Backend string
 	Chosen  bool // named by AWS_VAULT_BACKEND, not aws-vault's default
 	Err     error
-	// Backends are this platform's backends and what stops each here.
+	// Backends are this platform's backends and what stops each here: found by States
+	// when first asked for (a run that goes on without the default backend never does).
 	Backends []BackendState
+
+	opts VaultOptions // as the vault was opened, without the passphrase: for States
+}
+
+// newOpenError is the OpenError for backend, opened with o, that failed with err.
+func newOpenError(backend string, o VaultOptions, err error) *OpenError {
+	o.FilePassphrase, o.HasFilePassphrase = "", false // an error keeps no secret
+	return &OpenError{Backend: backend, Chosen: o.Backend != "", Err: err, opts: o}
+}
+
+// States lists this platform's backends and what stops each here (Backends).
+func (e *OpenError) States() []BackendState {
+	if e.Backends == nil {
+		e.Backends = Backends(e.opts)
+	}
+	return e.Backends
 }
 
 func (e *OpenError) Error() string {

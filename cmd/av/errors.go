@@ -104,7 +104,7 @@ func withHint(err error) error {
 	case errors.As(err, &backend):
 		return hinted{err, backendHint(backend.Backend, backend.Backends)}
 	case errors.As(err, &closed):
-		return hinted{err, backendHint(closed.Backend, closed.Backends)}
+		return hinted{err, backendHint(closed.Backend, closed.States())}
 	case errors.As(err, &full):
 		return hinted{err, "free some space on that filesystem, or name another directory with --runtime-dir (AV_RUNTIME_DIR)"}
 	case errors.As(err, &noDir) && noDir.NoMemoryFS:

@@ -73,13 +73,13 @@ func TestHints(t *testing.T) {
 			{Name: "secret-service", Problem: profiles.BackendNoBus}, {Name: "keyctl", Problem: profiles.BackendKeyctlScope},
 			{Name: "pass"}, {Name: "file"}}},
 			"av: error: opening the keyctl vault: no scope\nav: hint: keyctl, aws-vault's default backend without a desktop session, never opens with aws-vault v7.2.0's settings (99designs/aws-vault#890); the backends that work here: pass, file; pick one: `export AWS_VAULT_BACKEND=file`\n"},
-		{&profiles.BackendError{Backend: "secret-service", Have: "file", NeedsBus: true, Backends: []profiles.BackendState{
+		{&profiles.BackendError{Backend: "secret-service", NeedsBus: true, Backends: []profiles.BackendState{
 			{Name: "secret-service", Problem: profiles.BackendNoBus}, {Name: "pass", Problem: profiles.BackendNoProgram}, {Name: "file"}}},
 			"av: error: vault backend \"secret-service\" in AWS_VAULT_BACKEND needs a D-Bus session bus, and none can be reached (have file)\nav: hint: secret-service needs your desktop session's D-Bus bus (DBUS_SESSION_BUS_ADDRESS), and there is none here (av never starts one); the backends that work here: file; pick one: `export AWS_VAULT_BACKEND=file`\n"},
 		{&profiles.OpenError{Backend: "pass", Chosen: true, Err: errors.New("no key"), Backends: []profiles.BackendState{
 			{Name: "pass", Problem: profiles.BackendNoGPGKey, Dir: "/h/my store"}, {Name: "file"}}},
 			"av: error: opening the pass vault: no key\nav: hint: pass's store '/h/my store' has no gpg key: run `pass init GPG-KEY-ID` once (gpg --list-secret-keys shows yours); the backends that work here: file; pick one: `export AWS_VAULT_BACKEND=file`\n"},
-		{&profiles.BackendError{Backend: "bogus\x1b[2J", Have: "file", Backends: []profiles.BackendState{{Name: "file"}}},
+		{&profiles.BackendError{Backend: "bogus\x1b[2J", Backends: []profiles.BackendState{{Name: "file"}}},
 			"av: error: unknown vault backend \"bogus\\x1b[2J\" in AWS_VAULT_BACKEND (have file)\nav: hint: AWS_VAULT_BACKEND=\"bogus\\x1b[2J\" names no backend; the backends that work here: file; pick one: `export AWS_VAULT_BACKEND=file`\n"},
 		{errors.New("plain"), "av: error: plain\n"},
 		{hinted{errors.New("already hinted"), "keep this"}, "av: error: already hinted\nav: hint: keep this\n"},

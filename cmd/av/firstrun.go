@@ -60,7 +60,7 @@ func noVaultHint(closed *profiles.OpenError, profile string, named bool) string 
 	if !named {
 		ci = "In CI, give the job an AWS identity (keys in the environment, a web identity, an instance role)"
 	}
-	return fmt.Sprintf("%s; then `av add %s`. %s", backendHint(closed.Backend, closed.Backends), shellWord(profile), ci)
+	return fmt.Sprintf("%s; then `av add %s`. %s", backendHint(closed.Backend, closed.States()), shellWord(profile), ci)
 }
 
 // memoryDirHint is the fix when the default directory for the run is refused and another
