@@ -16,7 +16,6 @@ import (
 	"github.com/99designs/aws-vault/v7/vault"
 	"github.com/99designs/keyring"
 	"github.com/av-cli/av/profiles/internal/pbes2"
-	"github.com/mtibben/percent"
 	"golang.org/x/sys/unix"
 )
 
@@ -446,9 +445,6 @@ func (v *Vault) get(key string) (keyring.Item, error) {
 // getRetrying reads an item; a file-backend item that does not decrypt is read again
 // (decodeRetries), then is ErrVaultLocked.
 func (v *Vault) getRetrying(key string) (keyring.Item, error) {
-	if err := v.checkItemFile(key); err != nil {
-		return keyring.Item{}, err
-	}
 	for attempt := 0; ; attempt++ {
 		item, err := v.store.Get(key)
 		switch {
@@ -457,6 +453,11 @@ func (v *Vault) getRetrying(key string) (keyring.Item, error) {
 			return item, nil
 		case errors.Is(err, keyring.ErrKeyNotFound):
 			return item, err
+		case errors.Is(err, keyring.ErrItemNotRegular):
+			// A FIFO or a device in the file vault's directory (the patched keyring refuses it).
+			return item, ErrNotRegular
+		case errors.Is(err, keyring.ErrItemTooLarge):
+			return item, ErrTooLarge
 		case v.passphraseErr != nil:
 			return item, v.passphraseErr
 		case v.backend != string(keyring.FileBackend):
@@ -466,30 +467,6 @@ func (v *Vault) getRetrying(key string) (keyring.Item, error) {
 		}
 		time.Sleep(time.Duration(attempt+1) * 20 * time.Millisecond)
 	}
-}
-
-// maxItemFile bounds a file-backend item: the largest, av's registry tokens for many
-// registries, are tens of kilobytes.
-const maxItemFile = 4 << 20
-
-// checkItemFile refuses a file-backend item that keyring's os.ReadFile would never finish
-// reading: a FIFO (it waits for a writer, deaf to Ctrl-C), a device such as /dev/zero (it
-// never ends), a huge file. Stat follows a link and opens nothing. A missing item is left
-// to keyring (ErrKeyNotFound).
-func (v *Vault) checkItemFile(key string) error {
-	if v.fileDir == "" {
-		return nil
-	}
-	st, err := os.Stat(filepath.Join(v.fileDir, percent.Encode(key, "/"))) // keyring's file name
-	switch {
-	case err != nil:
-		return nil
-	case !st.Mode().IsRegular():
-		return ErrNotRegular
-	case st.Size() > maxItemFile:
-		return ErrTooLarge
-	}
-	return nil
 }
 
 // passphraseRight reports whether the file vault's passphrase is known to be right, though

@@ -2,9 +2,12 @@ package keyring
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	jose "github.com/dvsekhvalnov/jose2go"
@@ -74,7 +77,7 @@ func (k *fileKeyring) Get(key string) (Item, error) {
 		return Item{}, err
 	}
 
-	bytes, err := os.ReadFile(filename)
+	bytes, err := readItemFile(filename)
 	if os.IsNotExist(err) {
 		return Item{}, ErrKeyNotFound
 	} else if err != nil {
@@ -94,6 +97,42 @@ func (k *fileKeyring) Get(key string) (Item, error) {
 	err = json.Unmarshal([]byte(payload), &decoded)
 
 	return decoded, err
+}
+
+// maxItemFile bounds an item's file: the largest items (av's registry tokens for many
+// registries) are tens of kilobytes.
+const maxItemFile = 4 << 20
+
+// ErrItemNotRegular and ErrItemTooLarge say an item's file is not one keyring wrote: a
+// FIFO, a device, or larger than any item.
+var (
+	ErrItemNotRegular = errors.New("not a regular file")
+	ErrItemTooLarge   = errors.New("too large")
+)
+
+// readItemFile reads an item's file as os.ReadFile did, but never waits on a FIFO (it is
+// opened O_NONBLOCK, then refused), nor reads a device such as /dev/zero without end: it
+// takes only a regular file of at most maxItemFile bytes (av's patch).
+func readItemFile(name string) ([]byte, error) {
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	switch {
+	case err != nil:
+		return nil, err
+	case !st.Mode().IsRegular():
+		return nil, ErrItemNotRegular
+	case st.Size() > maxItemFile:
+		return nil, ErrItemTooLarge
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxItemFile+1))
+	if err == nil && len(data) > maxItemFile {
+		return nil, ErrItemTooLarge // it grew while read
+	}
+	return data, err
 }
 
 func (k *fileKeyring) GetMetadata(key string) (Metadata, error) {
