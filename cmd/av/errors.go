@@ -145,7 +145,7 @@ func shellWord(s string) string {
 	case plain:
 		return s
 	case utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0:
-		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+		return shellQuote(s)
 	}
 	return strconv.Quote(s)
 }

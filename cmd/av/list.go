@@ -55,6 +55,8 @@ type cachedJSON struct {
 	Type    string `json:"type"`
 	Expires string `json:"expires,omitempty"` // RFC 3339; none for an SSO login
 	Expired bool   `json:"expired"`
+
+	at time.Time // Expires, for the table
 }
 
 // Run prints the profiles.
@@ -80,7 +82,7 @@ func (cmd *ListCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) error
 	for _, p := range all {
 		pj := profileJSON{Name: p.Name, InConfig: p.InConfig, Keys: p.HasKeys, Sessions: []cachedJSON{}, RegistryTokens: []cachedJSON{}}
 		for _, c := range p.Cached {
-			cj := cachedJSON{Type: c.Type}
+			cj := cachedJSON{Type: c.Type, at: c.Expires}
 			if !c.Expires.IsZero() {
 				cj.Expires = c.Expires.UTC().Format(time.RFC3339)
 				cj.Expired = !now.Before(c.Expires)
@@ -128,14 +130,10 @@ func printList(w io.Writer, l listJSON, now time.Time) error {
 
 // timeLeft is how long an item has left, in hours and minutes ("11h52m"), or "expired".
 func timeLeft(c cachedJSON, now time.Time) string {
-	exp, err := time.Parse(time.RFC3339, c.Expires)
-	switch {
-	case err != nil:
-		return "?"
-	case c.Expired:
+	if c.Expired {
 		return "expired"
 	}
-	d := exp.Sub(now)
+	d := c.at.Sub(now)
 	h, m := int(d.Hours()), int(d.Minutes())%60
 	switch {
 	case d < time.Minute:
