@@ -147,6 +147,22 @@ type blockingSource struct {
 	done             chan error
 }
 
+func newBlockingSource() *blockingSource {
+	return &blockingSource{started: make(chan struct{}), release: make(chan struct{}), done: make(chan error, 1)}
+}
+
+// askInBackground asks s for credentials, with its token, on a goroutine of its own; the
+// answer is dropped.
+func askInBackground(s *CredentialServer) {
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, s.URL, nil)
+		req.Header.Set("Authorization", s.Token)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+}
+
 func (b *blockingSource) Credentials(ctx context.Context, _ profiles.CredentialsOptions) (*profiles.Session, error) {
 	close(b.started)
 	select {
@@ -160,18 +176,12 @@ func (b *blockingSource) Credentials(ctx context.Context, _ profiles.Credentials
 // Close cuts off a request being answered and waits for it: after Close, nothing uses the
 // source any more.
 func TestCredentialServerCloseWaitsForRequests(t *testing.T) {
-	src := &blockingSource{started: make(chan struct{}), release: make(chan struct{}), done: make(chan error, 1)}
+	src := newBlockingSource()
 	s, err := StartCredentialServer(ServerOptions{Source: src})
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		req, _ := http.NewRequest(http.MethodGet, s.URL, nil)
-		req.Header.Set("Authorization", s.Token)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	}()
+	askInBackground(s)
 	<-src.started
 	closed := make(chan struct{})
 	go func() { s.Close(); close(closed) }()
@@ -242,20 +252,14 @@ func TestCredentialServerRenewalOutlivesAClientThatGivesUp(t *testing.T) {
 // A request that Close cuts off (the command ended while its SDK asked) is no failed
 // renewal: av says nothing of it on its way out.
 func TestCredentialServerCloseIsNoFailure(t *testing.T) {
-	src := &blockingSource{started: make(chan struct{}), release: make(chan struct{}), done: make(chan error, 1)}
+	src := newBlockingSource()
 	var mu sync.Mutex
 	var failed []error
 	s, err := StartCredentialServer(ServerOptions{Source: src, Failed: func(err error) { mu.Lock(); failed = append(failed, err); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		req, _ := http.NewRequest(http.MethodGet, s.URL, nil)
-		req.Header.Set("Authorization", s.Token)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-		}
-	}()
+	askInBackground(s)
 	<-src.started
 	s.Close()
 	mu.Lock()
