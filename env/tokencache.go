@@ -122,12 +122,9 @@ func (e *MintError) Unwrap() []error {
 	return errs
 }
 
-// cacheKind names av's token items in the vault: "av.ecr" sessions to aws-vault.
-const cacheKind = "ecr"
-
-// TokenKind is the profiles.CacheKey kind of av's registry token items: `av list` shows
-// them as such.
-const TokenKind = cacheKind
+// TokenKind is the profiles.CacheKey kind of av's registry token items: "av.ecr" sessions
+// to aws-vault; `av list` shows them as registry tokens.
+const TokenKind = "ecr"
 
 // cacheEntry is what av keeps in the vault for one identity: its registry tokens by scope.
 // Credentials are never kept here: sessions are profiles' to cache, and master keys are
@@ -166,7 +163,7 @@ type want struct {
 }
 
 func (w *want) key() profiles.CacheKey {
-	return profiles.CacheKey{Kind: cacheKind, Profile: w.id.Profile, Detail: w.id.Digest}
+	return profiles.CacheKey{Kind: TokenKind, Profile: w.id.Profile, Detail: w.id.Digest}
 }
 
 // Get returns the tokens for every spec of r, from the store when they have more than

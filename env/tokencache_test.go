@@ -66,13 +66,13 @@ func (s *memStore) put(t *testing.T, profile string, tokens map[string]Registry)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.items[profiles.CacheKey{Kind: cacheKind, Profile: profile, Detail: "id-" + profile}] = data
+	s.items[profiles.CacheKey{Kind: TokenKind, Profile: profile, Detail: "id-" + profile}] = data
 }
 
 func (s *memStore) entry(t *testing.T, profile string) map[string]any {
 	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal(s.items[profiles.CacheKey{Kind: cacheKind, Profile: profile, Detail: "id-" + profile}], &m); err != nil {
+	if err := json.Unmarshal(s.items[profiles.CacheKey{Kind: TokenKind, Profile: profile, Detail: "id-" + profile}], &m); err != nil {
 		t.Fatal(err)
 	}
 	return m
@@ -377,7 +377,7 @@ func TestTokenCacheSeesConcurrentFiller(t *testing.T) {
 
 func TestTokenCacheUnreadableItem(t *testing.T) {
 	f := newFixture()
-	f.store.items[profiles.CacheKey{Kind: cacheKind, Profile: "dev", Detail: "id-dev"}] = []byte(`{"tokens": SECRET-garbage`)
+	f.store.items[profiles.CacheKey{Kind: TokenKind, Profile: "dev", Detail: "id-dev"}] = []byte(`{"tokens": SECRET-garbage`)
 	if _, err := f.cache.Get(context.Background(), f.request(ecrIn("eu-west-1", "dev"))); err != nil {
 		t.Fatal(err)
 	}
@@ -389,7 +389,7 @@ func TestTokenCacheUnreadableItem(t *testing.T) {
 func TestTokenCacheOldItemWithCredentials(t *testing.T) {
 	// Items written by av before sessions moved to profiles held credentials too.
 	f := newFixture()
-	k := profiles.CacheKey{Kind: cacheKind, Profile: "dev", Detail: "id-dev"}
+	k := profiles.CacheKey{Kind: TokenKind, Profile: "dev", Detail: "id-dev"}
 	f.store.items[k] = []byte(`{"credentials":{"AccessKeyID":"ASIAOLD","SecretAccessKey":"SECRET-old"},"tokens":{"ecr:us-west-2":{"Host":"h","Auth":"` + auth("x") + `","Expires":"` + t0.Add(time.Hour).Format(time.RFC3339) + `"}}}`)
 	if _, err := f.cache.Get(context.Background(), f.request(ecrIn("eu-west-1", "dev"))); err != nil {
 		t.Fatal(err)
