@@ -108,6 +108,7 @@ type Server struct {
 	hang           map[string]bool          // operations never answered (SetHang)
 	delay          map[string]time.Duration // operations answered this late (SetDelay)
 	spans          []Span                   // every AWS call's start and end, in start order
+	spansReset     int                      // Reset's count: a call begun before one is not recorded after it
 	maxDuration    time.Duration            // Options.MaxDuration, or SetMaxDuration's
 	closed         chan struct{}            // closed by Close: hung calls end
 	closeOnce      sync.Once
@@ -447,6 +448,7 @@ func (s *Server) Reset() {
 	defer s.mu.Unlock()
 	clear(s.calls)
 	s.spans = nil
+	s.spansReset++
 }
 
 func (s *Server) now() time.Time {
@@ -520,12 +522,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 	if !ok {
 		delay = s.delay["*"]
 	}
-	span := len(s.spans)
+	span, resets := len(s.spans), s.spansReset
 	s.spans = append(s.spans, Span{Name: r.name(), Start: time.Now()})
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		s.spans[span].End = time.Now()
+		if s.spansReset == resets {
+			s.spans[span].End = time.Now()
+		}
 		s.mu.Unlock()
 	}()
 	if delay > 0 {

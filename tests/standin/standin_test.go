@@ -1389,3 +1389,30 @@ func TestDelayAndSpans(t *testing.T) {
 		t.Error("Reset kept the spans")
 	}
 }
+
+// A Reset while a call is in flight: the call ends without touching the spans recorded
+// after the Reset (the harness resets between an av's runs, with another av running).
+func TestResetDuringACall(t *testing.T) {
+	srv, url := startServer(t, Options{})
+	cfg := awsConfig(t, url, testRegion, rootCreds(srv))
+	srv.SetDelay("ecr.GetAuthorizationToken", 300*time.Millisecond)
+	done := make(chan error, 1)
+	go func() { _, err := ecrToken(cfg); done <- err }()
+	for deadline := time.Now().Add(5 * time.Second); len(srv.Spans()) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the call never started")
+		}
+	}
+	srv.Reset()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the call in flight across a Reset failed: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call in flight across a Reset never ended")
+	}
+	if spans := srv.Spans(); len(spans) != 0 {
+		t.Errorf("spans after a Reset: %v", spans)
+	}
+}
