@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/av-cli/av/profiles"
 	ini "gopkg.in/ini.v1"
 )
 
@@ -158,7 +159,7 @@ func Check(o CheckupOptions) Checkup {
 		}
 	}
 	c.Places = append(c.Places, o.clientFile(PlaceHelm, u.HelmFile, via(getenv, "HELM_REGISTRY_CONFIG", "HELM_CONFIG_HOME")))
-	credentials := orElse(getenv("AWS_SHARED_CREDENTIALS_FILE"), filepath.Join(home, ".aws", "credentials"))
+	credentials := profiles.SharedCredentialsFile(getenv)
 	c.Places = append(c.Places, o.readPlace(PlaceAWSCredentials, credentials, via(getenv, "AWS_SHARED_CREDENTIALS_FILE"), awsCredentialSecrets))
 	for _, p := range ecrHelperCaches(getenv, home) {
 		c.Places = append(c.Places, o.readPlace(PlaceECRHelperCache, p, via(getenv, "AWS_ECR_CACHE_DIR"), o.ecrCacheSecrets))

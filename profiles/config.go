@@ -41,6 +41,19 @@ func ConfigPath() (string, error) {
 	return filepath.Join(home, ".aws", "config"), nil
 }
 
+// SharedCredentialsFile is the AWS shared credentials file, as the SDKs find it from
+// getenv: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials; "" with neither that
+// variable nor HOME set.
+func SharedCredentialsFile(getenv func(string) string) string {
+	if p := getenv("AWS_SHARED_CREDENTIALS_FILE"); p != "" {
+		return p
+	}
+	if home := getenv("HOME"); home != "" {
+		return filepath.Join(home, ".aws", "credentials")
+	}
+	return ""
+}
+
 // MaxConfigFile bounds the AWS config file, as env bounds the user's other configs: the
 // largest seen hold a few thousand profiles, a megabyte or so.
 const MaxConfigFile = 4 << 20

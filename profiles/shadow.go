@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"gopkg.in/ini.v1"
 )
@@ -34,13 +33,9 @@ func (c *Config) DefaultShadow() (string, error) {
 			}
 		}
 	}
-	path := os.Getenv("AWS_SHARED_CREDENTIALS_FILE")
+	path := SharedCredentialsFile(os.Getenv)
 	if path == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", nil
-		}
-		path = filepath.Join(home, ".aws", "credentials")
+		return "", nil
 	}
 	data, err := ReadCapped(path, MaxConfigFile)
 	if errors.Is(err, fs.ErrNotExist) {
