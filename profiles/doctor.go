@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/99designs/keyring"
 	"github.com/av-cli/av/profiles/internal/pbes2"
@@ -57,13 +56,13 @@ func CheckVault(o VaultOptions) VaultCheck {
 	for _, b := range keyring.AvailableBackends() {
 		c.Available = append(c.Available, string(b))
 	}
-	c.Working = Working(Backends(o))
+	states := Backends(o) // probes each backend: once
+	c.Working = Working(states)
 	if c.Backend == "" && len(c.Available) > 0 {
 		c.Backend = c.Available[0]
 	}
 	if !slices.Contains(c.Available, c.Backend) {
-		states := Backends(o)
-		c.Opens, c.Err = VaultFails, &BackendError{Backend: c.Backend, Have: strings.Join(Working(states), ", "), NeedsBus: needsBus(c.Backend), Backends: states}
+		c.Opens, c.Err = VaultFails, backendError(c.Backend, states)
 		return c
 	}
 	file := c.Backend == string(keyring.FileBackend)

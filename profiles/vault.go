@@ -176,8 +176,7 @@ func (v *Vault) open(o VaultOptions) error {
 	}
 	kr, err := keyring.Open(cfg)
 	if errors.Is(err, keyring.ErrNoAvailImpl) && !slices.Contains(keyring.AvailableBackends(), keyring.BackendType(backend)) {
-		states := Backends(o)
-		return &BackendError{Backend: backend, Have: strings.Join(Working(states), ", "), NeedsBus: needsBus(backend), Backends: states}
+		return backendError(backend, Backends(o))
 	}
 	if errors.Is(err, keyring.ErrNoAvailImpl) {
 		// keyring's opener failed, and keyring keeps only "not available": say what.
@@ -206,6 +205,11 @@ type BackendError struct {
 	NeedsBus bool
 	// Backends are this platform's backends and what stops each here.
 	Backends []BackendState
+}
+
+// backendError says backend cannot be had here, where the backends are as states says.
+func backendError(backend string, states []BackendState) *BackendError {
+	return &BackendError{Backend: backend, Have: strings.Join(Working(states), ", "), NeedsBus: needsBus(backend), Backends: states}
 }
 
 func (e *BackendError) Error() string {
