@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -136,25 +135,22 @@ func Check(o CheckupOptions) Checkup {
 	}
 	getenv, home := o.Getenv, o.Getenv("HOME")
 	u := FindUserConfig(getenv)
-	xdgConfig := orElse(getenv("XDG_CONFIG_HOME"), filepath.Join(home, ".config"))
+	xdgConfig := xdgConfigHome(getenv)
 	var c Checkup
 
 	docker := o.clientFile(PlaceDocker, u.DockerConfigPath(), via(getenv, "DOCKER_CONFIG"))
 	c.Places = append(c.Places, docker)
 	legacy := filepath.Join(home, ".dockercfg")
 	c.Places = append(c.Places, o.readPlace(PlaceDockerLegacy, legacy, "", o.legacyDockerSecrets))
-	var authFiles []string
-	if f := getenv("REGISTRY_AUTH_FILE"); f != "" {
-		authFiles = append(authFiles, f)
-		c.Places = append(c.Places, o.clientFile(PlaceContainersAuth, f, "REGISTRY_AUTH_FILE"))
+	// Every containers auth file, read or not while REGISTRY_AUTH_FILE is set: each may
+	// hold secrets.
+	registryAuth := getenv("REGISTRY_AUTH_FILE")
+	if registryAuth != "" {
+		c.Places = append(c.Places, o.clientFile(PlaceContainersAuth, registryAuth, "REGISTRY_AUTH_FILE"))
 	}
-	runtimeAuth := ""
-	if rt := getenv("XDG_RUNTIME_DIR"); rt != "" {
-		runtimeAuth = filepath.Join(rt, "containers", "auth.json")
-	}
-	configAuth := filepath.Join(xdgConfig, "containers", "auth.json")
+	runtimeAuth, configAuth := containersAuthDefaults(getenv)
 	for _, p := range []string{runtimeAuth, configAuth} {
-		if p != "" && !slices.Contains(authFiles, p) {
+		if p != "" && p != registryAuth {
 			c.Places = append(c.Places, o.clientFile(PlaceContainersAuth, p, ""))
 		}
 	}
@@ -171,7 +167,7 @@ func Check(o CheckupOptions) Checkup {
 	}
 	c.Places = append(c.Places, env)
 
-	c.Clients = o.clients(getenv, u, docker, legacy, runtimeAuth, configAuth)
+	c.Clients = o.clients(getenv, u, docker, legacy, runtimeAuth)
 	c.Startup = startupSettings(getenv, home, xdgConfig)
 	return c
 }
@@ -433,7 +429,7 @@ func (o CheckupOptions) ecrCacheSecrets(p *Place, data []byte) {
 }
 
 // clients says which files each client reads now (CLIENTS.md).
-func (o CheckupOptions) clients(getenv func(string) string, u UserConfig, docker Place, legacy, runtimeAuth, configAuth string) []ClientRead {
+func (o CheckupOptions) clients(getenv func(string) string, u UserConfig, docker Place, legacy, runtimeAuth string) []ClientRead {
 	exists := func(p string) bool {
 		st, err := os.Stat(p)
 		return err == nil && !st.IsDir()
@@ -463,16 +459,14 @@ func (o CheckupOptions) clients(getenv func(string) string, u UserConfig, docker
 	out = append(out, crane)
 
 	// skopeo, podman, buildah (containers/image): REGISTRY_AUTH_FILE alone, else each
-	// default in turn, the first naming a host winning; credsStore ignored.
+	// default in turn (u.AuthFiles, then ~/.dockercfg), the first naming a host winning;
+	// credsStore ignored.
 	containers := ClientRead{Client: "skopeo/podman"}
-	if f := getenv("REGISTRY_AUTH_FILE"); f != "" {
-		containers.Files = []FileRead{file(f)}
-	} else {
-		for _, p := range []string{runtimeAuth, configAuth, u.DockerConfigPath(), legacy} {
-			if p != "" {
-				containers.Files = append(containers.Files, file(p))
-			}
-		}
+	for _, p := range u.AuthFiles {
+		containers.Files = append(containers.Files, file(p))
+	}
+	if getenv("REGISTRY_AUTH_FILE") == "" {
+		containers.Files = append(containers.Files, file(legacy))
 	}
 	out = append(out, containers)
 
