@@ -211,15 +211,6 @@ func (o CheckupOptions) clientFile(kind PlaceKind, path, via string) Place {
 	return o.readPlace(kind, path, via, o.dockerSecrets)
 }
 
-// login is an auths entry as the clients decode it.
-type login struct {
-	Auth          string `json:"auth"`
-	Username      string `json:"username"`
-	Password      string `json:"password"`
-	IdentityToken string `json:"identitytoken"`
-	RegistryToken string `json:"registrytoken"`
-}
-
 // dockerSecrets reads a docker-format config: its auths' secrets, its credsStore and
 // credHelpers.
 func (o CheckupOptions) dockerSecrets(p *Place, data []byte) {
@@ -228,10 +219,8 @@ func (o CheckupOptions) dockerSecrets(p *Place, data []byte) {
 		p.Err = &UserConfigError{p.Path, err}
 		return
 	}
-	for _, key := range sortedKeys(c.auths) {
-		var l login
-		json.Unmarshal(c.auths[key], &l) // decodeClientConfig checked it decodes
-		p.Secrets = append(p.Secrets, o.loginSecrets(placeHost(key), l)...)
+	for _, key := range sortedKeys(c.logins) {
+		p.Secrets = append(p.Secrets, o.loginSecrets(placeHost(key), c.logins[key])...)
 	}
 	if c.store != "" {
 		p.Store = &Helper{Name: c.store, Installed: o.installed(c.store)}
