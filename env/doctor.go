@@ -6,11 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -219,13 +220,13 @@ func (o CheckupOptions) dockerSecrets(p *Place, data []byte) {
 		p.Err = &UserConfigError{p.Path, err}
 		return
 	}
-	for _, key := range sortedKeys(c.logins) {
+	for _, key := range slices.Sorted(maps.Keys(c.logins)) {
 		p.Secrets = append(p.Secrets, o.loginSecrets(placeHost(key), c.logins[key])...)
 	}
 	if c.store != "" {
 		p.Store = &Helper{Name: c.store, Installed: o.installed(c.store)}
 	}
-	for _, host := range sortedKeys(c.helpers) {
+	for _, host := range slices.Sorted(maps.Keys(c.helpers)) {
 		name := c.helpers[host]
 		p.Helpers = append(p.Helpers, Helper{Name: name, Host: placeHost(host), Installed: name != "" && o.installed(name)})
 	}
@@ -238,7 +239,7 @@ func (o CheckupOptions) legacyDockerSecrets(p *Place, data []byte) {
 		p.Err = &UserConfigError{p.Path, errors.New("not a JSON object of logins")}
 		return
 	}
-	for _, key := range sortedKeys(entries) {
+	for _, key := range slices.Sorted(maps.Keys(entries)) {
 		p.Secrets = append(p.Secrets, o.loginSecrets(placeHost(key), entries[key])...)
 	}
 }
@@ -399,7 +400,7 @@ func (o CheckupOptions) ecrCacheSecrets(p *Place, data []byte) {
 		p.Err = &UserConfigError{p.Path, errors.New("not the ECR credential helper's cache format")}
 		return
 	}
-	for _, key := range sortedKeys(cache.Registries) {
+	for _, key := range slices.Sorted(maps.Keys(cache.Registries)) {
 		e := cache.Registries[key]
 		if e.AuthorizationToken == "" {
 			continue
@@ -510,13 +511,4 @@ func startupSettings(getenv func(string) string, home, xdgConfig string) []Start
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
