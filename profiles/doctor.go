@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 
 	"github.com/99designs/keyring"
-	"github.com/av-cli/av/profiles/internal/pbes2"
 )
 
 // VaultOpens says how far the vault could be opened without asking anybody anything.
@@ -67,12 +65,12 @@ func CheckVault(o VaultOptions) VaultCheck {
 	}
 	file := c.Backend == string(keyring.FileBackend)
 	if file {
-		dir, err := keyring.ExpandTilde(orDefault(o.FileDir, pbes2.DefaultFileDir))
+		dir, err := fileVaultDir(o)
 		if err != nil {
-			c.Opens, c.Err = VaultFails, fmt.Errorf("finding the vault directory: %w", err)
+			c.Opens, c.Err = VaultFails, err
 			return c
 		}
-		c.Where = filepath.Clean(dir)
+		c.Where = dir
 		if _, err := os.Stat(c.Where); errors.Is(err, fs.ErrNotExist) {
 			// keyring would create it on first use: an empty vault, left as it is.
 			c.Opens, c.Listed = VaultEmpty, true

@@ -146,19 +146,19 @@ func (v *Vault) open(o VaultOptions) error {
 	if backend == string(keyring.FileBackend) {
 		// keyring's file backend creates its directory on first use; a run that finds no
 		// vault must not leave one behind, so an absent directory is an empty vault.
-		dir, err := keyring.ExpandTilde(cfg.FileDir)
+		dir, err := fileVaultDir(o)
 		if err != nil {
-			return fmt.Errorf("finding the vault directory: %w", err)
+			return err
 		}
 		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 			v.store = keyring.NewArrayKeyring(nil)
 			v.kr = v.store
 			if o.Create {
-				v.pendingDir = filepath.Clean(dir)
+				v.pendingDir = dir
 			}
 			return nil
 		}
-		v.fileDir = filepath.Clean(dir)
+		v.fileDir = dir
 		vaultID = backend + "\x00" + v.fileDir
 	}
 	if o.LockDir != "" {
@@ -194,6 +194,15 @@ func (v *Vault) open(o VaultOptions) error {
 	v.kr = &vaultKeyring{v: v}
 	v.pendingDir = ""
 	return nil
+}
+
+// fileVaultDir is the file backend's directory, as o names it (or aws-vault's default).
+func fileVaultDir(o VaultOptions) (string, error) {
+	dir, err := keyring.ExpandTilde(orDefault(o.FileDir, pbes2.DefaultFileDir))
+	if err != nil {
+		return "", fmt.Errorf("finding the vault directory: %w", err)
+	}
+	return filepath.Clean(dir), nil
 }
 
 // BackendError says the vault backend named in AWS_VAULT_BACKEND cannot be had here.
