@@ -104,19 +104,12 @@ func CheckVault(o VaultOptions) VaultCheck {
 	if len(keys) > 0 {
 		// The passphrase is right if an item decrypts: a master item first, as
 		// passphraseRight tries them.
-		slices.SortStableFunc(keys, func(a, b string) int { return rankMaster(a) - rankMaster(b) })
-		if _, err := v.get(keys[0]); err != nil {
+		first := keys[max(0, slices.IndexFunc(keys, isMasterItem))]
+		if _, err := v.get(first); err != nil {
 			c.Opens, c.Err = VaultFails, err
 		}
 	}
 	return c
-}
-
-func rankMaster(key string) int {
-	if isMasterItem(key) {
-		return 0
-	}
-	return 1
 }
 
 // masterItems are the names of the profiles whose master keys the items are.
