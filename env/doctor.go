@@ -307,11 +307,7 @@ func isECRHost(host string) bool {
 // authPassword is the password of a docker "auth" (base64 "user:password"), "" if it is
 // not one.
 func authPassword(auth string) string {
-	raw, err := base64.StdEncoding.DecodeString(auth)
-	if err != nil {
-		return ""
-	}
-	_, password, _ := strings.Cut(string(raw), ":")
+	_, password, _ := splitAuth(auth)
 	return password
 }
 
