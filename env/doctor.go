@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/av-cli/av/profiles"
-	ini "gopkg.in/ini.v1"
 )
 
 // What av doctor reads: every place on the machine where a registry or AWS credential may
@@ -346,21 +345,17 @@ var maxExpiry = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 // awsCredentialSecrets reads the AWS shared credentials file: each profile with a secret
 // key (with a session token: temporary keys).
 func awsCredentialSecrets(p *Place, data []byte) {
-	f, err := ini.LoadSources(ini.LoadOptions{AllowNestedValues: true, InsensitiveKeys: true}, data)
+	keys, err := profiles.ReadStoredKeys(data)
 	if err != nil {
-		// The parse error may quote a line: name the file only.
-		p.Err = &UserConfigError{p.Path, errors.New("cannot be parsed")}
+		p.Err = &UserConfigError{p.Path, err}
 		return
 	}
-	for _, s := range f.Sections() {
-		secret := s.Key("aws_secret_access_key").String()
-		session := s.Key("aws_session_token").String() + s.Key("aws_security_token").String()
-		switch {
-		case session != "":
-			p.Secrets = append(p.Secrets, Secret{Host: s.Name(), Kind: SecretAWSSession})
-		case secret != "":
-			p.Secrets = append(p.Secrets, Secret{Host: s.Name(), Kind: SecretAWSKey})
+	for _, k := range keys {
+		s := Secret{Host: k.Profile, Kind: SecretAWSKey}
+		if k.Session {
+			s.Kind = SecretAWSSession
 		}
+		p.Secrets = append(p.Secrets, s)
 	}
 }
 

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-
-	"gopkg.in/ini.v1"
 )
 
 // defaultSourceKeys are the settings of a config file's [default] profile that the SDKs'
@@ -44,7 +42,7 @@ func (c *Config) DefaultShadow() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading %s: %w", path, err)
 	}
-	f, err := ini.LoadSources(ini.LoadOptions{AllowNestedValues: true, InsensitiveKeys: true}, data)
+	f, err := loadINI(data)
 	if err != nil {
 		// Never the parse error: it may quote a secret.
 		return "", fmt.Errorf("%s cannot be parsed", path)
