@@ -6,17 +6,17 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	ini "gopkg.in/ini.v1"
+	"github.com/av-cli/av/profiles"
 )
 
 // What av doctor reads: every place on the machine where a registry or AWS credential may
@@ -135,30 +135,27 @@ func Check(o CheckupOptions) Checkup {
 	}
 	getenv, home := o.Getenv, o.Getenv("HOME")
 	u := FindUserConfig(getenv)
-	xdgConfig := orElse(getenv("XDG_CONFIG_HOME"), filepath.Join(home, ".config"))
+	xdgConfig := xdgConfigHome(getenv)
 	var c Checkup
 
 	docker := o.clientFile(PlaceDocker, u.DockerConfigPath(), via(getenv, "DOCKER_CONFIG"))
 	c.Places = append(c.Places, docker)
 	legacy := filepath.Join(home, ".dockercfg")
 	c.Places = append(c.Places, o.readPlace(PlaceDockerLegacy, legacy, "", o.legacyDockerSecrets))
-	var authFiles []string
-	if f := getenv("REGISTRY_AUTH_FILE"); f != "" {
-		authFiles = append(authFiles, f)
-		c.Places = append(c.Places, o.clientFile(PlaceContainersAuth, f, "REGISTRY_AUTH_FILE"))
+	// Every containers auth file, read or not while REGISTRY_AUTH_FILE is set: each may
+	// hold secrets.
+	registryAuth := getenv("REGISTRY_AUTH_FILE")
+	if registryAuth != "" {
+		c.Places = append(c.Places, o.clientFile(PlaceContainersAuth, registryAuth, "REGISTRY_AUTH_FILE"))
 	}
-	runtimeAuth := ""
-	if rt := getenv("XDG_RUNTIME_DIR"); rt != "" {
-		runtimeAuth = filepath.Join(rt, "containers", "auth.json")
-	}
-	configAuth := filepath.Join(xdgConfig, "containers", "auth.json")
+	runtimeAuth, configAuth := containersAuthDefaults(getenv)
 	for _, p := range []string{runtimeAuth, configAuth} {
-		if p != "" && !slices.Contains(authFiles, p) {
+		if p != "" && p != registryAuth {
 			c.Places = append(c.Places, o.clientFile(PlaceContainersAuth, p, ""))
 		}
 	}
 	c.Places = append(c.Places, o.clientFile(PlaceHelm, u.HelmFile, via(getenv, "HELM_REGISTRY_CONFIG", "HELM_CONFIG_HOME")))
-	credentials := orElse(getenv("AWS_SHARED_CREDENTIALS_FILE"), filepath.Join(home, ".aws", "credentials"))
+	credentials := profiles.SharedCredentialsFile(getenv)
 	c.Places = append(c.Places, o.readPlace(PlaceAWSCredentials, credentials, via(getenv, "AWS_SHARED_CREDENTIALS_FILE"), awsCredentialSecrets))
 	for _, p := range ecrHelperCaches(getenv, home) {
 		c.Places = append(c.Places, o.readPlace(PlaceECRHelperCache, p, via(getenv, "AWS_ECR_CACHE_DIR"), o.ecrCacheSecrets))
@@ -170,7 +167,7 @@ func Check(o CheckupOptions) Checkup {
 	}
 	c.Places = append(c.Places, env)
 
-	c.Clients = o.clients(getenv, u, docker, legacy, runtimeAuth, configAuth)
+	c.Clients = o.clients(getenv, u, docker, legacy, runtimeAuth)
 	c.Startup = startupSettings(getenv, home, xdgConfig)
 	return c
 }
@@ -214,15 +211,6 @@ func (o CheckupOptions) clientFile(kind PlaceKind, path, via string) Place {
 	return o.readPlace(kind, path, via, o.dockerSecrets)
 }
 
-// login is an auths entry as the clients decode it.
-type login struct {
-	Auth          string `json:"auth"`
-	Username      string `json:"username"`
-	Password      string `json:"password"`
-	IdentityToken string `json:"identitytoken"`
-	RegistryToken string `json:"registrytoken"`
-}
-
 // dockerSecrets reads a docker-format config: its auths' secrets, its credsStore and
 // credHelpers.
 func (o CheckupOptions) dockerSecrets(p *Place, data []byte) {
@@ -231,15 +219,13 @@ func (o CheckupOptions) dockerSecrets(p *Place, data []byte) {
 		p.Err = &UserConfigError{p.Path, err}
 		return
 	}
-	for _, key := range sortedKeys(c.auths) {
-		var l login
-		json.Unmarshal(c.auths[key], &l) // decodeClientConfig checked it decodes
-		p.Secrets = append(p.Secrets, o.loginSecrets(placeHost(key), l)...)
+	for _, key := range slices.Sorted(maps.Keys(c.logins)) {
+		p.Secrets = append(p.Secrets, o.loginSecrets(placeHost(key), c.logins[key])...)
 	}
 	if c.store != "" {
 		p.Store = &Helper{Name: c.store, Installed: o.installed(c.store)}
 	}
-	for _, host := range sortedKeys(c.helpers) {
+	for _, host := range slices.Sorted(maps.Keys(c.helpers)) {
 		name := c.helpers[host]
 		p.Helpers = append(p.Helpers, Helper{Name: name, Host: placeHost(host), Installed: name != "" && o.installed(name)})
 	}
@@ -252,7 +238,7 @@ func (o CheckupOptions) legacyDockerSecrets(p *Place, data []byte) {
 		p.Err = &UserConfigError{p.Path, errors.New("not a JSON object of logins")}
 		return
 	}
-	for _, key := range sortedKeys(entries) {
+	for _, key := range slices.Sorted(maps.Keys(entries)) {
 		p.Secrets = append(p.Secrets, o.loginSecrets(placeHost(key), entries[key])...)
 	}
 }
@@ -320,11 +306,7 @@ func isECRHost(host string) bool {
 // authPassword is the password of a docker "auth" (base64 "user:password"), "" if it is
 // not one.
 func authPassword(auth string) string {
-	raw, err := base64.StdEncoding.DecodeString(auth)
-	if err != nil {
-		return ""
-	}
-	_, password, _ := strings.Cut(string(raw), ":")
+	_, password, _ := splitAuth(auth)
 	return password
 }
 
@@ -363,21 +345,17 @@ var maxExpiry = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
 // awsCredentialSecrets reads the AWS shared credentials file: each profile with a secret
 // key (with a session token: temporary keys).
 func awsCredentialSecrets(p *Place, data []byte) {
-	f, err := ini.LoadSources(ini.LoadOptions{AllowNestedValues: true, InsensitiveKeys: true}, data)
+	keys, err := profiles.ReadStoredKeys(data)
 	if err != nil {
-		// The parse error may quote a line: name the file only.
-		p.Err = &UserConfigError{p.Path, errors.New("cannot be parsed")}
+		p.Err = &UserConfigError{p.Path, err}
 		return
 	}
-	for _, s := range f.Sections() {
-		secret := s.Key("aws_secret_access_key").String()
-		session := s.Key("aws_session_token").String() + s.Key("aws_security_token").String()
-		switch {
-		case session != "":
-			p.Secrets = append(p.Secrets, Secret{Host: s.Name(), Kind: SecretAWSSession})
-		case secret != "":
-			p.Secrets = append(p.Secrets, Secret{Host: s.Name(), Kind: SecretAWSKey})
+	for _, k := range keys {
+		s := Secret{Host: k.Profile, Kind: SecretAWSKey}
+		if k.Session {
+			s.Kind = SecretAWSSession
 		}
+		p.Secrets = append(p.Secrets, s)
 	}
 }
 
@@ -413,7 +391,7 @@ func (o CheckupOptions) ecrCacheSecrets(p *Place, data []byte) {
 		p.Err = &UserConfigError{p.Path, errors.New("not the ECR credential helper's cache format")}
 		return
 	}
-	for _, key := range sortedKeys(cache.Registries) {
+	for _, key := range slices.Sorted(maps.Keys(cache.Registries)) {
 		e := cache.Registries[key]
 		if e.AuthorizationToken == "" {
 			continue
@@ -432,7 +410,7 @@ func (o CheckupOptions) ecrCacheSecrets(p *Place, data []byte) {
 }
 
 // clients says which files each client reads now (CLIENTS.md).
-func (o CheckupOptions) clients(getenv func(string) string, u UserConfig, docker Place, legacy, runtimeAuth, configAuth string) []ClientRead {
+func (o CheckupOptions) clients(getenv func(string) string, u UserConfig, docker Place, legacy, runtimeAuth string) []ClientRead {
 	exists := func(p string) bool {
 		st, err := os.Stat(p)
 		return err == nil && !st.IsDir()
@@ -462,16 +440,14 @@ func (o CheckupOptions) clients(getenv func(string) string, u UserConfig, docker
 	out = append(out, crane)
 
 	// skopeo, podman, buildah (containers/image): REGISTRY_AUTH_FILE alone, else each
-	// default in turn, the first naming a host winning; credsStore ignored.
+	// default in turn (u.AuthFiles, then ~/.dockercfg), the first naming a host winning;
+	// credsStore ignored.
 	containers := ClientRead{Client: "skopeo/podman"}
-	if f := getenv("REGISTRY_AUTH_FILE"); f != "" {
-		containers.Files = []FileRead{file(f)}
-	} else {
-		for _, p := range []string{runtimeAuth, configAuth, u.DockerConfigPath(), legacy} {
-			if p != "" {
-				containers.Files = append(containers.Files, file(p))
-			}
-		}
+	for _, p := range u.AuthFiles {
+		containers.Files = append(containers.Files, file(p))
+	}
+	if getenv("REGISTRY_AUTH_FILE") == "" {
+		containers.Files = append(containers.Files, file(legacy))
 	}
 	out = append(out, containers)
 
@@ -526,13 +502,4 @@ func startupSettings(getenv func(string) string, home, xdgConfig string) []Start
 		}
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -85,12 +85,17 @@ func registryHost(endpoint string) (string, error) {
 }
 
 func validAuth(auth string) bool {
+	user, pass, ok := splitAuth(auth)
+	return ok && user != "" && pass != ""
+}
+
+// splitAuth decodes a docker "auth", base64 "user:password"; ok is false if it is not one.
+func splitAuth(auth string) (user, password string, ok bool) {
 	raw, err := base64.StdEncoding.DecodeString(auth)
 	if err != nil {
-		return false
+		return "", "", false
 	}
-	user, pass, ok := strings.Cut(string(raw), ":")
-	return ok && user != "" && pass != ""
+	return strings.Cut(string(raw), ":")
 }
 
 // PublicHost is ECR Public's registry. Its tokens come from ecr-public in us-east-1.

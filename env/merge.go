@@ -117,8 +117,15 @@ func MergeAuthFiles(files [][]byte, logins Logins) ([]byte, error) {
 type clientConfig struct {
 	doc     map[string]json.RawMessage
 	auths   map[string]json.RawMessage
+	logins  map[string]login // auths decoded, for av doctor
 	helpers map[string]string
 	store   string
+}
+
+// login is an auths entry as the clients decode it (docker's types.AuthConfig): encoding/json
+// matches the members in any case.
+type login struct {
+	Auth, Username, Password, IdentityToken, RegistryToken, ServerAddress, Email string
 }
 
 // decodeClientConfig reads a config (empty for none). Errors never quote the input: these
@@ -131,7 +138,7 @@ type clientConfig struct {
 // the earlier. Every spelling leaves doc: withLogins writes each member once, spelled as
 // documented, which oras and helm (exact names only) read the same way.
 func decodeClientConfig(data []byte) (clientConfig, error) {
-	c := clientConfig{doc: map[string]json.RawMessage{}, auths: map[string]json.RawMessage{}, helpers: map[string]string{}}
+	c := clientConfig{doc: map[string]json.RawMessage{}, auths: map[string]json.RawMessage{}, logins: map[string]login{}, helpers: map[string]string{}}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return c, nil
 	}
@@ -157,13 +164,11 @@ func decodeClientConfig(data []byte) (clientConfig, error) {
 	}
 	for k, raw := range creds.Auths {
 		// Each entry is a login the clients decode: an object of strings, or null.
-		var login struct {
-			Auth, Username, Password, IdentityToken, RegistryToken, ServerAddress, Email string
-		}
-		if err := json.Unmarshal(raw, &login); err != nil {
+		var l login
+		if err := json.Unmarshal(raw, &l); err != nil {
 			return c, errors.New(`"auths" is not an object of logins`)
 		}
-		c.auths[k] = raw
+		c.auths[k], c.logins[k] = raw, l
 	}
 	for k, v := range creds.CredHelpers {
 		c.helpers[k] = v

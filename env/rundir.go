@@ -277,7 +277,7 @@ func Leftovers(base string) []Leftover {
 		if info, err := os.Lstat(p); err == nil {
 			l.Modified = info.ModTime()
 		}
-		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+		fd, err := unix.Open(p, dirFlags, 0) // not openDir: it would give the permissions back
 		if err != nil {
 			if errors.Is(err, unix.EACCES) {
 				l.Unknown = true

@@ -273,12 +273,14 @@ func (s *shredder) moveUp(parent int, name, path string) {
 	}
 }
 
+// dirFlags open a directory, never a link to one, and never wait.
+const dirFlags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
+
 // openDir opens the directory name of the directory open as parent (or a path, with
 // AT_FDCWD), never following a symlink. One whose permissions the command took away (it
 // is the user's, as everything in a run directory is) is given mode 0700 first.
 func openDir(parent int, name string) (int, error) {
-	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
-	fd, err := unix.Openat(parent, name, flags, 0)
+	fd, err := unix.Openat(parent, name, dirFlags, 0)
 	if errors.Is(err, unix.EACCES) {
 		// Fchmodat follows symlinks: only after checking, again, that a directory is what
 		// is there.
@@ -286,7 +288,7 @@ func openDir(parent int, name string) (int, error) {
 		if unix.Fstatat(parent, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && uint32(st.Mode)&unix.S_IFMT == unix.S_IFDIR {
 			_ = unix.Fchmodat(parent, name, 0o700, 0)
 		}
-		fd, err = unix.Openat(parent, name, flags, 0)
+		fd, err = unix.Openat(parent, name, dirFlags, 0)
 	}
 	return fd, err
 }

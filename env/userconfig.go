@@ -27,10 +27,7 @@ type UserConfig struct {
 // FindUserConfig locates the user's configs the way docker, containers/image and helm do.
 func FindUserConfig(getenv func(string) string) UserConfig {
 	home := getenv("HOME")
-	xdgConfig := getenv("XDG_CONFIG_HOME")
-	if xdgConfig == "" {
-		xdgConfig = filepath.Join(home, ".config")
-	}
+	xdgConfig := xdgConfigHome(getenv)
 	u := UserConfig{DockerDir: getenv("DOCKER_CONFIG")}
 	if u.DockerDir == "" {
 		u.DockerDir = filepath.Join(home, ".docker")
@@ -38,12 +35,11 @@ func FindUserConfig(getenv func(string) string) UserConfig {
 	if f := getenv("REGISTRY_AUTH_FILE"); f != "" {
 		u.AuthFiles = []string{f}
 	} else {
-		if rt := getenv("XDG_RUNTIME_DIR"); rt != "" {
-			u.AuthFiles = append(u.AuthFiles, filepath.Join(rt, "containers", "auth.json"))
+		runtimeAuth, configAuth := containersAuthDefaults(getenv)
+		if runtimeAuth != "" {
+			u.AuthFiles = append(u.AuthFiles, runtimeAuth)
 		}
-		u.AuthFiles = append(u.AuthFiles,
-			filepath.Join(xdgConfig, "containers", "auth.json"),
-			filepath.Join(u.DockerDir, "config.json"))
+		u.AuthFiles = append(u.AuthFiles, configAuth, u.DockerConfigPath())
 	}
 	switch {
 	case getenv("HELM_REGISTRY_CONFIG") != "":
@@ -54,6 +50,24 @@ func FindUserConfig(getenv func(string) string) UserConfig {
 		u.HelmFile = filepath.Join(xdgConfig, "helm", "registry", "config.json")
 	}
 	return u
+}
+
+// xdgConfigHome is $XDG_CONFIG_HOME, else ~/.config.
+func xdgConfigHome(getenv func(string) string) string {
+	if d := getenv("XDG_CONFIG_HOME"); d != "" {
+		return d
+	}
+	return filepath.Join(getenv("HOME"), ".config")
+}
+
+// containersAuthDefaults are containers/image's default auth files, in its order:
+// $XDG_RUNTIME_DIR/containers/auth.json ("" without XDG_RUNTIME_DIR), then
+// $XDG_CONFIG_HOME/containers/auth.json.
+func containersAuthDefaults(getenv func(string) string) (runtimeAuth, configAuth string) {
+	if rt := getenv("XDG_RUNTIME_DIR"); rt != "" {
+		runtimeAuth = filepath.Join(rt, "containers", "auth.json")
+	}
+	return runtimeAuth, filepath.Join(xdgConfigHome(getenv), "containers", "auth.json")
 }
 
 // UserFiles are the user's own client configs, read and checked before any AWS call: a

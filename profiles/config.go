@@ -41,6 +41,50 @@ func ConfigPath() (string, error) {
 	return filepath.Join(home, ".aws", "config"), nil
 }
 
+// SharedCredentialsFile is the AWS shared credentials file, as the SDKs find it from
+// getenv: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials; "" with neither that
+// variable nor HOME set.
+func SharedCredentialsFile(getenv func(string) string) string {
+	if p := getenv("AWS_SHARED_CREDENTIALS_FILE"); p != "" {
+		return p
+	}
+	if home := getenv("HOME"); home != "" {
+		return filepath.Join(home, ".aws", "credentials")
+	}
+	return ""
+}
+
+// loadINI parses an AWS config or shared credentials file as av reads both: nested values
+// (an "s3 =" section's keys), keys in any case.
+func loadINI(data []byte) (*ini.File, error) {
+	return ini.LoadSources(ini.LoadOptions{AllowNestedValues: true, InsensitiveKeys: true}, data)
+}
+
+// StoredKeys is a profile of the shared credentials file that holds AWS keys in plain text.
+type StoredKeys struct {
+	Profile string
+	Session bool // with a session token: temporary keys
+}
+
+// ReadStoredKeys lists the profiles of a shared credentials file's data (SharedCredentialsFile)
+// that hold a secret key or a session token, in the file's order. Its error never quotes
+// the file: a line of it may be a secret.
+func ReadStoredKeys(data []byte) ([]StoredKeys, error) {
+	f, err := loadINI(data)
+	if err != nil {
+		return nil, errors.New("cannot be parsed")
+	}
+	var out []StoredKeys
+	for _, s := range f.Sections() {
+		secret := s.Key("aws_secret_access_key").String()
+		session := s.Key("aws_session_token").String() + s.Key("aws_security_token").String()
+		if session != "" || secret != "" {
+			out = append(out, StoredKeys{Profile: s.Name(), Session: session != ""})
+		}
+	}
+	return out, nil
+}
+
 // MaxConfigFile bounds the AWS config file, as env bounds the user's other configs: the
 // largest seen hold a few thousand profiles, a megabyte or so.
 const MaxConfigFile = 4 << 20
@@ -108,7 +152,7 @@ func loadVaultConfig(data []byte) (*vault.ConfigFile, error) {
 // several times, and a config of a few hundred profiles takes about a millisecond.
 func (c *Config) ini() *ini.File {
 	c.parseOnce.Do(func() {
-		f, err := ini.LoadSources(ini.LoadOptions{AllowNestedValues: true, InsensitiveKeys: true}, c.data)
+		f, err := loadINI(c.data)
 		if err == nil {
 			c.parsed = f
 		}

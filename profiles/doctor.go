@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 
 	"github.com/99designs/keyring"
-	"github.com/av-cli/av/profiles/internal/pbes2"
 )
 
 // VaultOpens says how far the vault could be opened without asking anybody anything.
@@ -56,22 +54,23 @@ func CheckVault(o VaultOptions) VaultCheck {
 	for _, b := range keyring.AvailableBackends() {
 		c.Available = append(c.Available, string(b))
 	}
-	c.Working = Working(Backends(o))
+	states := Backends(o) // probes each backend: once
+	c.Working = Working(states)
 	if c.Backend == "" && len(c.Available) > 0 {
 		c.Backend = c.Available[0]
 	}
 	if !slices.Contains(c.Available, c.Backend) {
-		c.Opens, c.Err = VaultFails, newBackendError(c.Backend, o)
+		c.Opens, c.Err = VaultFails, backendError(c.Backend, states)
 		return c
 	}
 	file := c.Backend == string(keyring.FileBackend)
 	if file {
-		dir, err := keyring.ExpandTilde(orDefault(o.FileDir, pbes2.DefaultFileDir))
+		dir, err := fileVaultDir(o)
 		if err != nil {
-			c.Opens, c.Err = VaultFails, fmt.Errorf("finding the vault directory: %w", err)
+			c.Opens, c.Err = VaultFails, err
 			return c
 		}
-		c.Where = filepath.Clean(dir)
+		c.Where = dir
 		if _, err := os.Stat(c.Where); errors.Is(err, fs.ErrNotExist) {
 			// keyring would create it on first use: an empty vault, left as it is.
 			c.Opens, c.Listed = VaultEmpty, true
@@ -105,19 +104,12 @@ func CheckVault(o VaultOptions) VaultCheck {
 	if len(keys) > 0 {
 		// The passphrase is right if an item decrypts: a master item first, as
 		// passphraseRight tries them.
-		slices.SortStableFunc(keys, func(a, b string) int { return rankMaster(a) - rankMaster(b) })
-		if _, err := v.get(keys[0]); err != nil {
+		first := keys[max(0, slices.IndexFunc(keys, isMasterItem))]
+		if _, err := v.get(first); err != nil {
 			c.Opens, c.Err = VaultFails, err
 		}
 	}
 	return c
-}
-
-func rankMaster(key string) int {
-	if isMasterItem(key) {
-		return 0
-	}
-	return 1
 }
 
 // masterItems are the names of the profiles whose master keys the items are.

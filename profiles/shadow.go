@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
-
-	"gopkg.in/ini.v1"
 )
 
 // defaultSourceKeys are the settings of a config file's [default] profile that the SDKs'
@@ -34,13 +31,9 @@ func (c *Config) DefaultShadow() (string, error) {
 			}
 		}
 	}
-	path := os.Getenv("AWS_SHARED_CREDENTIALS_FILE")
+	path := SharedCredentialsFile(os.Getenv)
 	if path == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", nil
-		}
-		path = filepath.Join(home, ".aws", "credentials")
+		return "", nil
 	}
 	data, err := ReadCapped(path, MaxConfigFile)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -49,7 +42,7 @@ func (c *Config) DefaultShadow() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading %s: %w", path, err)
 	}
-	f, err := ini.LoadSources(ini.LoadOptions{AllowNestedValues: true, InsensitiveKeys: true}, data)
+	f, err := loadINI(data)
 	if err != nil {
 		// Never the parse error: it may quote a secret.
 		return "", fmt.Errorf("%s cannot be parsed", path)

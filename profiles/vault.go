@@ -145,19 +145,19 @@ func (v *Vault) open(o VaultOptions) error {
 	if backend == string(keyring.FileBackend) {
 		// keyring's file backend creates its directory on first use; a run that finds no
 		// vault must not leave one behind, so an absent directory is an empty vault.
-		dir, err := keyring.ExpandTilde(cfg.FileDir)
+		dir, err := fileVaultDir(o)
 		if err != nil {
-			return fmt.Errorf("finding the vault directory: %w", err)
+			return err
 		}
 		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 			v.store = keyring.NewArrayKeyring(nil)
 			v.kr = v.store
 			if o.Create {
-				v.pendingDir = filepath.Clean(dir)
+				v.pendingDir = dir
 			}
 			return nil
 		}
-		v.fileDir = filepath.Clean(dir)
+		v.fileDir = dir
 		vaultID = backend + "\x00" + v.fileDir
 	}
 	if o.LockDir != "" {
@@ -175,7 +175,7 @@ func (v *Vault) open(o VaultOptions) error {
 	}
 	kr, err := keyring.Open(cfg)
 	if errors.Is(err, keyring.ErrNoAvailImpl) && !slices.Contains(keyring.AvailableBackends(), keyring.BackendType(backend)) {
-		return newBackendError(backend, o)
+		return backendError(backend, Backends(o))
 	}
 	if errors.Is(err, keyring.ErrNoAvailImpl) {
 		// keyring's opener failed, and keyring keeps only "not available": say what.
@@ -195,6 +195,15 @@ func (v *Vault) open(o VaultOptions) error {
 	return nil
 }
 
+// fileVaultDir is the file backend's directory, as o names it (or aws-vault's default).
+func fileVaultDir(o VaultOptions) (string, error) {
+	dir, err := keyring.ExpandTilde(orDefault(o.FileDir, pbes2.DefaultFileDir))
+	if err != nil {
+		return "", fmt.Errorf("finding the vault directory: %w", err)
+	}
+	return filepath.Clean(dir), nil
+}
+
 // BackendError says the vault backend named in AWS_VAULT_BACKEND cannot be had here.
 type BackendError struct {
 	Backend string
@@ -205,9 +214,9 @@ type BackendError struct {
 	Backends []BackendState
 }
 
-// newBackendError is the BackendError for backend, which keyring does not offer here.
-func newBackendError(backend string, o VaultOptions) *BackendError {
-	return &BackendError{Backend: backend, NeedsBus: needsBus(backend), Backends: Backends(o)}
+// backendError says backend cannot be had here, where the backends are as states says.
+func backendError(backend string, states []BackendState) *BackendError {
+	return &BackendError{Backend: backend, NeedsBus: needsBus(backend), Backends: states}
 }
 
 func (e *BackendError) Error() string {

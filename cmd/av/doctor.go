@@ -137,10 +137,7 @@ func diagnose(f doctorFacts, home string) diagnosis {
 	}
 	if rd := f.RuntimeDir; rd.Err != nil {
 		d.RuntimeDir.Error = errorText(rd.Err)
-		fix := "set AV_RUNTIME_DIR (or --runtime-dir) to a directory only you can read, mode 0700"
-		if h, ok := withHint(rd.Err).(hinted); ok && h.hint != "" {
-			fix = h.hint
-		}
+		fix := hintOr(rd.Err, "set AV_RUNTIME_DIR (or --runtime-dir) to a directory only you can read, mode 0700")
 		add("runtime-dir", rd.Path, "av would refuse to run: "+rd.Err.Error(), fix)
 	} else if rd.Path != "" && rd.Exists {
 		d.Leftovers = env.Leftovers(rd.Path)
@@ -335,14 +332,19 @@ func startupFix(s env.StartupSetting) string {
 }
 
 func vaultFix(v profiles.VaultCheck) string {
-	if h, ok := withHint(v.Err).(hinted); ok && h.hint != "" {
+	fix := "check the vault's settings (AWS_VAULT_* variables)"
+	if others := slices.DeleteFunc(slices.Clone(v.Working), func(b string) bool { return b == v.Backend }); len(others) > 0 {
+		fix = fmt.Sprintf("set AWS_VAULT_BACKEND to one that works here (%s): AWS_VAULT_BACKEND=file keeps the vault in ~/.awsvault/keys, under a passphrase", strings.Join(others, ", "))
+	}
+	return hintOr(v.Err, fix)
+}
+
+// hintOr is withHint's fix for err, or fallback when it has none.
+func hintOr(err error, fallback string) string {
+	if h, ok := withHint(err).(hinted); ok && h.hint != "" {
 		return h.hint
 	}
-	others := slices.DeleteFunc(slices.Clone(v.Working), func(b string) bool { return b == v.Backend })
-	if len(others) == 0 {
-		return "check the vault's settings (AWS_VAULT_* variables)"
-	}
-	return fmt.Sprintf("set AWS_VAULT_BACKEND to one that works here (%s): AWS_VAULT_BACKEND=file keeps the vault in ~/.awsvault/keys, under a passphrase", strings.Join(others, ", "))
+	return fallback
 }
 
 // errorText is err for a person: a UserConfigError without its "your config PATH" (the
