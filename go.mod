@@ -29,8 +29,6 @@ require (
 
 require (
 	github.com/99designs/go-keychain v0.0.0-20191008050251-8e49817e8af4 // indirect
-	github.com/alecthomas/kingpin/v2 v2.3.1 // indirect
-	github.com/alecthomas/units v0.0.0-20211218093645-b94a6e3cc137 // indirect
 	github.com/aws/aws-sdk-go-v2/feature/ec2/imds v1.20.9 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/configsources v1.5.12 // indirect
 	github.com/aws/aws-sdk-go-v2/internal/endpoints/v2 v2.8.12 // indirect
@@ -49,11 +47,8 @@ require (
 	github.com/riywo/loginshell v0.0.0-20200815045211-7d26008be1ab // indirect
 	github.com/skratchdot/open-golang v0.0.0-20200116055534-eef842397966 // indirect
 	github.com/stretchr/testify v1.12.1 // indirect
-	github.com/xhit/go-str2duration v1.2.0 // indirect
 	golang.org/x/tools v0.26.0 // indirect
 )
-
-tool github.com/99designs/aws-vault/v7
 
 // keyring v1.2.2 with one fix: it never starts a D-Bus daemon (profiles/third_party/keyring/PATCHES.md).
 replace github.com/99designs/keyring => ./profiles/third_party/keyring
