@@ -44,6 +44,12 @@ type CredentialServer struct {
 	inFlight sync.WaitGroup // requests being answered, counted under mu while !closed
 }
 
+// CredentialSource gives a profile's AWS session: profiles.Profile, which caches sessions
+// itself.
+type CredentialSource interface {
+	Credentials(ctx context.Context, o profiles.CredentialsOptions) (*profiles.Session, error)
+}
+
 // ServerOptions shape a CredentialServer.
 type ServerOptions struct {
 	// Source gives the credentials: profiles.Profile, through its session cache and the

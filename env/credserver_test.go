@@ -16,6 +16,27 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
 )
 
+// fakeSource hands out a session, counting retrievals and how they were asked for.
+type fakeSource struct {
+	key     string
+	master  bool
+	err     error
+	asked   []profiles.CredentialsOptions
+	expires time.Time
+}
+
+func (s *fakeSource) Credentials(_ context.Context, o profiles.CredentialsOptions) (*profiles.Session, error) {
+	s.asked = append(s.asked, o)
+	if s.err != nil {
+		return nil, s.err
+	}
+	c := aws.Credentials{AccessKeyID: s.key, SecretAccessKey: "SECRET-" + s.key, SessionToken: "TOKEN-" + s.key, CanExpire: !s.master, Expires: s.expires}
+	if s.master {
+		c.SessionToken = ""
+	}
+	return &profiles.Session{Credentials: c, AWS: aws.Config{Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return c, nil })}}, nil
+}
+
 func startTestServer(t *testing.T, src CredentialSource, o ServerOptions) *CredentialServer {
 	t.Helper()
 	o.Source = src

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/av-cli/av/env/ecr"
 	"github.com/av-cli/av/profiles"
 )
 
@@ -244,7 +245,7 @@ func (o CheckupOptions) legacyDockerSecrets(p *Place, data []byte) {
 }
 
 // placeHost is the registry a key of a user's file names, as the report names it: its
-// host (keyHost), without the user and password of a URL written with them
+// host (ecr.KeyHost), without the user and password of a URL written with them
 // (https://user:password@host), which would otherwise be printed.
 // No registry's key holds an "@" otherwise, and a password may hold a "/": all up to the
 // last "@" goes.
@@ -252,7 +253,7 @@ func placeHost(key string) string {
 	if i := strings.LastIndexByte(key, '@'); i >= 0 {
 		key = key[i+1:]
 	}
-	return keyHost(key)
+	return ecr.KeyHost(key)
 }
 
 func (o CheckupOptions) installed(helper string) bool {
@@ -299,14 +300,14 @@ func (o CheckupOptions) expiry(s *Secret, t time.Time) {
 
 // isECRHost reports whether host is an Amazon ECR registry (any partition) or ECR Public.
 func isECRHost(host string) bool {
-	spec, err := ParseRegistry(host)
+	spec, err := ecr.ParseRegistry(host)
 	return err == nil && spec.Host != ""
 }
 
 // authPassword is the password of a docker "auth" (base64 "user:password"), "" if it is
 // not one.
 func authPassword(auth string) string {
-	_, password, _ := splitAuth(auth)
+	_, password, _ := ecr.SplitAuth(auth)
 	return password
 }
 
@@ -398,7 +399,7 @@ func (o CheckupOptions) ecrCacheSecrets(p *Place, data []byte) {
 		}
 		s := Secret{Host: placeHost(e.ProxyEndpoint), Kind: SecretECRToken, ECR: true}
 		if s.Host == "" && strings.HasPrefix(key, "ecr-public") {
-			s.Host = PublicHost
+			s.Host = ecr.PublicHost
 		}
 		expires := e.ExpiresAt
 		if expires.IsZero() {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/av-cli/av/env/ecr"
 )
 
 // ecrAuth is an ECR login as GetAuthorizationToken returns it: base64("AWS:" + password),
@@ -122,7 +124,7 @@ func TestCheck(t *testing.T) {
 	}
 	liveUTC := live.UTC()
 	if e := place(t, c, PlaceECRHelperCache, filepath.Join(home, ".ecr", "cache.json")); !secretsEqual(e.Secrets, []Secret{
-		{Host: PublicHost, Kind: SecretECRToken, ECR: true, Expires: &exp, Expired: true}, // expiry from the token
+		{Host: ecr.PublicHost, Kind: SecretECRToken, ECR: true, Expires: &exp, Expired: true}, // expiry from the token
 		{Host: ecrHost, Kind: SecretECRToken, ECR: true, Expires: &liveUTC},
 	}) {
 		t.Errorf("ECR helper cache: %s", show(e.Secrets))

@@ -6,29 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-)
 
-// Logins are the registry logins av injects: bare host → base64("AWS:" + password).
-type Logins map[string]string
+	"github.com/av-cli/av/env/ecr"
+)
 
 // injects reports whether a credentials key (a bare host, "https://host", "host/repo", …)
 // names one of the injected hosts.
-func (l Logins) injects(key string) bool {
-	_, ok := l[keyHost(key)]
+func injects(l ecr.Logins, key string) bool {
+	_, ok := l[ecr.KeyHost(key)]
 	return ok
-}
-
-// keyHost reduces a credentials key to its host: clients key their entries by bare host,
-// "https://host/v1/" (docker's legacy form) and "host/repo" (crane looks that up first).
-func keyHost(key string) string {
-	h := strings.TrimSpace(key)
-	if i := strings.Index(h, "://"); i >= 0 {
-		h = h[i+3:]
-	}
-	if i := strings.IndexByte(h, '/'); i >= 0 {
-		h = h[:i]
-	}
-	return strings.ToLower(h)
 }
 
 // StoreLister lists the registries a docker credential helper holds
@@ -48,7 +34,7 @@ type DockerMerge struct {
 // the injected hosts, because crane, oras and helm ask a configured store before auths
 // (CLIENTS.md). detectStore gives the store docker would detect when the file has no auth
 // configuration at all ("" for none); it is asked only for such a file.
-func MergeDockerConfig(user []byte, logins Logins, list StoreLister, detectStore func() string) (DockerMerge, error) {
+func MergeDockerConfig(user []byte, logins ecr.Logins, list StoreLister, detectStore func() string) (DockerMerge, error) {
 	var m DockerMerge
 	c, err := decodeClientConfig(user)
 	if err != nil {
@@ -91,7 +77,7 @@ func MergeDockerConfig(user []byte, logins Logins, list StoreLister, detectStore
 // MergeAuthFiles merges containers auth files (REGISTRY_AUTH_FILE's format) in
 // containers/image's order of precedence (the first file naming a host wins) with av's
 // logins: auths and non-empty credHelpers only, as containers/image ignores credsStore.
-func MergeAuthFiles(files [][]byte, logins Logins) ([]byte, error) {
+func MergeAuthFiles(files [][]byte, logins ecr.Logins) ([]byte, error) {
 	merged := clientConfig{doc: map[string]json.RawMessage{}, auths: map[string]json.RawMessage{}, helpers: map[string]string{}}
 	for _, f := range files {
 		c, err := decodeClientConfig(f)
@@ -190,14 +176,14 @@ func isCredentialMember(k string) bool {
 
 // withLogins drops every auths and credHelpers entry for an injected host, adds the
 // logins, and encodes the whole document.
-func (c clientConfig) withLogins(logins Logins) ([]byte, error) {
+func (c clientConfig) withLogins(logins ecr.Logins) ([]byte, error) {
 	for k := range c.auths {
-		if logins.injects(k) {
+		if injects(logins, k) {
 			delete(c.auths, k)
 		}
 	}
 	for k := range c.helpers {
-		if logins.injects(k) {
+		if injects(logins, k) {
 			delete(c.helpers, k)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/av-cli/av/env/ecr"
 )
 
 // clientView is a config file as the docker CLI, crane (docker/cli's configfile) and
@@ -62,7 +64,7 @@ var mergeErrors = []string{
 
 // checkLogins asserts what every client must find in a merged file: av's login for each
 // injected host, and no store or helper that would be asked for it instead.
-func checkLogins(t *testing.T, out []byte, logins Logins) {
+func checkLogins(t *testing.T, out []byte, logins ecr.Logins) {
 	t.Helper()
 	var c clientView
 	if err := json.Unmarshal(out, &c); err != nil {
@@ -78,7 +80,7 @@ func checkLogins(t *testing.T, out []byte, logins Logins) {
 			t.Fatalf("%s reads credsStore %q in the output\n%s", name, v.store, out)
 		}
 		for h, helper := range v.helpers {
-			if helper == "" || logins.injects(h) {
+			if helper == "" || injects(logins, h) {
 				t.Fatalf("%s reads helper %q=%q in the output\n%s", name, h, helper, out)
 			}
 		}
@@ -88,7 +90,7 @@ func checkLogins(t *testing.T, out []byte, logins Logins) {
 			}
 		}
 		for k := range v.auths {
-			if logins.injects(k) {
+			if injects(logins, k) {
 				if _, exact := logins[k]; !exact {
 					t.Fatalf("%s reads a second entry %q for an injected host\n%s", name, k, out)
 				}
@@ -98,10 +100,10 @@ func checkLogins(t *testing.T, out []byte, logins Logins) {
 }
 
 // fuzzLogins are the logins of a fuzz case: ECR's, and one for a host the input names (as a
-// login's host is always bare and lower case: ParseRegistry and registryHost make it so).
-func fuzzLogins(host string) Logins {
-	l := Logins{ecrHost: token}
-	if h := keyHost(host); h != "" && h == host {
+// login's host is always bare and lower case: ecr.ParseRegistry and ecr.Mint make it so).
+func fuzzLogins(host string) ecr.Logins {
+	l := ecr.Logins{ecrHost: token}
+	if h := ecr.KeyHost(host); h != "" && h == host {
 		l[h] = "QVdTOmZ1eno=" // base64("AWS:fuzz")
 	}
 	return l
@@ -174,12 +176,12 @@ func FuzzMergeDockerConfig(f *testing.F) {
 		_ = json.Unmarshal(user, &before)
 		_ = json.Unmarshal(m.Config, &after)
 		for k, v := range before.Auths {
-			if !logins.injects(k) && after.Auths[k] != v {
+			if !injects(logins, k) && after.Auths[k] != v {
 				t.Fatalf("the user's login for %q was lost\n%s", k, m.Config)
 			}
 		}
 		for k, v := range before.CredHelpers {
-			if v != "" && !logins.injects(k) && after.CredHelpers[k] != v {
+			if v != "" && !injects(logins, k) && after.CredHelpers[k] != v {
 				t.Fatalf("the user's helper for %q was lost\n%s", k, m.Config)
 			}
 		}
@@ -214,7 +216,7 @@ func FuzzMergeAuthFiles(f *testing.F) {
 		_ = json.Unmarshal(first, &a)
 		_ = json.Unmarshal(second, &b)
 		for _, k := range append(mapKeys(a.Auths), mapKeys(b.Auths)...) {
-			if logins.injects(k) {
+			if injects(logins, k) {
 				continue
 			}
 			want, ok := a.Auths[k]

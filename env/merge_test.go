@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/av-cli/av/env/ecr"
 )
 
 const (
@@ -99,7 +101,7 @@ func TestMergeDockerConfig(t *testing.T) {
 			if list == nil {
 				list = lister()
 			}
-			m, err := MergeDockerConfig([]byte(tt.user), Logins{ecrHost: token}, list, func() string { return tt.autoStore })
+			m, err := MergeDockerConfig([]byte(tt.user), ecr.Logins{ecrHost: token}, list, func() string { return tt.autoStore })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -113,7 +115,7 @@ func TestMergeDockerConfig(t *testing.T) {
 
 func TestMergeDockerConfigRejectsWithoutQuoting(t *testing.T) {
 	for _, bad := range []string{`[1,2]`, `{"auths":"s3cr3t"}`, `{"Auths":"s3cr3t"}`, `{"auths":{"h":"s3cr3t"}}`, `{"auths":{"h":{"auth":["s3cr3t"]}}}`, `{"credhelpers":{"h":["s3cr3t"]}}`, `{"credHelpers":{"h":1}}`, `{"credsStore":{"x":"s3cr3t"}}`, `{"auths": {"h": {"auth": "s3cr3t"}`} {
-		_, err := MergeDockerConfig([]byte(bad), Logins{ecrHost: token}, nil, func() string { return "" })
+		_, err := MergeDockerConfig([]byte(bad), ecr.Logins{ecrHost: token}, nil, func() string { return "" })
 		if err == nil {
 			t.Errorf("%s: accepted", bad)
 		} else if strings.Contains(err.Error(), "s3cr3t") {
@@ -125,7 +127,7 @@ func TestMergeDockerConfigRejectsWithoutQuoting(t *testing.T) {
 func TestMergeAuthFiles(t *testing.T) {
 	first := `{"auths":{"quay.io":{"auth":"Zmlyc3Q="},"` + ecrHost + `":{"auth":"b2xk"}},"credHelpers":{"gcr.io":"gcloud","empty.io":""}}`
 	second := `{"auths":{"quay.io":{"auth":"c2Vjb25k"},"ghcr.io":{"auth":"Z2g="}},"credsStore":"desktop","credHelpers":{"gcr.io":"other"}}`
-	out, err := MergeAuthFiles([][]byte{[]byte(first), nil, []byte(second)}, Logins{ecrHost: token})
+	out, err := MergeAuthFiles([][]byte{[]byte(first), nil, []byte(second)}, ecr.Logins{ecrHost: token})
 	if err != nil {
 		t.Fatal(err)
 	}

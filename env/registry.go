@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/av-cli/av/env/ecr"
 )
 
 // Files are the paths the child's clients read, all inside the run directory.
@@ -20,7 +22,7 @@ type Files struct {
 
 // FilesOptions say what goes into the registry files.
 type FilesOptions struct {
-	Logins      Logins
+	Logins      ecr.Logins
 	User        UserFiles     // the user's own configs (ReadUserConfig), merged in
 	ListStore   StoreLister   // lists a credential helper's registries; nil means ListCredentialStore
 	DetectStore func() string // the store docker would detect for a config with no auth; nil means DetectDockerStore

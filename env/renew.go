@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/av-cli/av/env/ecr"
 )
 
 // RenewOptions say how a running command's registry files are kept fresh.
@@ -19,8 +21,8 @@ type RenewOptions struct {
 	Files   Files
 	Expires time.Time     // the earliest expiry among the tokens the files hold
 	MinTTL  time.Duration // renew when the earliest token has this much life left
-	// Login fetches tokens with more than MinTTL left (TokenCache.Get, with NoPrompt).
-	Login func(ctx context.Context) (Logins, time.Time, error)
+	// Login fetches tokens with more than MinTTL left (ecr.TokenCache.Get, with NoPrompt).
+	Login func(ctx context.Context) (ecr.Logins, time.Time, error)
 	// Warn reports a renewal that failed and will be retried.
 	Warn func(msg string)
 }
@@ -122,7 +124,7 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 // it, such as its own `docker login` to another registry, stays), then replaced whole: a
 // new file in the same directory renamed over the old one, so a client reading it
 // meanwhile gets the old file or the new one, at the same path.
-func (f Files) Renew(logins Logins) error {
+func (f Files) Renew(logins ecr.Logins) error {
 	docker := func(cur []byte) ([]byte, error) {
 		// av's own file always has auths, so docker would detect no store for it.
 		m, err := MergeDockerConfig(cur, logins, ListCredentialStore, func() string { return "" })

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/av-cli/av/env/ecr"
 )
 
 func TestRenewAt(t *testing.T) {
@@ -53,7 +55,7 @@ func auth(password string) string {
 }
 
 // writtenFiles makes a run directory with the registry files for logins.
-func writtenFiles(t *testing.T, logins Logins) Files {
+func writtenFiles(t *testing.T, logins ecr.Logins) Files {
 	t.Helper()
 	d, err := NewDir(privateTempDir(t))
 	if err != nil {
@@ -94,7 +96,7 @@ func readAuths(t *testing.T, path string) map[string]string {
 // TestFilesRenew: the files get the new token, whole (a new inode at the same path, mode
 // 0600, no temporary file left), and keep what the command added to them.
 func TestFilesRenew(t *testing.T) {
-	files := writtenFiles(t, Logins{"ecr.example": auth("old")})
+	files := writtenFiles(t, ecr.Logins{"ecr.example": auth("old")})
 	docker := filepath.Join(files.DockerConfig, "config.json")
 	// The command logged in to another registry itself.
 	if err := os.WriteFile(docker, []byte(`{"auths": {"ecr.example": {"auth": "`+auth("old")+`"}, "other.example": {"auth": "`+auth("mine")+`"}}, "psFormat": "x"}`), 0o600); err != nil {
@@ -106,7 +108,7 @@ func TestFilesRenew(t *testing.T) {
 		inodes[p] = inode(t, p)
 	}
 
-	if err := files.Renew(Logins{"ecr.example": auth("new")}); err != nil {
+	if err := files.Renew(ecr.Logins{"ecr.example": auth("new")}); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range paths {
@@ -150,7 +152,7 @@ func inode(t *testing.T, path string) uint64 {
 func TestRenew(t *testing.T) {
 	testOnlyRetryDelay = 10 * time.Millisecond
 	defer func() { testOnlyRetryDelay = 0 }()
-	files := writtenFiles(t, Logins{"ecr.example": auth("0")})
+	files := writtenFiles(t, ecr.Logins{"ecr.example": auth("0")})
 	var mu sync.Mutex
 	calls := 0
 	var warnings []string
@@ -162,14 +164,14 @@ func TestRenew(t *testing.T) {
 			Files:   files,
 			Expires: time.Now().Add(1500 * time.Millisecond),
 			MinTTL:  time.Second,
-			Login: func(context.Context) (Logins, time.Time, error) {
+			Login: func(context.Context) (ecr.Logins, time.Time, error) {
 				mu.Lock()
 				defer mu.Unlock()
 				calls++
 				if calls == 1 {
 					return nil, time.Time{}, errors.New("ECR is down")
 				}
-				return Logins{"ecr.example": auth("1")}, time.Now().Add(12 * time.Hour), nil
+				return ecr.Logins{"ecr.example": auth("1")}, time.Now().Add(12 * time.Hour), nil
 			},
 			Warn: func(msg string) {
 				mu.Lock()

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/av-cli/av/env/ecr"
 )
 
 // What a command may leave in its run directory must neither crash nor hang Shred and
@@ -26,7 +28,7 @@ func runWithFiles(t *testing.T, base string) (*Dir, Files) {
 	}
 	t.Cleanup(func() { d.Shred() })
 	files, _, err := d.WriteRegistryFiles(FilesOptions{
-		Logins:    Logins{"ecr.example": auth("secret-token")},
+		Logins:    ecr.Logins{"ecr.example": auth("secret-token")},
 		User:      readUser(t, t.TempDir()),
 		ListStore: func(string) ([]string, error) { return nil, nil },
 	})
@@ -304,7 +306,7 @@ func TestRenewReadsOnlyWhatAvWouldWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	var err error
-	if grew := heapGrowth(func() { err = files.Renew(Logins{"ecr.example": auth("new")}) }); grew > 32<<20 {
+	if grew := heapGrowth(func() { err = files.Renew(ecr.Logins{"ecr.example": auth("new")}) }); grew > 32<<20 {
 		t.Errorf("Renew allocated %d MiB for a sparse file", grew>>20)
 	}
 	if err == nil {
@@ -317,7 +319,7 @@ func TestRenewReadsOnlyWhatAvWouldWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- files.Renew(Logins{"ecr.example": auth("new")}) }()
+	go func() { done <- files.Renew(ecr.Logins{"ecr.example": auth("new")}) }()
 	select {
 	case err := <-done:
 		if err == nil || !strings.Contains(err.Error(), "not a regular file") {

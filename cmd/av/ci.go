@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/av-cli/av/env"
+	"github.com/av-cli/av/env/ecr"
 )
 
 // masker registers, on GitHub Actions, every secret av hands the command with a
@@ -32,7 +32,7 @@ func ciMasks(getenv func(string) string, w io.Writer) *masker {
 
 // add masks the logins' auth strings and the passwords inside them, and the given
 // credentials (access key id, secret key, session token).
-func (m *masker) add(logins env.Logins, creds []string) {
+func (m *masker) add(logins ecr.Logins, creds []string) {
 	if m == nil || m.w == nil {
 		return
 	}

@@ -6,15 +6,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/av-cli/av/env"
+	"github.com/av-cli/av/env/ecr"
 )
 
 func TestMasker(t *testing.T) {
 	auth := base64.StdEncoding.EncodeToString([]byte("AWS:the-password"))
 	var out bytes.Buffer
 	m := ciMasks(func(k string) string { return map[string]string{"GITHUB_ACTIONS": "true"}[k] }, &out)
-	m.add(env.Logins{"b.example": auth, "a.example": auth}, []string{"AKIAKEY", "secret", ""})
-	m.add(env.Logins{"a.example": auth}, nil) // a renewal with the same token: nothing new
+	m.add(ecr.Logins{"b.example": auth, "a.example": auth}, []string{"AKIAKEY", "secret", ""})
+	m.add(ecr.Logins{"a.example": auth}, nil) // a renewal with the same token: nothing new
 	want := "::add-mask::" + auth + "\n::add-mask::the-password\n::add-mask::AKIAKEY\n::add-mask::secret\n"
 	if out.String() != want {
 		t.Errorf("mask lines:\n%s\nwant:\n%s", out.String(), want)
@@ -22,7 +22,7 @@ func TestMasker(t *testing.T) {
 
 	out.Reset()
 	m = ciMasks(func(string) string { return "" }, &out)
-	m.add(env.Logins{"a.example": auth}, []string{"secret"})
+	m.add(ecr.Logins{"a.example": auth}, []string{"secret"})
 	if out.Len() != 0 {
 		t.Errorf("masks printed off GitHub Actions: %q", out.String())
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/av-cli/av/env"
+	"github.com/av-cli/av/env/ecr"
 	"github.com/av-cli/av/profiles"
 	"github.com/av-cli/av/runner"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -210,8 +211,8 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	if err != nil {
 		return runner.Status{}, err
 	}
-	cache := &env.TokenCache{Store: vault, Minter: env.ECRMinter{}, MinTTL: cli.MinTTL}
-	req := env.TokenRequest{Specs: specs, Identity: identities(lookup)}
+	cache := &ecr.TokenCache{Store: vault, Minter: ecr.AWSMinter{}, MinTTL: cli.MinTTL}
+	req := ecr.TokenRequest{Specs: specs, Identity: identities(lookup)}
 	tokens, err := cache.Get(ctx, req)
 	if err != nil {
 		return runner.Status{}, err
@@ -293,7 +294,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 // blocks until the command ends, so the renewal runs beside it, on the supervisor's watch
 // (a panic in it stops the command and ends the run); the returned func stops it and
 // waits for it, before the files are shredded.
-func renew(ctx context.Context, sup *runner.Supervisor, cache *env.TokenCache, req env.TokenRequest, files env.Files, expires time.Time, minTTL time.Duration, masks *masker, vaultMu *sync.Mutex) (stop func()) {
+func renew(ctx context.Context, sup *runner.Supervisor, cache *ecr.TokenCache, req ecr.TokenRequest, files env.Files, expires time.Time, minTTL time.Duration, masks *masker, vaultMu *sync.Mutex) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	sup.Go("the token renewal", func() {
@@ -302,7 +303,7 @@ func renew(ctx context.Context, sup *runner.Supervisor, cache *env.TokenCache, r
 			Files:   files,
 			Expires: expires,
 			MinTTL:  minTTL,
-			Login: func(ctx context.Context) (env.Logins, time.Time, error) {
+			Login: func(ctx context.Context) (ecr.Logins, time.Time, error) {
 				testOnlyPanic("renewal")
 				vaultMu.Lock()
 				t, err := cache.Get(ctx, req)
@@ -518,31 +519,31 @@ func (c *CLI) lookup(cfg *profiles.Config, vault *profiles.Vault, run string) fu
 }
 
 // identities turns profiles into what the token cache mints for.
-func identities(lookup func(string) (*profiles.Profile, error)) func(string) (env.Identity, error) {
-	return func(name string) (env.Identity, error) {
+func identities(lookup func(string) (*profiles.Profile, error)) func(string) (ecr.Identity, error) {
+	return func(name string) (ecr.Identity, error) {
 		p, err := lookup(name)
 		if err != nil {
-			return env.Identity{}, err
+			return ecr.Identity{}, err
 		}
-		return env.Identity{Profile: p.CacheName(), Digest: p.Identity, Source: p}, nil
+		return ecr.Identity{Profile: p.CacheName(), Digest: p.Identity, Source: p}, nil
 	}
 }
 
 // registries lists what the run logs in to, each with the profile that mints it: the
 // profile's own ECR registry in its region, then av_registries from its section of the
 // config file, then --registry.
-func registries(cfg *profiles.Config, run *profiles.Profile, flags []string) ([]env.RegistrySpec, error) {
-	var specs []env.RegistrySpec
+func registries(cfg *profiles.Config, run *profiles.Profile, flags []string) ([]ecr.RegistrySpec, error) {
+	var specs []ecr.RegistrySpec
 	if run.Region != "" {
-		specs = append(specs, env.RegistrySpec{Region: run.Region})
+		specs = append(specs, ecr.RegistrySpec{Region: run.Region})
 	}
-	fromConfig, err := env.ParseRegistries(cfg.AVSetting(run.Name, "av_registries"))
+	fromConfig, err := ecr.ParseRegistries(cfg.AVSetting(run.Name, "av_registries"))
 	if err != nil {
 		return nil, fmt.Errorf("profile %q: av_registries: %w", run.Name, err)
 	}
 	specs = append(specs, fromConfig...)
 	for _, r := range flags {
-		spec, err := env.ParseRegistry(r)
+		spec, err := ecr.ParseRegistry(r)
 		if err != nil {
 			return nil, fmt.Errorf("--registry: %w", err)
 		}

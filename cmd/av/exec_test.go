@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/av-cli/av/env"
+	"github.com/av-cli/av/env/ecr"
 	"github.com/av-cli/av/profiles"
 )
 
@@ -81,10 +81,10 @@ av_registries = not-a-registry
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []env.RegistrySpec{
+	want := []ecr.RegistrySpec{
 		{Region: "eu-west-1", Profile: "dev"}, // the profile's own, first
 		{Region: "us-west-2", Profile: "dev"}, // av_registries, with the run's profile
-		{Host: env.PublicHost, Region: "us-east-1", Public: true, Profile: "ops"},
+		{Host: ecr.PublicHost, Region: "us-east-1", Public: true, Profile: "ops"},
 		{Host: "123456789012.dkr.ecr.ap-south-1.amazonaws.com", Region: "ap-south-1", Profile: "dev"}, // --registry, last
 	}
 	if !reflect.DeepEqual(got, want) {

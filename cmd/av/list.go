@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/alecthomas/kong"
-	"github.com/av-cli/av/env"
+	"github.com/av-cli/av/env/ecr"
 	"github.com/av-cli/av/profiles"
 	"github.com/av-cli/av/runner"
 )
@@ -87,7 +87,7 @@ func (cmd *ListCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) error
 				cj.Expires = c.Expires.UTC().Format(time.RFC3339)
 				cj.Expired = !now.Before(c.Expires)
 			}
-			if c.Kind == env.TokenKind {
+			if c.Kind == ecr.TokenKind {
 				pj.RegistryTokens = append(pj.RegistryTokens, cj)
 			} else {
 				pj.Sessions = append(pj.Sessions, cj)

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/alecthomas/kong"
-	"github.com/av-cli/av/env"
+	"github.com/av-cli/av/env/ecr"
 	"github.com/av-cli/av/profiles"
 	"github.com/av-cli/av/runner"
 )
@@ -96,7 +96,7 @@ func (cmd *RemoveCmd) Run(cli *CLI, catch *runner.Catch, end *runner.Status, kct
 func removalWords(p profiles.StoredProfile, sessionsOnly bool) string {
 	sessions, tokens := 0, 0
 	for _, c := range p.Cached {
-		if c.Kind == env.TokenKind {
+		if c.Kind == ecr.TokenKind {
 			tokens++
 		} else {
 			sessions++

@@ -1,4 +1,4 @@
-package env
+package ecr
 
 import (
 	"cmp"
@@ -33,7 +33,7 @@ type TokenStore interface {
 	WriteCache(k profiles.CacheKey, data []byte, expires time.Time, label string) error
 }
 
-// Minter asks AWS for one registry token with a session's credentials: ECRMinter.
+// Minter asks AWS for one registry token with a session's credentials: AWSMinter.
 type Minter interface {
 	Mint(ctx context.Context, cfg aws.Config, spec RegistrySpec) (Registry, error)
 }
@@ -53,15 +53,15 @@ type Identity struct {
 	Source CredentialSource
 }
 
-// ECRMinter mints with ECR's and ECR Public's GetAuthorizationToken.
-type ECRMinter struct{}
+// AWSMinter mints with ECR's and ECR Public's GetAuthorizationToken.
+type AWSMinter struct{}
 
 // Mint mints spec's token.
-func (ECRMinter) Mint(ctx context.Context, cfg aws.Config, spec RegistrySpec) (Registry, error) {
+func (AWSMinter) Mint(ctx context.Context, cfg aws.Config, spec RegistrySpec) (Registry, error) {
 	if spec.Public {
-		return MintECRPublic(ctx, cfg)
+		return MintPublic(ctx, cfg)
 	}
-	return MintECR(ctx, cfg, spec.Region)
+	return Mint(ctx, cfg, spec.Region)
 }
 
 // TokenCache owns the algorithm at the heart of av: registry tokens are read from the

@@ -1,8 +1,7 @@
-package env
+package ecr
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"regexp"
@@ -14,7 +13,7 @@ import (
 
 	"github.com/av-cli/av/profiles"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	awsecr "github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecrpublic"
 )
 
@@ -25,14 +24,14 @@ type Registry struct {
 	Expires time.Time // when the token stops working
 }
 
-// MintECR asks ECR for a registry token in region, with the credentials and endpoint
+// Mint asks ECR for a registry token in region, with the credentials and endpoint
 // settings in cfg. The host is the one ECR names in proxyEndpoint.
-func MintECR(ctx context.Context, cfg aws.Config, region string) (Registry, error) {
+func Mint(ctx context.Context, cfg aws.Config, region string) (Registry, error) {
 	if region == "" {
 		return Registry{}, errors.New("no region for the ECR token")
 	}
-	client := ecr.NewFromConfig(cfg, func(o *ecr.Options) { o.Region = region })
-	out, err := client.GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	client := awsecr.NewFromConfig(cfg, func(o *awsecr.Options) { o.Region = region })
+	out, err := client.GetAuthorizationToken(ctx, &awsecr.GetAuthorizationTokenInput{})
 	if t := timeout(err); t != nil {
 		return Registry{}, t
 	}
@@ -66,7 +65,7 @@ func timeout(err error) error {
 }
 
 // registryHost strips the scheme and any path from ECR's proxyEndpoint: the clients key
-// their credentials by bare host, in lower case as Logins keys are (keyHost), and a host
+// their credentials by bare host, in lower case as Logins keys are (KeyHost), and a host
 // outside docker's grammar for one (letters, digits, dots and dashes, or a bracketed IPv6
 // address, then an optional port) is not one any client would look up.
 func registryHost(endpoint string) (string, error) {
@@ -85,17 +84,8 @@ func registryHost(endpoint string) (string, error) {
 }
 
 func validAuth(auth string) bool {
-	user, pass, ok := splitAuth(auth)
+	user, pass, ok := SplitAuth(auth)
 	return ok && user != "" && pass != ""
-}
-
-// splitAuth decodes a docker "auth", base64 "user:password"; ok is false if it is not one.
-func splitAuth(auth string) (user, password string, ok bool) {
-	raw, err := base64.StdEncoding.DecodeString(auth)
-	if err != nil {
-		return "", "", false
-	}
-	return strings.Cut(string(raw), ":")
 }
 
 // PublicHost is ECR Public's registry. Its tokens come from ecr-public in us-east-1.
@@ -103,8 +93,8 @@ const PublicHost = "public.ecr.aws"
 
 const publicRegion = "us-east-1"
 
-// MintECRPublic asks ECR Public for a token for public.ecr.aws.
-func MintECRPublic(ctx context.Context, cfg aws.Config) (Registry, error) {
+// MintPublic asks ECR Public for a token for public.ecr.aws.
+func MintPublic(ctx context.Context, cfg aws.Config) (Registry, error) {
 	client := ecrpublic.NewFromConfig(cfg, func(o *ecrpublic.Options) { o.Region = publicRegion })
 	out, err := client.GetAuthorizationToken(ctx, &ecrpublic.GetAuthorizationTokenInput{})
 	if t := timeout(err); t != nil {

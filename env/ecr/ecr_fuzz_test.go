@@ -1,4 +1,4 @@
-package env
+package ecr
 
 import (
 	"reflect"
@@ -35,8 +35,8 @@ func FuzzParseRegistry(f *testing.F) {
 			t.Fatalf("%q: Public = %v for host %q", entry, spec.Public, spec.Host)
 		}
 		if spec.Host != "" {
-			if keyHost(spec.Host) != spec.Host {
-				t.Fatalf("%q gave host %q, which the clients key as %q", entry, spec.Host, keyHost(spec.Host))
+			if KeyHost(spec.Host) != spec.Host {
+				t.Fatalf("%q gave host %q, which the clients key as %q", entry, spec.Host, KeyHost(spec.Host))
 			}
 			if !spec.Public && !strings.Contains(spec.Host, "."+spec.Region+".") {
 				t.Fatalf("%q: host %q, region %q", entry, spec.Host, spec.Region)
@@ -99,8 +99,8 @@ func FuzzRegistryHost(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if host == "" || keyHost(host) != host {
-			t.Fatalf("%q gave host %q, which the clients key as %q", endpoint, host, keyHost(host))
+		if host == "" || KeyHost(host) != host {
+			t.Fatalf("%q gave host %q, which the clients key as %q", endpoint, host, KeyHost(host))
 		}
 		for _, r := range host {
 			if r <= ' ' || r >= 0x7f || strings.ContainsRune(`"\@/?#`, r) {

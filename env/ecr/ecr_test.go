@@ -1,6 +1,7 @@
-package env
+package ecr
 
 import (
+	"encoding/base64"
 	"reflect"
 	"testing"
 )
@@ -114,6 +115,40 @@ func TestParseRegistryPartitions(t *testing.T) {
 	} {
 		if got, err := ParseRegistry(bad); err == nil {
 			t.Errorf("ParseRegistry(%q) = %+v, want an error", bad, got)
+		}
+	}
+}
+
+func TestRegistryHost(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://123456789012.dkr.ecr.eu-west-1.amazonaws.com", "123456789012.dkr.ecr.eu-west-1.amazonaws.com"},
+		{"https://123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/", "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn"},
+		{"http://127.0.0.1:5000", "127.0.0.1:5000"},
+		{"127.0.0.1:5000/v2/", "127.0.0.1:5000"},
+		{"https://123456789012.DKR.ECR.eu-west-1.amazonaws.com", "123456789012.dkr.ecr.eu-west-1.amazonaws.com"}, // keyed in lower case, as Logins are
+		{"http://[::1]:5000/", "[::1]:5000"},
+	}
+	for _, tt := range tests {
+		got, err := registryHost(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("registryHost(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "https://", "https:///path", "https://user@host", "https://host?x=1", "https://host\x00", "https://host:port", "https://host name", "https://\"host\""} {
+		if got, err := registryHost(bad); err == nil {
+			t.Errorf("registryHost(%q) = %q, want an error", bad, got)
+		}
+	}
+}
+
+func TestValidAuth(t *testing.T) {
+	good := base64.StdEncoding.EncodeToString([]byte("AWS:pw"))
+	if !validAuth(good) {
+		t.Errorf("validAuth(base64 AWS:pw) = false")
+	}
+	for _, bad := range []string{"", "not base64!", base64.StdEncoding.EncodeToString([]byte("nocolon")), base64.StdEncoding.EncodeToString([]byte("AWS:"))} {
+		if validAuth(bad) {
+			t.Errorf("validAuth(%q) = true", bad)
 		}
 	}
 }

@@ -1,7 +1,8 @@
-package env
+package ecr
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,11 @@ import (
 )
 
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+// auth is a docker auth for user AWS.
+func auth(password string) string {
+	return base64.StdEncoding.EncodeToString([]byte("AWS:" + password))
+}
 
 // memStore is a TokenStore in memory. onExclusive runs as the exclusive lock is taken:
 // what another av does while this one waits for it.

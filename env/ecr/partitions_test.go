@@ -1,4 +1,4 @@
-package env
+package ecr
 
 import (
 	"encoding/json"
