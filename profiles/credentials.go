@@ -137,9 +137,9 @@ type CredentialsOptions struct {
 	// NoPrompt fails instead of asking for an MFA code on the terminal: a renewal while
 	// the command runs must not take the terminal from it. mfa_process still works.
 	NoPrompt bool
-	// Renew: AWS rejected the session Credentials last gave (Rejected), though it had not
-	// expired: that session is dropped and a new one got (its source profile's session
-	// too, only if STS rejects that one as well).
+	// Renew: AWS rejected the session Credentials last gave, though it had not expired
+	// (Session.Renewal): that session is dropped and a new one got (its source profile's
+	// session too, only if STS rejects that one as well).
 	Renew bool
 }
 
@@ -156,6 +156,21 @@ func Rejected(err error) bool {
 		return true
 	}
 	return false
+}
+
+// Renewal says whether s should be renewed now that a call made with it failed with err,
+// and how: when AWS rejected it (Rejected) though it can expire, s is a cached session
+// that went stale before its time (a key rotation, a revocation), and Credentials with the
+// options returned (o, plus Renew) drops it and gets a new one. Master keys, or any other
+// failure, are not renewed: asking again would get the same keys, or the same answer.
+// The caller renews a profile once for the calls that failed together, and a renewed
+// session that is rejected in turn is AWS's answer, not a reason to renew again.
+func (s *Session) Renewal(err error, o CredentialsOptions) (CredentialsOptions, bool) {
+	if s == nil || !s.Credentials.CanExpire || !Rejected(err) {
+		return CredentialsOptions{}, false
+	}
+	o.Renew = true
+	return o, true
 }
 
 // Credentials returns the profile's credentials as `aws-vault exec` gets them: from the

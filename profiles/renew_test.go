@@ -2,11 +2,14 @@ package profiles
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/99designs/aws-vault/v7/vault"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/smithy-go"
 
 	"github.com/av-cli/av/tests/standin"
 )
@@ -99,5 +102,37 @@ func TestRejectedKeysAreNotRetriedForAnUnusedSession(t *testing.T) {
 	}
 	if n := sts.Calls("sts.GetSessionToken"); n != 1 {
 		t.Errorf("%d GetSessionToken calls, each with the MFA code: want 1", n)
+	}
+}
+
+// A session another service rejected is renewed only if it is a session (master keys are
+// read afresh anyway) and the answer says the session is no longer valid; the renewal
+// keeps the caller's options (a renewal while the command runs must not prompt either).
+func TestSessionRenewal(t *testing.T) {
+	session := &Session{Credentials: aws.Credentials{AccessKeyID: "ASIADEV", CanExpire: true}}
+	master := &Session{Credentials: aws.Credentials{AccessKeyID: "AKIADEV"}}
+	rejected := fmt.Errorf("minting an ECR token in eu-west-1: %w", &smithy.GenericAPIError{Code: "UnrecognizedClientException"})
+	denied := fmt.Errorf("minting an ECR token in eu-west-1: %w", &smithy.GenericAPIError{Code: "AccessDeniedException"})
+	for _, tt := range []struct {
+		name string
+		s    *Session
+		err  error
+		o    CredentialsOptions
+		want CredentialsOptions
+		ok   bool
+	}{
+		{"a rejected session", session, rejected, CredentialsOptions{}, CredentialsOptions{Renew: true}, true},
+		{"a rejected session, no prompting", session, rejected, CredentialsOptions{NoPrompt: true}, CredentialsOptions{NoPrompt: true, Renew: true}, true},
+		{"an expired token", session, &smithy.GenericAPIError{Code: "ExpiredTokenException"}, CredentialsOptions{}, CredentialsOptions{Renew: true}, true},
+		{"rejected master keys", master, rejected, CredentialsOptions{}, CredentialsOptions{}, false},
+		{"access denied", session, denied, CredentialsOptions{}, CredentialsOptions{}, false},
+		{"a plain error", session, errors.New("UnrecognizedClientException"), CredentialsOptions{}, CredentialsOptions{}, false},
+		{"no error", session, nil, CredentialsOptions{}, CredentialsOptions{}, false},
+		{"no session", nil, rejected, CredentialsOptions{}, CredentialsOptions{}, false},
+	} {
+		got, ok := tt.s.Renewal(tt.err, tt.o)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("%s: Renewal = %+v, %v; want %+v, %v", tt.name, got, ok, tt.want, tt.ok)
+		}
 	}
 }

@@ -306,9 +306,11 @@ type mint struct {
 // The identities' sessions are got one after another (one may prompt for an MFA code),
 // and each identity's tokens are minted as soon as its session is there, all at once: a
 // cold run with K registries waits for about one ECR round trip, not K. A session that
-// ECR rejects (a stale cache) is renewed once and its tokens minted again. What could
-// not be minted is returned as failures; an error is one of the store's.
+// ECR rejects (a stale cache) is renewed once, as profiles says (renewRejected), and its
+// tokens minted again. What could not be minted is returned as failures; an error is one
+// of the store's.
 func (c *TokenCache) fill(ctx context.Context, wants []*want, noPrompt bool) ([]RegistryFailure, error) {
+	opts := profiles.CredentialsOptions{NoPrompt: noPrompt}
 	var failures []RegistryFailure
 	var mints []*mint
 	var wg sync.WaitGroup
@@ -336,7 +338,7 @@ func (c *TokenCache) fill(ctx context.Context, wants []*want, noPrompt bool) ([]
 		if len(need) == 0 {
 			continue
 		}
-		sess, err := w.id.Source.Credentials(ctx, profiles.CredentialsOptions{NoPrompt: noPrompt})
+		sess, err := w.id.Source.Credentials(ctx, opts)
 		if err != nil {
 			// Every registry of this identity that still needs a token fails alike.
 			for _, sc := range need {
@@ -352,32 +354,7 @@ func (c *TokenCache) fill(ctx context.Context, wants []*want, noPrompt bool) ([]
 		start(batch)
 	}
 	wg.Wait()
-
-	// A session that ECR rejects though it has not expired was cached before a key
-	// rotation or a revocation: renewed once, per identity, and its tokens minted again.
-	var again []*mint
-	renewed := map[*want]*profiles.Session{}
-	for _, m := range mints {
-		if !profiles.Rejected(m.err) || !m.sess.Credentials.CanExpire {
-			continue
-		}
-		sess, ok := renewed[m.w]
-		if !ok {
-			log.Printf("ECR rejected profile %q's cached session: renewing it", m.w.id.Profile)
-			var err error
-			if sess, err = m.w.id.Source.Credentials(ctx, profiles.CredentialsOptions{NoPrompt: noPrompt, Renew: true}); err != nil {
-				m.err = err
-				renewed[m.w] = nil
-				continue
-			}
-			renewed[m.w] = sess
-		}
-		if sess != nil {
-			m.sess = sess
-			again = append(again, m)
-		}
-	}
-	start(again)
+	start(renewRejected(ctx, mints, opts))
 	wg.Wait()
 
 	minted := map[*want]int{}
@@ -399,6 +376,39 @@ func (c *TokenCache) fill(ctx context.Context, wants []*want, noPrompt bool) ([]
 		}
 	}
 	return failures, nil
+}
+
+// renewRejected renews the sessions that ECR rejected though profiles would renew them
+// (profiles.Session.Renewal: a cached session, stale after a key rotation or a
+// revocation), once per identity whatever the number of its mints that failed, and
+// returns the mints to try again, each with its identity's new session. A mint whose
+// identity could not be renewed keeps its failure: the first such mint reports the
+// renewal's error, the others ECR's rejection.
+func renewRejected(ctx context.Context, mints []*mint, o profiles.CredentialsOptions) []*mint {
+	var again []*mint
+	renewed := map[*want]*profiles.Session{} // nil: the renewal failed
+	for _, m := range mints {
+		renew, ok := m.sess.Renewal(m.err, o)
+		if !ok {
+			continue
+		}
+		sess, tried := renewed[m.w]
+		if !tried {
+			log.Printf("ECR rejected profile %q's cached session: renewing it", m.w.id.Profile)
+			var err error
+			if sess, err = m.w.id.Source.Credentials(ctx, renew); err != nil {
+				m.err = err
+				renewed[m.w] = nil
+				continue
+			}
+			renewed[m.w] = sess
+		}
+		if sess != nil {
+			m.sess = sess
+			again = append(again, m)
+		}
+	}
+	return again
 }
 
 // mintOne mints m's token with its session.
