@@ -1,6 +1,3 @@
-// Package env builds the child's environment and removes every secret it wrote: the ECR
-// tokens, the throwaway directory on tmpfs and every file in it, and the sweep of
-// directories left by runs that were killed.
 package env
 
 import (
