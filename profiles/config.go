@@ -1,6 +1,3 @@
-// Package profiles turns a profile name into AWS credentials exactly as aws-vault v7 does:
-// the AWS config file, the encrypted vault (keyring), STS sessions, MFA and aws-vault's
-// session cache. It is the only package that imports aws-vault and keyring.
 package profiles
 
 import (
