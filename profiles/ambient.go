@@ -399,10 +399,10 @@ const ambientCachePrefix = ".ambient-"
 // openAmbientCache opens the job's cache, a file-backend vault named and keyed by key.
 func openAmbientCache(ctx context.Context, o AmbientOptions, key []byte) (*Vault, error) {
 	passphrase := base64.RawStdEncoding.EncodeToString(key)
-	v := &Vault{ctx: ctx, backend: string(keyring.FileBackend), passphrase: passphrase, hasPassphrase: true}
+	v := newVault(ctx, string(keyring.FileBackend))
+	v.passphrase, v.hasPassphrase = passphrase, true
 	if o.CacheDir == "" {
 		v.store = keyring.NewArrayKeyring(nil)
-		v.kr = v.store
 		return v, nil
 	}
 	sweepAmbientCaches(o.CacheDir)
@@ -426,7 +426,6 @@ func openAmbientCache(ctx context.Context, o AmbientOptions, key []byte) (*Vault
 		return nil, fmt.Errorf("opening the job's credential cache: %w", err)
 	}
 	v.store = kr
-	v.kr = &vaultKeyring{v: v}
 	return v, nil
 }
 

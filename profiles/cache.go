@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log"
@@ -36,13 +37,16 @@ func (k CacheKey) metadata(expires time.Time) vault.SessionMetadata {
 	}
 }
 
-// ErrNotCached says the vault holds no live item for a CacheKey.
+// ErrNotCached says the vault holds no live item for a CacheKey, or no session a profile
+// needs, where only the cache was to be read (LookThenFetch then fetches it).
 var ErrNotCached = errors.New("not cached")
 
 // ReadCache returns the data of the item for k, decrypting it (one decrypt). Items whose
 // expiry has passed are not read.
-func (v *Vault) ReadCache(k CacheKey) ([]byte, error) {
-	names, err := v.cacheNames(k)
+func (s *Section) ReadCache(k CacheKey) ([]byte, error) { return s.kr.readCache(k) }
+
+func (kr *vaultKeyring) readCache(k CacheKey) ([]byte, error) {
+	names, err := kr.cacheNames(k)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +64,7 @@ func (v *Vault) ReadCache(k CacheKey) ([]byte, error) {
 	if best == "" {
 		return nil, ErrNotCached
 	}
-	item, err := v.kr.Get(best)
+	item, err := kr.Get(best)
 	switch {
 	case errors.Is(err, keyring.ErrKeyNotFound):
 		// Swept since it was listed.
@@ -70,7 +74,7 @@ func (v *Vault) ReadCache(k CacheKey) ([]byte, error) {
 		// the profile until `av clear`. Removed now, so that a run that cannot mint does
 		// not try it again.
 		log.Printf("vault item %q is damaged: treated as missing, and removed", best)
-		if rerr := v.kr.Remove(best); rerr != nil && !errors.Is(rerr, keyring.ErrKeyNotFound) {
+		if rerr := kr.Remove(best); rerr != nil && !errors.Is(rerr, keyring.ErrKeyNotFound) {
 			log.Printf("removing it: %v", rerr)
 		}
 		return nil, ErrNotCached
@@ -81,15 +85,17 @@ func (v *Vault) ReadCache(k CacheKey) ([]byte, error) {
 }
 
 // WriteCache stores data as the item for k, good until expires (the latest expiry of what
-// it holds: aws-vault sweeps it after that), and removes the item it replaces.
-func (v *Vault) WriteCache(k CacheKey, data []byte, expires time.Time, label string) error {
-	old, err := v.cacheNames(k)
+// it holds: aws-vault sweeps it after that), and removes the item it replaces. The section
+// must hold the lock exclusive.
+func (s *Section) WriteCache(k CacheKey, data []byte, expires time.Time, label string) error {
+	kr := s.kr
+	old, err := kr.cacheNames(k)
 	if err != nil {
 		return err
 	}
 	m := k.metadata(expires)
 	name := m.String()
-	err = v.kr.Set(keyring.Item{
+	err = kr.Set(keyring.Item{
 		Key:         name,
 		Data:        data,
 		Label:       fmt.Sprintf("%s for %s (expires %s)", label, k.Profile, expires.UTC().Format(time.RFC3339)),
@@ -100,7 +106,7 @@ func (v *Vault) WriteCache(k CacheKey, data []byte, expires time.Time, label str
 	}
 	for _, n := range old {
 		if n != name {
-			if err := v.kr.Remove(n); err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
+			if err := kr.Remove(n); err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
 				return err
 			}
 		}
@@ -110,17 +116,17 @@ func (v *Vault) WriteCache(k CacheKey, data []byte, expires time.Time, label str
 
 // removeSessions removes every cached session named by key, whatever its expiry, and
 // counts those with more than minTTL left: the ones a credentials lookup would have used.
-func (v *Vault) removeSessions(key vault.SessionMetadata, minTTL time.Duration) (live int, err error) {
-	keys, err := v.kr.Keys()
+func (kr *vaultKeyring) removeSessions(key vault.SessionMetadata, minTTL time.Duration) (live int, err error) {
+	keys, err := kr.Keys()
 	if err != nil {
-		return 0, fmt.Errorf("listing the %s vault: %w", v.backend, err)
+		return 0, fmt.Errorf("listing the %s vault: %w", kr.v.backend, err)
 	}
 	prefix := key.StringForMatching()
 	for _, name := range keys {
 		if !strings.HasPrefix(name, prefix) {
 			continue
 		}
-		if err := v.kr.Remove(name); err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
+		if err := kr.Remove(name); err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
 			return live, err
 		}
 		if m, err := vault.NewSessionKeyFromString(name); err != nil || time.Until(m.Expiration) > minTTL {
@@ -131,10 +137,10 @@ func (v *Vault) removeSessions(key vault.SessionMetadata, minTTL time.Duration) 
 }
 
 // cacheNames lists the names of the items for k, whatever their expiry.
-func (v *Vault) cacheNames(k CacheKey) ([]string, error) {
-	keys, err := v.kr.Keys()
+func (kr *vaultKeyring) cacheNames(k CacheKey) ([]string, error) {
+	keys, err := kr.Keys()
 	if err != nil {
-		return nil, fmt.Errorf("listing the %s vault: %w", v.backend, err)
+		return nil, fmt.Errorf("listing the %s vault: %w", kr.v.backend, err)
 	}
 	m := k.metadata(time.Time{})
 	prefix := m.StringForMatching()
@@ -161,22 +167,22 @@ type Cleared struct {
 
 // Clear removes av's cached items, and with Sessions aws-vault's sessions and SSO tokens,
 // holding the vault's lock exclusive.
-func (v *Vault) Clear(cfg *Config, o ClearOptions) (Cleared, error) {
+func (v *Vault) Clear(ctx context.Context, cfg *Config, o ClearOptions) (Cleared, error) {
 	var c Cleared
-	unlock, err := v.Lock(v.ctx, Exclusive)
+	s, err := v.Lock(ctx, Exclusive)
 	if err != nil {
 		return c, err
 	}
-	defer unlock()
-	keys, err := v.kr.Keys()
+	defer s.Unlock()
+	keys, err := s.kr.Keys()
 	if err != nil {
 		return c, fmt.Errorf("listing the %s vault: %w", v.backend, err)
 	}
-	return v.clear(keys, cfg, o)
+	return s.clear(keys, cfg, o)
 }
 
-// clear is Clear over the vault's item names keys, with the lock held.
-func (v *Vault) clear(keys []string, cfg *Config, o ClearOptions) (Cleared, error) {
+// clear is Clear over the vault's item names keys, inside an exclusive section.
+func (s *Section) clear(keys []string, cfg *Config, o ClearOptions) (Cleared, error) {
 	var c Cleared
 	var startURL string
 	if o.Profile != "" && cfg.Has(o.Profile) {
@@ -197,7 +203,7 @@ func (v *Vault) clear(keys []string, cfg *Config, o ClearOptions) (Cleared, erro
 		default:
 			continue
 		}
-		if err := v.kr.Remove(n); err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
+		if err := s.kr.Remove(n); err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
 			return c, err
 		}
 		if own {

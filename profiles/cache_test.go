@@ -38,21 +38,21 @@ func TestCacheItemsAreAWSVaultSessions(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "keys")
 	v := fileVault(t, dir, t.TempDir())
 	k := CacheKey{Kind: "ecr", Profile: "dev", Detail: "abc"}
-	if _, err := v.ReadCache(k); !errors.Is(err, ErrNotCached) {
+	if _, err := v.readCache(k); !errors.Is(err, ErrNotCached) {
 		t.Fatalf("ReadCache of an empty vault: %v, want ErrNotCached", err)
 	}
 	exp := time.Now().Add(time.Hour).Truncate(time.Second)
-	if err := v.WriteCache(k, []byte("one"), exp, "test"); err != nil {
+	if err := v.writeCache(k, []byte("one"), exp, "test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := v.WriteCache(k, []byte("two"), exp.Add(time.Hour), "test"); err != nil {
+	if err := v.writeCache(k, []byte("two"), exp.Add(time.Hour), "test"); err != nil {
 		t.Fatal(err)
 	}
-	got, err := v.ReadCache(k)
+	got, err := v.readCache(k)
 	if err != nil || string(got) != "two" {
 		t.Fatalf("ReadCache = %q, %v; want the latest item", got, err)
 	}
-	if other, err := v.ReadCache(CacheKey{Kind: "ecr", Profile: "dev", Detail: "xyz"}); !errors.Is(err, ErrNotCached) {
+	if other, err := v.readCache(CacheKey{Kind: "ecr", Profile: "dev", Detail: "xyz"}); !errors.Is(err, ErrNotCached) {
 		t.Errorf("another identity's ReadCache = %q, %v", other, err)
 	}
 
@@ -77,10 +77,10 @@ func TestCacheItemsAreAWSVaultSessions(t *testing.T) {
 func TestReadCacheSkipsExpiredItems(t *testing.T) {
 	v := fileVault(t, filepath.Join(t.TempDir(), "keys"), "")
 	k := CacheKey{Kind: "ecr", Profile: "dev"}
-	if err := v.WriteCache(k, []byte("old"), time.Now().Add(-time.Minute), "test"); err != nil {
+	if err := v.writeCache(k, []byte("old"), time.Now().Add(-time.Minute), "test"); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := v.ReadCache(k); !errors.Is(err, ErrNotCached) {
+	if got, err := v.readCache(k); !errors.Is(err, ErrNotCached) {
 		t.Errorf("ReadCache of an expired item = %q, %v", got, err)
 	}
 	if v.Decrypts() != 0 {
@@ -92,7 +92,7 @@ func TestClear(t *testing.T) {
 	v := fileVault(t, filepath.Join(t.TempDir(), "keys"), t.TempDir())
 	exp := time.Now().Add(time.Hour)
 	for _, p := range []string{"dev", "prod"} {
-		if err := v.WriteCache(CacheKey{Kind: "ecr", Profile: p}, []byte("t"), exp, "test"); err != nil {
+		if err := v.writeCache(CacheKey{Kind: "ecr", Profile: p}, []byte("t"), exp, "test"); err != nil {
 			t.Fatal(err)
 		}
 		sess := &vault.SessionKeyring{Keyring: v.store}
@@ -107,11 +107,11 @@ func TestClear(t *testing.T) {
 	cfg := &Config{Path: "none"}
 	cfg.file, _ = vault.LoadConfig(os.DevNull)
 
-	c, err := v.Clear(cfg, ClearOptions{Profile: "dev"})
+	c, err := v.Clear(context.Background(), cfg, ClearOptions{Profile: "dev"})
 	if err != nil || c != (Cleared{Items: 1}) {
 		t.Fatalf("Clear(dev) = %+v, %v", c, err)
 	}
-	c, err = v.Clear(cfg, ClearOptions{Sessions: true})
+	c, err = v.Clear(context.Background(), cfg, ClearOptions{Sessions: true})
 	if err != nil || c != (Cleared{Items: 1, Sessions: 2}) {
 		t.Fatalf("Clear(sessions) = %+v, %v", c, err)
 	}
@@ -126,11 +126,11 @@ func TestLockExcludesOtherHolders(t *testing.T) {
 	a, b := fileVault(t, dir, lockDir), fileVault(t, dir, lockDir)
 	ctx := context.Background()
 
-	unlockA, err := a.Lock(ctx, Shared)
+	unlockA, err := unlocker(a.Lock(ctx, Shared))
 	if err != nil {
 		t.Fatal(err)
 	}
-	unlockB, err := b.Lock(ctx, Shared)
+	unlockB, err := unlocker(b.Lock(ctx, Shared))
 	if err != nil {
 		t.Fatalf("a second shared hold: %v", err)
 	}
@@ -140,7 +140,7 @@ func TestLockExcludesOtherHolders(t *testing.T) {
 	}
 	unlockA()
 
-	unlockA, err = a.Lock(ctx, Exclusive)
+	sA, err := a.Lock(ctx, Exclusive)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,11 +154,11 @@ func TestLockExcludesOtherHolders(t *testing.T) {
 		t.Errorf("timeout error %q does not name the holder (%s)", te, want)
 	}
 	// Inside its own section a holder reads and writes freely.
-	if err := a.WriteCache(CacheKey{Kind: "ecr", Profile: "dev"}, []byte("x"), time.Now().Add(time.Hour), "test"); err != nil {
+	if err := sA.WriteCache(CacheKey{Kind: "ecr", Profile: "dev"}, []byte("x"), time.Now().Add(time.Hour), "test"); err != nil {
 		t.Fatal(err)
 	}
-	unlockA()
-	if _, err := b.ReadCache(CacheKey{Kind: "ecr", Profile: "dev"}); err != nil {
+	sA.Unlock()
+	if _, err := b.readCache(CacheKey{Kind: "ecr", Profile: "dev"}); err != nil {
 		t.Fatalf("read after the holder let go: %v", err)
 	}
 }
@@ -167,7 +167,7 @@ func TestLockWaitEndsWithContext(t *testing.T) {
 	dir, lockDir := filepath.Join(t.TempDir(), "keys"), t.TempDir()
 	a, b := fileVault(t, dir, lockDir), fileVault(t, dir, lockDir)
 	b.lock.timeout = time.Hour
-	unlock, err := a.Lock(context.Background(), Exclusive)
+	unlock, err := unlocker(a.Lock(context.Background(), Exclusive))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +195,7 @@ func TestWholeItemWrites(t *testing.T) {
 	writer := fileVault(t, dir, "")
 	k := CacheKey{Kind: "ecr", Profile: "dev"}
 	exp := time.Now().Add(time.Hour).Truncate(time.Second)
-	if err := writer.WriteCache(k, []byte("0"), exp, "test"); err != nil {
+	if err := writer.writeCache(k, []byte("0"), exp, "test"); err != nil {
 		t.Fatal(err)
 	}
 	name := k.metadata(exp)
@@ -265,13 +265,13 @@ func TestLockFileGoesWithItsLastHolder(t *testing.T) {
 	b.lock.timeout = time.Minute // a safety net
 	ctx := context.Background()
 
-	unlockA, err := a.Lock(ctx, Exclusive)
+	unlockA, err := unlocker(a.Lock(ctx, Exclusive))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan func(), 1)
 	go func() {
-		unlock, err := b.Lock(ctx, Exclusive)
+		unlock, err := unlocker(b.Lock(ctx, Exclusive))
 		if err != nil {
 			t.Error(err)
 			unlock = func() {}
@@ -308,7 +308,7 @@ func TestLockLivesBesideTheFileVault(t *testing.T) {
 	if want := filepath.Join(parent, ".keys.av-lock"); a.lock.path != want || b.lock.path != want {
 		t.Fatalf("lock files %s and %s, want both %s", a.lock.path, b.lock.path, want)
 	}
-	unlock, err := a.Lock(context.Background(), Exclusive)
+	unlock, err := unlocker(a.Lock(context.Background(), Exclusive))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ type Session struct {
 	AWS aws.Config
 
 	load func(ctx context.Context) (aws.Config, error) // builds AWS; nil once built
-	mu   sync.Mutex
+	mu   sync.Mutex                                    // guards last alone (see keep)
 }
 
 // Config returns an SDK config with the session's credentials, ready for more clients
@@ -102,8 +102,8 @@ type Profile struct {
 	v    *Vault
 	opts Options
 
-	mu   sync.Mutex
-	last *Session // the last session Credentials returned, reused while fresh
+	mu   sync.Mutex // guards last alone (see keep)
+	last *Session   // the last session Credentials returned, reused while fresh
 
 	ambient *ambientSource // set for the job's own identity (OpenAmbient), not the vault's
 }
@@ -141,6 +141,10 @@ type CredentialsOptions struct {
 	// (Session.Renewal): that session is dropped and a new one got (its source profile's
 	// session too, only if STS rejects that one as well).
 	Renew bool
+	// Section: the caller holds the vault's lock in this Section (a token cache's "look,
+	// mint if missing, store"): the credentials are looked for, and stored, within it,
+	// taking no lock of their own. Nil: Credentials takes the lock itself.
+	Section *Section
 }
 
 // Rejected reports whether AWS refused err's call because its session is not (or no
@@ -188,32 +192,30 @@ func (s *Session) Renewal(err error, o CredentialsOptions) (CredentialsOptions, 
 // service rejected, and gets a new one from its source's (dropped in turn, as above, only
 // if STS rejects that too).
 func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Session, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if s := p.last; s != nil && !o.Renew && time.Until(s.Credentials.Expires) > minTTL() {
+	if s := p.lastSession(); s != nil && !o.Renew && time.Until(s.Credentials.Expires) > minTTL() {
 		return s, nil
 	}
 	if o.Renew {
 		// Its own session only: its source profile's (an MFA session, which other profiles
 		// use too) is dropped below only if STS rejects that one as well.
-		p.last = nil
-		n, err := p.dropSessions(ctx, false)
+		p.keep(nil)
+		n, err := p.dropSessions(ctx, o.Section, false)
 		if err != nil {
 			return nil, err
 		}
 		log.Printf("profile %q: its session was rejected: dropped %d cached sessions", p.Name, n)
 	}
 	var s *Session
-	fetch := func(cacheOnly bool) (err error) {
-		s, err = p.retrieve(ctx, o, cacheOnly)
+	fetch := func(sec *Section, cacheOnly bool) (err error) {
+		s, err = p.retrieve(ctx, o, sec, cacheOnly)
 		return err
 	}
-	err := p.v.lookThenFetch(ctx, fetch)
+	err := p.v.lookThenFetch(ctx, o.Section, fetch)
 	if Rejected(err) {
-		n, derr := p.dropSessions(ctx, true)
+		n, derr := p.dropSessions(ctx, o.Section, true)
 		if derr == nil && n > 0 {
 			log.Printf("profile %q: a cached session was rejected: dropped %d cached sessions, fetching again", p.Name, n)
-			err = p.v.lookThenFetch(ctx, fetch)
+			err = p.v.lookThenFetch(ctx, o.Section, fetch)
 		}
 	}
 	if err != nil {
@@ -221,64 +223,76 @@ func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Sessi
 	}
 	if s.Credentials.CanExpire {
 		// Master keys are read from their own item each time: never kept.
-		p.last = s
+		p.keep(s)
 	}
 	return s, nil
 }
 
+// lastSession is the session Credentials last returned, if it keeps it.
+func (p *Profile) lastSession() *Session {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last
+}
+
+// keep makes s the session Credentials reuses while it is fresh. p.mu is never held
+// while the vault is waited for: a token renewal holds the vault's lock and asks the
+// profile, while the credential endpoint asks the profile, which takes the vault's lock.
+// Two calls that miss together are made one by the vault's LookThenFetch.
+func (p *Profile) keep(s *Session) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.last = s
+}
+
 // dropSessions removes the cached sessions the profile's chain would use, holding the
-// vault's lock exclusive (or inside an exclusive Lock section), and counts them: every one
+// vault's lock exclusive (or inside in, an exclusive Section), and counts them: every one
 // with all, else only the profile's own (the last the chain reads, its source profiles'
 // coming first). It counts only those that had more than minTTL left: a session too old
 // to be used cannot be why AWS refused a call. It calls no AWS service.
-func (p *Profile) dropSessions(ctx context.Context, all bool) (int, error) {
-	c := &chain{vault: p.v, cfg: p.cfg, opts: p.opts, minTTL: minTTL(), cacheOnly: true, drop: true}
-	build := func() (int, error) {
-		if p.ambient != nil {
-			c.ambientProvider(p)
-		} else {
-			pc, err := p.cfg.profileConfig(p.Name, p.opts)
-			if err != nil {
-				return 0, err
-			}
-			if _, err := c.provider(pc); err != nil {
-				return 0, err
-			}
+func (p *Profile) dropSessions(ctx context.Context, in *Section, all bool) (int, error) {
+	if in == nil {
+		s, err := p.v.Lock(ctx, Exclusive)
+		if err != nil {
+			return 0, err
 		}
-		keys := c.dropKeys
-		if !all && len(keys) > 0 {
-			keys = keys[len(keys)-1:]
-		}
-		dropped := 0
-		for _, k := range keys {
-			n, err := p.v.removeSessions(k, c.minTTL)
-			dropped += n
-			if err != nil {
-				return dropped, err
-			}
-		}
-		return dropped, nil
+		defer s.Unlock()
+		in = s
 	}
-	switch p.v.held {
-	case Exclusive:
-		return build()
-	case Shared:
+	if in.mode != Exclusive {
 		return 0, errors.New("dropping cached sessions needs the vault's lock exclusive")
 	}
-	unlock, err := p.v.Lock(ctx, Exclusive)
-	if err != nil {
-		return 0, err
+	c := &chain{kr: in.kr, cfg: p.cfg, opts: p.opts, minTTL: minTTL(), cacheOnly: true, drop: true}
+	if p.ambient != nil {
+		c.ambientProvider(p)
+	} else {
+		pc, err := p.cfg.profileConfig(p.Name, p.opts)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := c.provider(pc); err != nil {
+			return 0, err
+		}
 	}
-	defer unlock()
-	return build()
+	keys := c.dropKeys
+	if !all && len(keys) > 0 {
+		keys = keys[len(keys)-1:]
+	}
+	dropped := 0
+	for _, k := range keys {
+		n, err := in.kr.removeSessions(k, c.minTTL)
+		dropped += n
+		if err != nil {
+			return dropped, err
+		}
+	}
+	return dropped, nil
 }
 
-func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, cacheOnly bool) (*Session, error) {
+func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, sec *Section, cacheOnly bool) (*Session, error) {
 	if p.ambient != nil {
-		return p.retrieveAmbient(ctx, cacheOnly)
+		return p.retrieveAmbient(ctx, sec, cacheOnly)
 	}
-	// The end of ctx ends an MFA prompt too.
-	defer currentPrompt.set(ctx)()
 	// Read afresh on each call: the chain below edits it (chained MFA).
 	pc, err := p.cfg.profileConfig(p.Name, p.opts)
 	if err != nil {
@@ -286,7 +300,6 @@ func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, cacheOnly 
 	}
 	if o.NoPrompt {
 		for c, depth := pc, 0; c != nil && depth < 32; c, depth = c.SourceProfile, depth+1 {
-			c.MfaPromptMethod = noPromptMethod
 			// A --mfa-token code is spent once used: AWS refuses it a second time.
 			c.MfaToken = ""
 		}
@@ -299,7 +312,8 @@ func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, cacheOnly 
 		}
 	}
 	c := &chain{
-		vault:     p.v,
+		ctx:       ctx,
+		kr:        sec.kr,
 		cfg:       p.cfg,
 		base:      awsCfg,
 		opts:      p.opts,
@@ -312,7 +326,7 @@ func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, cacheOnly 
 		return nil, err
 	}
 	creds, err := provider.Retrieve(ctx)
-	if errors.Is(err, errNotCached) {
+	if errors.Is(err, ErrNotCached) {
 		return nil, err
 	}
 	var timeout *TimeoutError
@@ -331,7 +345,7 @@ func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, cacheOnly 
 	return &Session{Profile: p.Name, Region: pc.Region, Credentials: creds, load: load}, nil
 }
 
-func (p *Profile) retrieveAmbient(ctx context.Context, cacheOnly bool) (*Session, error) {
+func (p *Profile) retrieveAmbient(ctx context.Context, sec *Section, cacheOnly bool) (*Session, error) {
 	var awsCfg aws.Config
 	if !cacheOnly {
 		var err error
@@ -339,9 +353,9 @@ func (p *Profile) retrieveAmbient(ctx context.Context, cacheOnly bool) (*Session
 			return nil, err
 		}
 	}
-	c := &chain{vault: p.v, cfg: p.cfg, base: awsCfg, opts: p.opts, minTTL: minTTL(), cacheOnly: cacheOnly}
+	c := &chain{ctx: ctx, kr: sec.kr, cfg: p.cfg, base: awsCfg, opts: p.opts, minTTL: minTTL(), cacheOnly: cacheOnly}
 	creds, err := c.ambientProvider(p).Retrieve(ctx)
-	if errors.Is(err, errNotCached) {
+	if errors.Is(err, ErrNotCached) {
 		return nil, err
 	}
 	if err != nil {
@@ -355,33 +369,34 @@ func (p *Profile) retrieveAmbient(ctx context.Context, cacheOnly bool) (*Session
 	return &Session{Profile: p.Name, Region: p.Region, Credentials: creds, load: load}, nil
 }
 
-// errNotCached says a session is not in the cache, where only the cache was to be read.
-var errNotCached = errors.New("no cached session")
+// lookThenFetch runs fn under the vault's double-checked lock (LookThenFetch); inside a
+// Section (in) it runs fn once, as that section allows.
+func (v *Vault) lookThenFetch(ctx context.Context, in *Section, fn func(s *Section, cacheOnly bool) error) error {
+	if in != nil {
+		return fn(in, in.mode != Exclusive)
+	}
+	return LookThenFetch(ctx, v.Lock, fn)
+}
 
-// lookThenFetch runs fn with cacheOnly under a shared hold, then, if the cache missed,
-// without it under an exclusive hold. Inside a Lock section it runs fn once, as the
-// section allows.
-func (v *Vault) lookThenFetch(ctx context.Context, fn func(cacheOnly bool) error) error {
-	switch v.held {
-	case Exclusive:
-		return fn(false)
-	case Shared:
-		return fn(true)
+// LookThenFetch is the double-checked lock of every cache in the vault (aws-vault's
+// sessions, av's registry tokens): fn runs with cacheOnly in a shared section, and, only if
+// it finds what it needs missing (ErrNotCached), again without cacheOnly in an exclusive
+// one, where it looks again before it fetches: of N avs started together on a cold cache,
+// one fetches while the others wait, then read what it stored. Each section is let go
+// when fn returns. lock is Vault.Lock, or a test's store.
+func LookThenFetch[S interface{ Unlock() }](ctx context.Context, lock func(context.Context, LockMode) (S, error), fn func(s S, cacheOnly bool) error) error {
+	run := func(mode LockMode) error {
+		s, err := lock(ctx, mode)
+		if err != nil {
+			return err
+		}
+		defer s.Unlock()
+		return fn(s, mode == Shared)
 	}
-	unlock, err := v.Lock(ctx, Shared)
-	if err != nil {
+	if err := run(Shared); !errors.Is(err, ErrNotCached) {
 		return err
 	}
-	err = fn(true)
-	unlock()
-	if !errors.Is(err, errNotCached) {
-		return err
-	}
-	if unlock, err = v.Lock(ctx, Exclusive); err != nil {
-		return err
-	}
-	defer unlock()
-	return fn(false)
+	return run(Exclusive)
 }
 
 // sdkConfig builds the SDK configuration every client of the run uses, so all of them
@@ -417,12 +432,13 @@ func sdkConfig(ctx context.Context, cfg *Config, profile, region string, timeout
 // chain builds the provider for a profile exactly as vault.TempCredentialsCreator does,
 // with the STS and SSO clients built from the SDK's config instead of by hand.
 type chain struct {
-	vault      *Vault
+	ctx        context.Context // of the Credentials call: it ends an MFA prompt too
+	kr         *vaultKeyring   // the vault, inside the call's Section
 	cfg        *Config
 	base       aws.Config
 	opts       Options
 	minTTL     time.Duration
-	cacheOnly  bool // fail with errNotCached rather than fetch a session
+	cacheOnly  bool // fail with ErrNotCached rather than fetch a session
 	noPrompt   bool // CredentialsOptions.NoPrompt
 	chainedMfa string
 	// drop: building the chain lists, in dropKeys, each cached session it would read, in
@@ -465,7 +481,7 @@ func (c *chain) cached(kind string, pc *vault.ProfileConfig, mfaSerial, service 
 	}
 	return &vault.CachedSessionProvider{
 		SessionKey:      key,
-		Keyring:         &vault.SessionKeyring{Keyring: c.vault.kr},
+		Keyring:         &vault.SessionKeyring{Keyring: c.kr},
 		ExpiryWindow:    c.minTTL,
 		SessionProvider: gate{p, c.cacheOnly, service},
 	}
@@ -482,7 +498,7 @@ type gate struct {
 
 func (g gate) RetrieveStsCredentials(ctx context.Context) (*ststypes.Credentials, error) {
 	if g.cacheOnly {
-		return nil, errNotCached
+		return nil, ErrNotCached
 	}
 	creds, err := g.StsSessionProvider.RetrieveStsCredentials(ctx)
 	var call *smithy.OperationError
@@ -532,7 +548,7 @@ func haveTTY() bool {
 const roleSessionType = cacheTypePrefix + "sts.AssumeRole"
 
 func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, error) {
-	stored, err := c.vault.HasCredentials(pc.ProfileName)
+	stored, err := c.kr.hasCredentials(pc.ProfileName)
 	if err != nil {
 		return nil, err
 	}
@@ -544,7 +560,7 @@ func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, erro
 		cfg := c.client(pc.SSORegion, aws.AnonymousCredentials{})
 		p := &vault.SSORoleCredentialsProvider{
 			OIDCClient:     ssooidc.NewFromConfig(cfg),
-			OIDCTokenCache: vault.OIDCTokenKeyring{Keyring: c.vault.kr},
+			OIDCTokenCache: vault.OIDCTokenKeyring{Keyring: c.kr},
 			StartURL:       pc.SSOStartURL,
 			SSOClient:      sso.NewFromConfig(cfg),
 			AccountID:      pc.SSOAccountID,
@@ -554,7 +570,7 @@ func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, erro
 		var sp vault.StsSessionProvider = p
 		if c.noPrompt || !haveTTY() {
 			// aws-vault would open a browser and wait minutes for a person to approve.
-			sp = ssoLoginGate{p, vault.OIDCTokenKeyring{Keyring: c.vault.kr}, pc}
+			sp = ssoLoginGate{p, vault.OIDCTokenKeyring{Keyring: c.kr}, pc}
 		}
 		return c.cached("sso.GetRoleCredentials", pc, pc.SSOStartURL, "SSO in "+c.region(pc.SSORegion), sp), nil
 	case pc.HasWebIdentity():
@@ -579,7 +595,7 @@ func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, erro
 func (c *chain) sourceCredentials(pc *vault.ProfileConfig, stored bool) (aws.CredentialsProvider, error) {
 	if stored {
 		log.Printf("profile %q: using stored credentials", pc.ProfileName)
-		return vault.NewMasterCredentialsProvider(c.vault.credentials(), pc.ProfileName), nil
+		return vault.NewMasterCredentialsProvider(c.kr.credentials(), pc.ProfileName), nil
 	}
 	log.Printf("profile %q: sourcing credentials from profile %q", pc.ProfileName, pc.SourceProfile.ProfileName)
 	return c.provider(pc.SourceProfile)
@@ -605,7 +621,7 @@ func (c *chain) withSession(pc *vault.ProfileConfig, stored bool) (aws.Credentia
 			Tags:              pc.SessionTags,
 			TransitiveTagKeys: pc.TransitiveSessionTags,
 			SourceIdentity:    pc.SourceIdentity,
-			Mfa:               vault.NewMfa(pc),
+			Mfa:               c.mfa(pc),
 		}
 		if pc.MfaSerial != "" {
 			return c.cached("sts.AssumeRole", pc, pc.MfaSerial, "STS in "+c.region(pc.Region), p), nil
@@ -622,7 +638,7 @@ func (c *chain) withSession(pc *vault.ProfileConfig, stored bool) (aws.Credentia
 		p := &vault.SessionTokenProvider{
 			StsClient: c.stsClient(pc, source),
 			Duration:  pc.GetSessionTokenDuration(),
-			Mfa:       vault.NewMfa(pc),
+			Mfa:       c.mfa(pc),
 		}
 		return c.cached("sts.GetSessionToken", pc, pc.MfaSerial, "STS in "+c.region(pc.Region), p), nil
 	}

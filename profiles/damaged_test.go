@@ -23,7 +23,7 @@ func damagedVault(t *testing.T, damage func(data []byte) []byte) (v *Vault, dir,
 	if err := w.credentials().Set("dev", awsCredentials()); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.WriteCache(CacheKey{Kind: "ecr", Profile: "dev"}, []byte(`{"tokens":{}}`), time.Now().Add(time.Hour), "test"); err != nil {
+	if err := w.writeCache(CacheKey{Kind: "ecr", Profile: "dev"}, []byte(`{"tokens":{}}`), time.Now().Add(time.Hour), "test"); err != nil {
 		t.Fatal(err)
 	}
 	matches, _ := filepath.Glob(filepath.Join(dir, "av.ecr,*"))
@@ -66,7 +66,7 @@ func TestDamagedCacheItemIsAMiss(t *testing.T) {
 	for name, damage := range damages {
 		t.Run(name, func(t *testing.T) {
 			v, _, itemFile := damagedVault(t, damage)
-			_, err := v.ReadCache(CacheKey{Kind: "ecr", Profile: "dev"})
+			_, err := v.readCache(CacheKey{Kind: "ecr", Profile: "dev"})
 			if !errors.Is(err, ErrNotCached) {
 				t.Fatalf("ReadCache of a damaged item = %v, want ErrNotCached", err)
 			}
@@ -89,7 +89,7 @@ func TestWrongPassphraseIsNotADamagedItem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = v.ReadCache(CacheKey{Kind: "ecr", Profile: "dev"})
+	_, err = v.readCache(CacheKey{Kind: "ecr", Profile: "dev"})
 	var ie *ItemError
 	if !errors.Is(err, ErrVaultLocked) || !errors.As(err, &ie) || !strings.HasPrefix(ie.Key, "av.ecr,") {
 		t.Fatalf("ReadCache with the wrong passphrase = %v, want ErrVaultLocked naming the item", err)

@@ -513,7 +513,7 @@ func avChain(t *testing.T, v *Vault, c diffCase) chainView {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ch := &chain{vault: v, cfg: cfg, base: awsCfg, opts: c.opts, minTTL: minTTL(), noPrompt: c.noPrompt}
+		ch := &chain{ctx: context.Background(), kr: v.kr, cfg: cfg, base: awsCfg, opts: c.opts, minTTL: minTTL(), noPrompt: c.noPrompt}
 		if p, err = ch.provider(pc); err != nil {
 			t.Fatalf("av's chain: %v", err)
 		}

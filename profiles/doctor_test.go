@@ -30,7 +30,7 @@ func TestCheckVaultFile(t *testing.T) {
 	if err := w.credentials().Set("dev", awsCredentials()); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.WriteCache(CacheKey{Kind: "ecr", Profile: "dev"}, []byte(`{"tokens":{}}`), time.Now().Add(time.Hour), "test"); err != nil {
+	if err := w.writeCache(CacheKey{Kind: "ecr", Profile: "dev"}, []byte(`{"tokens":{}}`), time.Now().Add(time.Hour), "test"); err != nil {
 		t.Fatal(err)
 	}
 	before := dirState(t, filepath.Dir(dir))

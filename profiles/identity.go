@@ -3,14 +3,12 @@ package profiles
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"os"
 	"sort"
 	"strconv"
 
-	"github.com/99designs/aws-vault/v7/prompt"
 	"github.com/99designs/aws-vault/v7/vault"
 )
 
@@ -73,15 +71,4 @@ func putSorted(h hash.Hash, name string, m map[string]string) {
 	for _, k := range keys {
 		fmt.Fprintf(h, "%s.%s=%q\n", name, k, m[k])
 	}
-}
-
-// noPromptMethod is the MFA prompt of CredentialsOptions.NoPrompt.
-const noPromptMethod = "av-no-prompt"
-
-// ErrNeedsMFA says an MFA code was needed where av may not ask for one.
-var ErrNeedsMFA = errors.New("an MFA code is needed and av does not prompt while the command runs")
-
-func init() {
-	// aws-vault looks MFA prompts up by name in this table.
-	prompt.Methods[noPromptMethod] = func(string) (string, error) { return "", ErrNeedsMFA }
 }

@@ -69,9 +69,9 @@ func CheckProfileName(name string) error {
 // Add stores a profile's keys in the vault as `aws-vault add` does (the same item name,
 // label and JSON, through aws-vault's CredentialKeyring), replacing keys it had, and then
 // removes the profile's cached sessions and av's items, as `aws-vault add` does: they were
-// obtained with the old keys. It holds the vault's lock exclusive throughout; call Unlock
-// first, so that the passphrase is not asked for while the lock is held.
-func (v *Vault) Add(cfg *Config, profile string, k Keys) (Added, error) {
+// obtained with the old keys. It holds the vault's lock exclusive throughout; call
+// ReadyToWrite first, so that the passphrase is not asked for while the lock is held.
+func (v *Vault) Add(ctx context.Context, cfg *Config, profile string, k Keys) (Added, error) {
 	var a Added
 	if err := CheckProfileName(profile); err != nil {
 		return a, err
@@ -87,21 +87,21 @@ func (v *Vault) Add(cfg *Config, profile string, k Keys) (Added, error) {
 			return a, err
 		}
 	}
-	unlock, err := v.Lock(v.ctx, Exclusive)
+	s, err := v.Lock(ctx, Exclusive)
 	if err != nil {
 		return a, err
 	}
-	defer unlock()
-	if a.Replaced, err = v.HasCredentials(profile); err != nil {
+	defer s.Unlock()
+	if a.Replaced, err = s.kr.hasCredentials(profile); err != nil {
 		return a, err
 	}
 	creds := aws.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey}
-	if err := v.credentials().Set(profile, creds); err != nil {
+	if err := s.kr.credentials().Set(profile, creds); err != nil {
 		return a, err
 	}
 	// aws-vault add's own step (SessionKeyring.RemoveForProfile): every session-shaped
 	// item of the profile, av's included.
-	n, err := (&vault.SessionKeyring{Keyring: v.kr}).RemoveForProfile(profile)
+	n, err := (&vault.SessionKeyring{Keyring: s.kr}).RemoveForProfile(profile)
 	a.Removed = n
 	if err != nil {
 		return a, fmt.Errorf("the keys are stored; removing the profile's cached sessions: %w", err)
@@ -109,16 +109,17 @@ func (v *Vault) Add(cfg *Config, profile string, k Keys) (Added, error) {
 	return a, nil
 }
 
-// Unlock makes the vault ready for a write: the file backend's passphrase is asked for
+// ReadyToWrite makes the vault ready for a write: the file backend's passphrase is asked for
 // now, if it is not at hand, and checked against an item already stored, so that a
 // mistyped passphrase is refused (ErrVaultLocked) rather than used to encrypt a new item
 // that no other item shares. For a vault with no items yet the passphrase is asked for
 // twice. Other backends need nothing.
-func (v *Vault) Unlock() error {
+func (v *Vault) ReadyToWrite(ctx context.Context) error {
 	if v.backend != string(keyring.FileBackend) {
 		return nil
 	}
-	keys, err := v.kr.Keys()
+	kr := v.view(ctx)
+	keys, err := kr.Keys()
 	if err != nil {
 		return fmt.Errorf("listing the %s vault: %w", v.backend, err)
 	}
@@ -131,11 +132,11 @@ func (v *Vault) Unlock() error {
 			return err
 		}
 		if len(keys) == 0 {
-			again, err := readFromTTY(v.ctx, "Enter the same passphrase again: ", echoOff)
+			again, err := readFromTTY(ctx, "Enter the same passphrase again: ", echoOff)
 			if err != nil {
 				return fmt.Errorf("reading the vault passphrase: %w", err)
 			}
-			if again != v.passphrase {
+			if p, _ := v.passphraseAtHand(); again != p {
 				return ErrPassphraseMismatch
 			}
 		}
@@ -146,7 +147,7 @@ func (v *Vault) Unlock() error {
 	// One item, master keys first (rewritten least often): get tells a damaged item from
 	// a wrong passphrase by trying others.
 	slices.SortStableFunc(keys, func(a, b string) int { return boolRank(!isMasterItem(a)) - boolRank(!isMasterItem(b)) })
-	_, err = v.kr.Get(keys[0])
+	_, err = kr.Get(keys[0])
 	switch {
 	case err == nil, errors.Is(err, ErrDamagedItem), errors.Is(err, keyring.ErrKeyNotFound):
 		return nil
@@ -295,25 +296,25 @@ func (e *NothingStoredError) Error() string {
 // so that neither aws-vault nor av can use the profile afterwards. `aws-vault remove`
 // removes the keys alone and leaves the sessions, which aws-vault exec goes on using until
 // they expire. With SessionsOnly the keys stay. It holds the vault's lock exclusive.
-func (v *Vault) Remove(cfg *Config, profile string, o RemoveOptions) (Removed, error) {
+func (v *Vault) Remove(ctx context.Context, cfg *Config, profile string, o RemoveOptions) (Removed, error) {
 	var r Removed
-	unlock, err := v.Lock(v.ctx, Exclusive)
+	s, err := v.Lock(ctx, Exclusive)
 	if err != nil {
 		return r, err
 	}
-	defer unlock()
-	keys, err := v.kr.Keys()
+	defer s.Unlock()
+	keys, err := s.kr.Keys()
 	if err != nil {
 		return r, fmt.Errorf("listing the %s vault: %w", v.backend, err)
 	}
 	hasKeys := slices.Contains(keys, profile) && isMasterItem(profile)
-	c, err := v.clear(keys, cfg, ClearOptions{Profile: profile, Sessions: true})
+	c, err := s.clear(keys, cfg, ClearOptions{Profile: profile, Sessions: true})
 	r.Sessions, r.Items = c.Sessions, c.Items
 	if err != nil {
 		return r, err
 	}
 	if hasKeys && !o.SessionsOnly {
-		if err := v.credentials().Remove(profile); err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
+		if err := s.kr.credentials().Remove(profile); err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
 			return r, err
 		}
 		r.Keys = true

@@ -36,7 +36,7 @@ func seed(t *testing.T, v *Vault, p string, keys bool, exp time.Time) {
 	if err := (&vault.SessionKeyring{Keyring: v.store}).Set(vault.SessionMetadata{Type: "sts.GetSessionToken", ProfileName: p}, stsCredentials(exp)); err != nil {
 		t.Fatal(err)
 	}
-	if err := v.WriteCache(CacheKey{Kind: "ecr", Profile: p, Detail: "id"}, []byte("t"), exp, "test"); err != nil {
+	if err := v.writeCache(CacheKey{Kind: "ecr", Profile: p, Detail: "id"}, []byte("t"), exp, "test"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -61,7 +61,7 @@ func TestAddIsAWSVaultAdd(t *testing.T) {
 	seed(t, v, "dev", false, exp)
 	seed(t, v, "prod", true, exp)
 
-	a, err := v.Add(cfg, "dev", Keys{AccessKeyID: "AKIAAAAAAAAAAAAAAAAA", SecretAccessKey: "s1"})
+	a, err := v.Add(context.Background(), cfg, "dev", Keys{AccessKeyID: "AKIAAAAAAAAAAAAAAAAA", SecretAccessKey: "s1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestAddIsAWSVaultAdd(t *testing.T) {
 		t.Fatalf("aws-vault reads %+v, %v", got, err)
 	}
 
-	a, err = v.Add(cfg, "dev", Keys{AccessKeyID: "AKIABBBBBBBBBBBBBBBB", SecretAccessKey: "s2"})
+	a, err = v.Add(context.Background(), cfg, "dev", Keys{AccessKeyID: "AKIABBBBBBBBBBBBBBBB", SecretAccessKey: "s2"})
 	if err != nil || !a.Replaced {
 		t.Fatalf("second Add = %+v, %v; want Replaced", a, err)
 	}
@@ -106,16 +106,16 @@ func TestAddRefuses(t *testing.T) {
 	v := fileVault(t, filepath.Join(t.TempDir(), "keys"), t.TempDir())
 	k := Keys{AccessKeyID: "AKIAAAAAAAAAAAAAAAAA", SecretAccessKey: "s"}
 	var se *SourceProfileError
-	if _, err := v.Add(cfg, "role", k); !errors.As(err, &se) || se.Source != "base" {
+	if _, err := v.Add(context.Background(), cfg, "role", k); !errors.As(err, &se) || se.Source != "base" {
 		t.Errorf("Add(role) = %v, want a SourceProfileError naming base", err)
 	}
 	for _, name := range []string{"", "a/b", "..", "-x", "a b", "a\x1b[2J", "sts.GetSessionToken,ZGV2,,1700000000", "oidc:https://x"} {
 		var ne *ProfileNameError
-		if _, err := v.Add(cfg, name, k); !errors.As(err, &ne) {
+		if _, err := v.Add(context.Background(), cfg, name, k); !errors.As(err, &ne) {
 			t.Errorf("Add(%q) = %v, want a ProfileNameError", name, err)
 		}
 	}
-	if _, err := v.Add(cfg, "dev", Keys{AccessKeyID: "AKIAAAAAAAAAAAAAAAAA"}); err == nil {
+	if _, err := v.Add(context.Background(), cfg, "dev", Keys{AccessKeyID: "AKIAAAAAAAAAAAAAAAAA"}); err == nil {
 		t.Error("Add with no secret key succeeded")
 	}
 	if keys := storeKeys(t, v); len(keys) != 0 {
@@ -133,12 +133,12 @@ func TestUnlockRefusesAWrongPassphrase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := v.Unlock(); !errors.Is(err, ErrVaultLocked) {
+	if err := v.ReadyToWrite(context.Background()); !errors.Is(err, ErrVaultLocked) {
 		t.Fatalf("Unlock with a wrong passphrase: %v, want ErrVaultLocked", err)
 	}
 	t.Setenv(PassphraseVar, "test-passphrase")
 	v, _ = OpenVault(context.Background(), VaultOptions{Backend: "file", FileDir: dir})
-	if err := v.Unlock(); err != nil {
+	if err := v.ReadyToWrite(context.Background()); err != nil {
 		t.Fatalf("Unlock with the right passphrase: %v", err)
 	}
 }
@@ -153,13 +153,13 @@ func TestCreateMakesTheVaultOnWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := v.Unlock(); err != nil {
+	if err := v.ReadyToWrite(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the vault directory exists before the write: %v", err)
 	}
-	if _, err := v.Add(cfg, "dev", Keys{AccessKeyID: "AKIAAAAAAAAAAAAAAAAA", SecretAccessKey: "s"}); err != nil {
+	if _, err := v.Add(context.Background(), cfg, "dev", Keys{AccessKeyID: "AKIAAAAAAAAAAAAAAAAA", SecretAccessKey: "s"}); err != nil {
 		t.Fatal(err)
 	}
 	again, err := OpenVault(context.Background(), VaultOptions{Backend: "file", FileDir: dir})
@@ -224,14 +224,14 @@ func TestRemove(t *testing.T) {
 	seed(t, v, "dev", true, exp)
 	seed(t, v, "prod", true, exp)
 
-	r, err := v.Remove(cfg, "prod", RemoveOptions{SessionsOnly: true})
+	r, err := v.Remove(context.Background(), cfg, "prod", RemoveOptions{SessionsOnly: true})
 	if err != nil || r != (Removed{Sessions: 1, Items: 1}) {
 		t.Fatalf("Remove(prod, sessions only) = %+v, %v", r, err)
 	}
 	if ok, _ := v.HasCredentials("prod"); !ok {
 		t.Error("sessions only removed prod's keys")
 	}
-	r, err = v.Remove(cfg, "dev", RemoveOptions{})
+	r, err = v.Remove(context.Background(), cfg, "dev", RemoveOptions{})
 	if err != nil || r != (Removed{Keys: true, Sessions: 1, Items: 1}) {
 		t.Fatalf("Remove(dev) = %+v, %v", r, err)
 	}
@@ -239,7 +239,7 @@ func TestRemove(t *testing.T) {
 		t.Errorf("left %q, want prod's keys alone", keys)
 	}
 	var none *NothingStoredError
-	if _, err := v.Remove(cfg, "dev", RemoveOptions{}); !errors.As(err, &none) {
+	if _, err := v.Remove(context.Background(), cfg, "dev", RemoveOptions{}); !errors.As(err, &none) {
 		t.Errorf("Remove(dev) again = %v, want NothingStoredError", err)
 	}
 	if _, err := v.Stored(cfg, "prd"); !errors.As(err, &none) || none.Suggestion != "prod" {

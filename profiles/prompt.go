@@ -11,48 +11,45 @@ import (
 	"time"
 
 	"github.com/99designs/aws-vault/v7/prompt"
+	"github.com/99designs/aws-vault/v7/vault"
 	"golang.org/x/sys/unix"
 )
 
-// ttyPromptMethod is av's MFA prompt, registered with aws-vault's prompt methods. It
+// ttyPromptMethod names av's MFA prompt in the profile's settings (mfaPromptMethod). It
 // replaces aws-vault's "terminal" method, which reads in a raw mode of its own that
 // nothing can interrupt: Ctrl-C there would leave av waiting for Enter.
 const ttyPromptMethod = "av-terminal"
 
-func init() {
-	prompt.Methods[ttyPromptMethod] = func(mfaSerial string) (string, error) {
-		return readFromTTY(currentPrompt.context(), fmt.Sprintf("Enter MFA code for %s: ", mfaSerial), echoOn)
+// ErrNeedsMFA says an MFA code was needed where av may not ask for one.
+var ErrNeedsMFA = errors.New("an MFA code is needed and av does not prompt while the command runs")
+
+// promptMethods guards av's use of aws-vault's table of prompt methods (prompt.Methods).
+var promptMethods sync.Mutex
+
+// mfa is aws-vault's NewMfa for pc, with av's prompt bound to this call: the end of c.ctx
+// ends it, and with c.noPrompt it is ErrNeedsMFA. aws-vault finds a prompt by name in a
+// global table when the Mfa is made (never later), and the Mfa cannot be given a function
+// otherwise: so the call's prompt is entered under a name of its own for that moment only.
+// A code given (--mfa-token) and mfa_process are aws-vault's, as they are.
+func (c *chain) mfa(pc *vault.ProfileConfig) vault.Mfa {
+	if pc.MfaToken != "" || pc.MfaProcess != "" || (pc.MfaPromptMethod != ttyPromptMethod && !c.noPrompt) {
+		return vault.NewMfa(pc)
 	}
-}
-
-// currentPrompt holds the context of the Credentials call running now: aws-vault calls prompt
-// methods as plain functions from a global map, so av's method finds its context here.
-var currentPrompt promptContext
-
-type promptContext struct {
-	mu  sync.Mutex
-	ctx context.Context
-}
-
-func (p *promptContext) set(ctx context.Context) (reset func()) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	prev := p.ctx
-	p.ctx = ctx
-	return func() {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		p.ctx = prev
+	ctx := c.ctx
+	ask := func(serial string) (string, error) {
+		return readFromTTY(ctx, fmt.Sprintf("Enter MFA code for %s: ", serial), echoOn)
 	}
-}
-
-func (p *promptContext) context() context.Context {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ctx == nil {
-		return context.Background()
+	if c.noPrompt {
+		ask = func(string) (string, error) { return "", ErrNeedsMFA }
 	}
-	return p.ctx
+	const name = "av-this-call"
+	promptMethods.Lock()
+	defer promptMethods.Unlock()
+	prompt.Methods[name] = ask
+	defer delete(prompt.Methods, name)
+	this := *pc
+	this.MfaPromptMethod = name
+	return vault.NewMfa(&this)
 }
 
 type echo bool

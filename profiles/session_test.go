@@ -74,7 +74,7 @@ func TestCredentialsFetchOnAMiss(t *testing.T) {
 	// A session with less than AWS_MIN_TTL left is a miss: av goes to STS for a new one.
 	putSession(t, v, "dev", time.Now().Add(time.Minute))
 	_, err := p.Credentials(context.Background(), CredentialsOptions{})
-	if err == nil || errors.Is(err, errNotCached) || !strings.Contains(err.Error(), `getting credentials for profile "dev"`) {
+	if err == nil || errors.Is(err, ErrNotCached) || !strings.Contains(err.Error(), `getting credentials for profile "dev"`) {
 		t.Errorf("err = %v, want STS's failure", err)
 	}
 }
@@ -97,23 +97,23 @@ func TestMasterKeysAreNeverKept(t *testing.T) {
 func TestLookThenFetch(t *testing.T) {
 	v := fileVault(t, t.TempDir(), t.TempDir())
 	var seen []string
-	record := func(hit bool) func(bool) error {
-		return func(cacheOnly bool) error {
-			seen = append(seen, v.held.String()+" cacheOnly="+map[bool]string{true: "yes", false: "no"}[cacheOnly])
+	record := func(hit bool) func(*Section, bool) error {
+		return func(s *Section, cacheOnly bool) error {
+			seen = append(seen, s.Mode().String()+" cacheOnly="+map[bool]string{true: "yes", false: "no"}[cacheOnly])
 			if cacheOnly && !hit {
-				return errNotCached
+				return ErrNotCached
 			}
 			return nil
 		}
 	}
-	if err := v.lookThenFetch(context.Background(), record(true)); err != nil {
+	if err := v.lookThenFetch(context.Background(), nil, record(true)); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"shared cacheOnly=yes"}; !slices.Equal(seen, want) {
 		t.Errorf("a hit: %q, want %q", seen, want)
 	}
 	seen = nil
-	if err := v.lookThenFetch(context.Background(), record(false)); err != nil {
+	if err := v.lookThenFetch(context.Background(), nil, record(false)); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"shared cacheOnly=yes", "exclusive cacheOnly=no"}; !slices.Equal(seen, want) {
@@ -121,12 +121,12 @@ func TestLookThenFetch(t *testing.T) {
 	}
 	// Inside an exclusive section (the token cache's fill), it fetches under that hold.
 	seen = nil
-	unlock, err := v.Lock(context.Background(), Exclusive)
+	s, err := v.Lock(context.Background(), Exclusive)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = v.lookThenFetch(context.Background(), record(false))
-	unlock()
+	err = v.lookThenFetch(context.Background(), s, record(false))
+	s.Unlock()
 	if want := []string{"exclusive cacheOnly=no"}; err != nil || !slices.Equal(seen, want) {
 		t.Errorf("in a section: %q (%v), want %q", seen, err, want)
 	}
@@ -160,7 +160,7 @@ func TestDeriveAhead(t *testing.T) {
 	dir := t.TempDir()
 	v := fileVault(t, dir, "")
 	exp := time.Now().Add(time.Hour)
-	if err := v.WriteCache(CacheKey{Kind: "ecr", Profile: "dev", Detail: "id"}, []byte(`{}`), exp, "test"); err != nil {
+	if err := v.writeCache(CacheKey{Kind: "ecr", Profile: "dev", Detail: "id"}, []byte(`{}`), exp, "test"); err != nil {
 		t.Fatal(err)
 	}
 	putSession(t, v, "dev", exp)
@@ -175,7 +175,7 @@ func TestDeriveAhead(t *testing.T) {
 	if n := w.DeriveAhead([]string{"dev"}); n != 2 {
 		t.Fatalf("DeriveAhead(dev) began %d derivations, want 2 (its token item and its session)", n)
 	}
-	if _, err := w.ReadCache(CacheKey{Kind: "ecr", Profile: "dev", Detail: "id"}); err != nil {
+	if _, err := w.readCache(CacheKey{Kind: "ecr", Profile: "dev", Detail: "id"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := (&vault.SessionKeyring{Keyring: w.kr}).Get(vault.SessionMetadata{Type: "sts.GetSessionToken", ProfileName: "dev"}); err != nil {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/99designs/aws-vault/v7/prompt"
@@ -77,22 +78,30 @@ func VaultOptionsFromEnv() VaultOptions {
 }
 
 // Vault is the keyring aws-vault uses: master credentials, cached sessions and SSO tokens,
-// and av's cached registry tokens. Every read av makes holds the vault's cross-process lock
-// shared, every write holds it exclusive (Lock takes it for a whole section), and writes to
-// the file backend replace an item whole. A Vault is not for concurrent use.
+// and av's cached registry tokens. Every read av makes holds the vault's lock shared, every
+// write holds it exclusive (Lock takes it for a whole Section), and writes to the file
+// backend replace an item whole.
+//
+// A Vault is safe for concurrent use, and guards itself: its lock is taken within the
+// process too (one Section at a time; a read or write outside a Section is a Section of
+// its own), so the token renewal and the credential endpoint of one run share a Vault
+// without any lock of their callers'.
 type Vault struct {
-	kr      keyring.Keyring // vaultKeyring: what aws-vault's types are given
-	store   keyring.Keyring // the backend itself
+	kr      *vaultKeyring   // outside a Section: each call holds the lock for itself
+	store   keyring.Keyring // the backend itself: used only by a holder of turn
 	backend string
 	fileDir string // the file backend's directory, for whole-item writes
 
-	// ctx ends waits for the lock by reads and writes outside a Lock section: they come
-	// through keyring's interface (from aws-vault's types too), which takes no context.
+	// ctx ends waits for the lock by reads and writes outside a Section that come through
+	// keyring's interface, which takes no context (av list's, say).
 	ctx  context.Context
-	lock *vaultLock // nil without VaultOptions.LockDir
-	held LockMode
+	lock *vaultLock // the cross-process lock; nil without VaultOptions.LockDir
+	// turn is the in-process half of the lock: a Section holds it from Lock to Unlock.
+	turn chan struct{}
 
-	ambientCache  bool // a CI job's own cache (OpenAmbient), in the runtime directory
+	ambientCache bool // a CI job's own cache (OpenAmbient), in the runtime directory
+
+	mu            sync.Mutex // guards the fields below, which DeriveAhead and Decrypts read outside a Section
 	passphrase    string
 	hasPassphrase bool // asked for, or given in VaultOptions
 	passphraseErr error
@@ -106,7 +115,8 @@ type Vault struct {
 // so credentials stored by `aws-vault add` are used as they are. The end of ctx ends the
 // passphrase prompt, if the vault needs one, and waits for the vault's lock.
 func OpenVault(ctx context.Context, o VaultOptions) (*Vault, error) {
-	v := &Vault{ctx: ctx, passphrase: o.FilePassphrase, hasPassphrase: o.HasFilePassphrase, opts: o}
+	v := newVault(ctx, "")
+	v.passphrase, v.hasPassphrase, v.opts = o.FilePassphrase, o.HasFilePassphrase, o
 	if err := v.open(o); err != nil {
 		return nil, err
 	}
@@ -151,7 +161,6 @@ func (v *Vault) open(o VaultOptions) error {
 		}
 		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 			v.store = keyring.NewArrayKeyring(nil)
-			v.kr = v.store
 			if o.Create {
 				v.pendingDir = dir
 			}
@@ -190,9 +199,18 @@ func (v *Vault) open(o VaultOptions) error {
 		return newOpenError(backend, o, err)
 	}
 	v.store = kr
-	v.kr = &vaultKeyring{v: v}
 	v.pendingDir = ""
 	return nil
+}
+
+// view is the vault outside a Section, for one call: ctx ends its waits for the lock.
+func (v *Vault) view(ctx context.Context) *vaultKeyring { return &vaultKeyring{v: v, ctx: ctx} }
+
+// newVault is a Vault on no store yet: the caller sets store (and lock) before any use.
+func newVault(ctx context.Context, backend string) *Vault {
+	v := &Vault{ctx: ctx, backend: backend, turn: make(chan struct{}, 1)}
+	v.kr = v.view(ctx)
+	return v
 }
 
 // fileVaultDir is the file backend's directory, as o names it (or aws-vault's default).
@@ -234,28 +252,58 @@ func needsBus(backend string) bool {
 	return backend == string(keyring.SecretServiceBackend) || backend == string(keyring.KWalletBackend)
 }
 
-// Lock holds the vault's lock in mode until the returned func is called. Reads and writes
-// inside the section take no further lock. Sections do not nest.
-func (v *Vault) Lock(ctx context.Context, mode LockMode) (unlock func(), err error) {
-	if v.held != unlocked {
-		return nil, fmt.Errorf("the vault is already locked (%s)", v.held)
+// Section is a hold on the vault's lock, from Lock until Unlock, in one mode. Reads and
+// writes made through it (its methods, and credentials got with CredentialsOptions.Section)
+// take no further lock. A Section belongs to the goroutine that took it; Unlock is safe to
+// call more than once, so `defer s.Unlock()` may follow an earlier Unlock.
+type Section struct {
+	v    *Vault
+	mode LockMode
+	f    *os.File      // the cross-process hold; nil for a vault without one
+	kr   *vaultKeyring // the vault as seen inside the section
+	once sync.Once
+}
+
+// Lock holds the vault's lock in mode, within the process and across processes, until the
+// Section's Unlock. The end of ctx ends the wait, and the wait for another process is
+// bounded by VaultOptions.LockTimeout. Sections do not nest: code inside one passes it on.
+func (v *Vault) Lock(ctx context.Context, mode LockMode) (*Section, error) {
+	select {
+	case v.turn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 	var f *os.File
 	if v.lock != nil {
+		var err error
 		if f, err = v.lock.acquire(ctx, mode); err != nil {
+			<-v.turn
 			return nil, err
 		}
 	}
-	v.held = mode
-	return func() {
-		v.held = unlocked
-		v.lock.release(f)
-	}, nil
+	s := &Section{v: v, mode: mode, f: f}
+	s.kr = &vaultKeyring{v: v, sec: s, ctx: ctx}
+	return s, nil
 }
+
+// Unlock ends the section.
+func (s *Section) Unlock() {
+	s.once.Do(func() {
+		s.v.lock.release(s.f)
+		<-s.v.turn
+	})
+}
+
+// Mode is how the section holds the lock.
+func (s *Section) Mode() LockMode { return s.mode }
 
 // Decrypts counts the items read from the vault so far: each costs a decryption (about
 // 3 ms with the file backend), so the warm path is judged by it.
-func (v *Vault) Decrypts() int { return v.decrypts }
+func (v *Vault) Decrypts() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.decrypts
+}
 
 // KeysDerivedAhead counts the file-backend items read so far whose key was derived in
 // advance (DeriveAhead).
@@ -333,6 +381,8 @@ func readDirNames(dir string) ([]string, error) {
 // passphraseAtHand is the file backend's passphrase if it is known without asking:
 // already asked for, or in the environment.
 func (v *Vault) passphraseAtHand() (string, bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	if v.hasPassphrase {
 		return v.passphrase, v.passphraseErr == nil
 	}
@@ -344,43 +394,51 @@ func (v *Vault) passphraseAtHand() (string, bool) {
 func SetDebug(on bool) { keyring.Debug = on }
 
 // HasCredentials reports whether the vault holds master credentials for the profile.
-func (v *Vault) HasCredentials(profile string) (bool, error) {
-	ok, err := v.credentials().Has(profile)
+func (v *Vault) HasCredentials(profile string) (bool, error) { return v.kr.hasCredentials(profile) }
+
+func (k *vaultKeyring) hasCredentials(profile string) (bool, error) {
+	ok, err := k.credentials().Has(profile)
 	if err != nil {
-		return false, fmt.Errorf("listing the %s vault: %w", v.backend, err)
+		return false, fmt.Errorf("listing the %s vault: %w", k.v.backend, err)
 	}
 	return ok, nil
 }
 
-func (v *Vault) credentials() *vault.CredentialKeyring {
-	return &vault.CredentialKeyring{Keyring: v.kr}
+func (k *vaultKeyring) credentials() *vault.CredentialKeyring {
+	return &vault.CredentialKeyring{Keyring: k}
 }
 
-// locked runs fn holding the lock in at least mode: inside a Lock section as it is,
-// otherwise holding the lock for fn alone.
-func (v *Vault) locked(mode LockMode, fn func() error) error {
-	if v.lock == nil || v.held >= mode {
+// locked runs fn holding the lock in at least mode: inside a Section as it holds it,
+// otherwise in a Section of fn's own.
+func (k *vaultKeyring) locked(mode LockMode, fn func() error) error {
+	if k.sec != nil {
+		if k.sec.mode < mode {
+			return errors.New("writing to the vault under a shared lock")
+		}
 		return fn()
 	}
-	if v.held != unlocked {
-		return errors.New("writing to the vault under a shared lock")
-	}
-	f, err := v.lock.acquire(v.ctx, mode)
+	s, err := k.v.Lock(k.ctx, mode)
 	if err != nil {
 		return err
 	}
-	defer v.lock.release(f)
+	defer s.Unlock()
 	return fn()
 }
 
 // vaultKeyring is the keyring as av uses it, and as it hands it to aws-vault's session and
 // credential types: locked, writing whole items, and keeping the vault's contents out of
-// error messages (a decrypt or parse error of an item may quote part of it).
-type vaultKeyring struct{ v *Vault }
+// error messages (a decrypt or parse error of an item may quote part of it). Inside a
+// Section it uses the section's hold; outside, each call takes the lock for itself, and
+// ctx ends its wait.
+type vaultKeyring struct {
+	v   *Vault
+	sec *Section
+	ctx context.Context
+}
 
 func (k *vaultKeyring) Get(key string) (keyring.Item, error) {
 	var item keyring.Item
-	err := k.v.locked(Shared, func() (err error) {
+	err := k.locked(Shared, func() (err error) {
 		item, err = k.v.get(key)
 		return err
 	})
@@ -389,7 +447,7 @@ func (k *vaultKeyring) Get(key string) (keyring.Item, error) {
 
 func (k *vaultKeyring) GetMetadata(key string) (keyring.Metadata, error) {
 	var md keyring.Metadata
-	err := k.v.locked(Shared, func() (err error) {
+	err := k.locked(Shared, func() (err error) {
 		md, err = k.v.store.GetMetadata(key)
 		return err
 	})
@@ -398,7 +456,7 @@ func (k *vaultKeyring) GetMetadata(key string) (keyring.Metadata, error) {
 
 func (k *vaultKeyring) Keys() ([]string, error) {
 	var keys []string
-	err := k.v.locked(Shared, func() (err error) {
+	err := k.locked(Shared, func() (err error) {
 		keys, err = k.v.store.Keys()
 		return err
 	})
@@ -406,8 +464,8 @@ func (k *vaultKeyring) Keys() ([]string, error) {
 }
 
 func (k *vaultKeyring) Set(item keyring.Item) error {
-	err := k.v.locked(Exclusive, func() error { return k.v.set(item) })
-	if err != nil && err != k.v.passphraseErr && !isLockError(err) {
+	err := k.locked(Exclusive, func() error { return k.v.set(item) })
+	if err != nil && err != k.v.passphraseError() && !isLockError(err) {
 		return k.v.itemError(item.Key, fmt.Errorf("writing to the %s vault: %w", k.v.backend, err))
 	}
 	return err
@@ -415,12 +473,12 @@ func (k *vaultKeyring) Set(item keyring.Item) error {
 
 func (k *vaultKeyring) Remove(key string) error {
 	mode := Exclusive
-	if k.v.held == Shared {
+	if k.sec != nil && k.sec.mode == Shared {
 		// aws-vault's session reads remove expired sessions as they go. Unlinking is
 		// atomic: a reader sees the whole item or none, so a shared hold is enough.
 		mode = Shared
 	}
-	err := k.v.locked(mode, func() error { return k.v.store.Remove(key) })
+	err := k.locked(mode, func() error { return k.v.store.Remove(key) })
 	if err != nil && !errors.Is(err, keyring.ErrKeyNotFound) && !isLockError(err) {
 		return k.v.itemError(key, fmt.Errorf("removing it from the %s vault: %w", k.v.backend, err))
 	}
@@ -445,7 +503,7 @@ func (v *Vault) get(key string) (keyring.Item, error) {
 	if errors.Is(err, ErrVaultLocked) && v.passphraseRight(key) {
 		err = ErrDamagedItem
 	}
-	if err != nil && !errors.Is(err, keyring.ErrKeyNotFound) && err != v.passphraseErr {
+	if err != nil && !errors.Is(err, keyring.ErrKeyNotFound) && err != v.passphraseError() {
 		return item, v.itemError(key, err)
 	}
 	return item, err
@@ -458,7 +516,9 @@ func (v *Vault) getRetrying(key string) (keyring.Item, error) {
 		item, err := v.store.Get(key)
 		switch {
 		case err == nil:
+			v.mu.Lock()
 			v.decrypts++
+			v.mu.Unlock()
 			return item, nil
 		case errors.Is(err, keyring.ErrKeyNotFound):
 			return item, err
@@ -467,8 +527,8 @@ func (v *Vault) getRetrying(key string) (keyring.Item, error) {
 			return item, ErrNotRegular
 		case errors.Is(err, keyring.ErrItemTooLarge):
 			return item, ErrTooLarge
-		case v.passphraseErr != nil:
-			return item, v.passphraseErr
+		case v.passphraseError() != nil:
+			return item, v.passphraseError()
 		case v.backend != string(keyring.FileBackend):
 			return item, fmt.Errorf("reading the %s vault: %w", v.backend, err)
 		case attempt == decodeRetries:
@@ -484,7 +544,7 @@ func (v *Vault) getRetrying(key string) (keyring.Item, error) {
 // yet are others tried, three at most; with no other item that decrypts, the two cannot be
 // told apart, and it is false.
 func (v *Vault) passphraseRight(key string) bool {
-	if v.decrypts > 0 {
+	if v.Decrypts() > 0 {
 		return true
 	}
 	keys, err := v.store.Keys()
@@ -576,8 +636,8 @@ func (v *Vault) setWhole(item keyring.Item) error {
 		return v.store.Set(item)
 	}
 	if err := scratch.Set(item); err != nil {
-		if v.passphraseErr != nil {
-			return v.passphraseErr
+		if perr := v.passphraseError(); perr != nil {
+			return perr
 		}
 		return err
 	}
@@ -617,9 +677,8 @@ func sweepScratch(parent, prefix string) {
 // at all, whose profiles get their credentials from the config file (a web identity, a
 // credential process). Nothing in it is shared with another run.
 func MemoryVault(ctx context.Context) *Vault {
-	v := &Vault{ctx: ctx, backend: "in-memory"}
+	v := newVault(ctx, "in-memory")
 	v.store = keyring.NewArrayKeyring(nil)
-	v.kr = v.store
 	return v
 }
 
@@ -688,11 +747,21 @@ var ErrDamagedItem = errors.New("damaged: it does not decrypt with the passphras
 // filePassphrase is the file backend's passphrase, asked once per run: both the vault and
 // the scratch keyring of setWhole use it.
 func (v *Vault) filePassphrase(message string) (string, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	if !v.hasPassphrase {
 		v.passphrase, v.passphraseErr = filePassphrase(v.ctx, message)
 		v.hasPassphrase = true
 	}
 	return v.passphrase, v.passphraseErr
+}
+
+// passphraseError is why the file backend's passphrase could not be had, if it was asked
+// for and could not.
+func (v *Vault) passphraseError() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.passphraseErr
 }
 
 func filePassphrase(ctx context.Context, message string) (string, error) {

@@ -77,13 +77,13 @@ func (cmd *AddCmd) Run(cli *CLI, catch *runner.Catch, end *runner.Status, kctx *
 				return err
 			}
 		}
-		if err := vault.Unlock(); err != nil {
+		if err := vault.ReadyToWrite(ctx); err != nil {
 			if errors.Is(err, profiles.ErrPassphraseMismatch) {
 				return hinted{err, fmt.Sprintf("run `av add %s` again", shellWord(cmd.Profile))}
 			}
 			return err
 		}
-		added, err := vault.Add(cfg, cmd.Profile, keys)
+		added, err := vault.Add(ctx, cfg, cmd.Profile, keys)
 		var source *profiles.SourceProfileError
 		if errors.As(err, &source) {
 			return hinted{err, fmt.Sprintf("store the keys for that profile: `av add %s`", shellWord(source.Source))}

@@ -32,7 +32,7 @@ func (cmd *ClearCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) erro
 	if err != nil {
 		return err
 	}
-	n, err := vault.Clear(cfg, profiles.ClearOptions{Profile: cmd.Profile, Sessions: cmd.Sessions})
+	n, err := vault.Clear(context.Background(), cfg, profiles.ClearOptions{Profile: cmd.Profile, Sessions: cmd.Sessions})
 	if err != nil {
 		return err
 	}

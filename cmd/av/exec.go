@@ -211,7 +211,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	if err != nil {
 		return runner.Status{}, err
 	}
-	cache := &ecr.TokenCache{Store: vault, Minter: ecr.AWSMinter{}, MinTTL: cli.MinTTL}
+	cache := &ecr.TokenCache{Store: ecr.VaultStore(vault), Minter: ecr.AWSMinter{}, MinTTL: cli.MinTTL}
 	req := ecr.TokenRequest{Specs: specs, Identity: identities(lookup)}
 	tokens, err := cache.Get(ctx, req)
 	if err != nil {
@@ -246,13 +246,10 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	// command's stdout is often data (`> file`, `| jq`, `$(…)`), and mask lines there would
 	// put the very secrets in it.
 	masks := ciMasks(os.Getenv, os.Stderr)
-	// The vault is not for concurrent use: the renewal and the credential endpoint take
-	// turns with it.
-	var vaultMu sync.Mutex
 	if endpoint {
 		warn := endpointWarnings(run.Name)
 		srv, err := env.StartCredentialServer(env.ServerOptions{
-			Source:  lockedSource{&vaultMu, run},
+			Source:  run, // the vault guards itself: the renewal uses it too
 			Timeout: cli.AWSTimeout + cli.LockTimeout,
 			Served: func(c aws.Credentials) {
 				masks.add(nil, []string{c.AccessKeyID, c.SecretAccessKey, c.SessionToken})
@@ -280,7 +277,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 		command.PTY = runner.AlwaysPTY
 	}
 	req.NoPrompt = true // the command has the terminal
-	stopRenewal := renew(ctx, sup, cache, req, files, tokens.Expires, cli.MinTTL, masks, &vaultMu)
+	stopRenewal := renew(ctx, sup, cache, req, files, tokens.Expires, cli.MinTTL, masks)
 	status, err := sup.Run(command)
 	stopRenewal()
 	var ee *runner.ExecError
@@ -294,7 +291,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 // blocks until the command ends, so the renewal runs beside it, on the supervisor's watch
 // (a panic in it stops the command and ends the run); the returned func stops it and
 // waits for it, before the files are shredded.
-func renew(ctx context.Context, sup *runner.Supervisor, cache *ecr.TokenCache, req ecr.TokenRequest, files env.Files, expires time.Time, minTTL time.Duration, masks *masker, vaultMu *sync.Mutex) (stop func()) {
+func renew(ctx context.Context, sup *runner.Supervisor, cache *ecr.TokenCache, req ecr.TokenRequest, files env.Files, expires time.Time, minTTL time.Duration, masks *masker) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	sup.Go("the token renewal", func() {
@@ -305,9 +302,7 @@ func renew(ctx context.Context, sup *runner.Supervisor, cache *ecr.TokenCache, r
 			MinTTL:  minTTL,
 			Login: func(ctx context.Context) (ecr.Logins, time.Time, error) {
 				testOnlyPanic("renewal")
-				vaultMu.Lock()
 				t, err := cache.Get(ctx, req)
-				vaultMu.Unlock()
 				if err != nil {
 					return nil, time.Time{}, withHint(err)
 				}
@@ -363,19 +358,6 @@ func (c *CLI) endpointOn(cfg *profiles.Config, profile string, shell, registryOn
 	}
 	fmt.Fprintf(os.Stderr, "av: warning: the shell gets AWS keys, not av's credential endpoint (they last the session): the AWS SDKs would take %s before it\nav: hint: %s\n", shadow, fix)
 	return false, nil
-}
-
-// lockedSource gives the profile's credentials to the endpoint holding mu: the vault is
-// not for concurrent use, and the renewal uses it too.
-type lockedSource struct {
-	mu      *sync.Mutex
-	profile *profiles.Profile
-}
-
-func (l lockedSource) Credentials(ctx context.Context, o profiles.CredentialsOptions) (*profiles.Session, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.profile.Credentials(ctx, o)
 }
 
 // endpointWarnings words the endpoint's failures for av's stderr: one warning when its

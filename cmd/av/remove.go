@@ -83,7 +83,7 @@ func (cmd *RemoveCmd) Run(cli *CLI, catch *runner.Catch, end *runner.Status, kct
 				return nil
 			}
 		}
-		if _, err := vault.Remove(cfg, cmd.Profile, profiles.RemoveOptions{SessionsOnly: cmd.SessionsOnly}); err != nil {
+		if _, err := vault.Remove(ctx, cfg, cmd.Profile, profiles.RemoveOptions{SessionsOnly: cmd.SessionsOnly}); err != nil {
 			return err
 		}
 		fmt.Printf("removed %s of profile %q from the %s vault\n", what, cmd.Profile, vault.Backend())

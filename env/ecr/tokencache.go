@@ -22,15 +22,40 @@ import (
 const DefaultMinTTL = 15 * time.Minute
 
 // TokenStore keeps registry tokens between runs, under a lock that every av on the same
-// store shares: profiles.Vault.
+// store shares: a profiles.Vault (VaultStore).
 type TokenStore interface {
-	// Lock holds the store's lock in mode until unlock is called; reads and writes in
-	// between take no lock of their own.
-	Lock(ctx context.Context, mode profiles.LockMode) (unlock func(), err error)
+	// Lock holds the store's lock in mode until the Section's Unlock.
+	Lock(ctx context.Context, mode profiles.LockMode) (Section, error)
+}
+
+// Section is a hold on the store's lock: its reads and writes take no lock of their own.
+// *profiles.Section is one.
+type Section interface {
 	// ReadCache returns an item's data, or profiles.ErrNotCached.
 	ReadCache(k profiles.CacheKey) ([]byte, error)
 	// WriteCache replaces an item, good until expires.
 	WriteCache(k profiles.CacheKey, data []byte, expires time.Time, label string) error
+	Unlock()
+}
+
+// VaultStore is the TokenStore of a vault.
+func VaultStore(v *profiles.Vault) TokenStore { return vaultStore{v} }
+
+type vaultStore struct{ v *profiles.Vault }
+
+func (s vaultStore) Lock(ctx context.Context, mode profiles.LockMode) (Section, error) {
+	sec, err := s.v.Lock(ctx, mode)
+	if err != nil {
+		return nil, err
+	}
+	return sec, nil
+}
+
+// credentialsIn are the options for getting credentials inside sec: in a vault's section,
+// the profile reads and stores its session within it (a test store's holds no vault).
+func credentialsIn(sec Section, o profiles.CredentialsOptions) profiles.CredentialsOptions {
+	o.Section, _ = sec.(*profiles.Section)
+	return o
 }
 
 // Minter asks AWS for one registry token with a session's credentials: AWSMinter.
@@ -174,33 +199,35 @@ func (c *TokenCache) Get(ctx context.Context, r TokenRequest) (Tokens, error) {
 	if err != nil {
 		return Tokens{}, err
 	}
-	if err := c.read(ctx, wants, profiles.Shared); err != nil {
-		return Tokens{}, err
-	}
-	short := slices.DeleteFunc(slices.Clone(wants), func(w *want) bool { return c.ready(w, c.now()) })
-	if len(short) > 0 {
-		unlock, err := c.Store.Lock(ctx, profiles.Exclusive)
-		if err != nil {
-			return Tokens{}, err
-		}
-		defer unlock()
-		var todo []*want
-		for _, w := range short {
-			// Another av may have stored it while this one waited.
-			if w.entry, err = c.readEntry(w.key()); err != nil {
-				return Tokens{}, err
+	var failures []RegistryFailure
+	err = profiles.LookThenFetch(ctx, c.Store.Lock, func(sec Section, cacheOnly bool) error {
+		var short []*want
+		for _, w := range wants {
+			if w.entry != nil && c.ready(w, c.now()) {
+				continue // read ready in the shared pass
+			}
+			// In the exclusive pass, read again: another av may have stored it meanwhile.
+			if w.entry, err = c.readEntry(sec, w.key()); err != nil {
+				return err
 			}
 			if !c.ready(w, c.now()) {
-				todo = append(todo, w)
+				short = append(short, w)
 			}
 		}
-		failures, err := c.fill(ctx, todo, r.NoPrompt)
-		if err != nil {
-			return Tokens{}, err
+		switch {
+		case len(short) == 0:
+			return nil
+		case cacheOnly:
+			return profiles.ErrNotCached
 		}
-		if len(failures) > 0 {
-			return Tokens{}, c.mintError(r.Specs, failures)
-		}
+		failures, err = c.fill(ctx, sec, short, r.NoPrompt)
+		return err
+	})
+	if err != nil {
+		return Tokens{}, err
+	}
+	if len(failures) > 0 {
+		return Tokens{}, c.mintError(r.Specs, failures)
 	}
 	return c.assemble(r.Specs, wants), nil
 }
@@ -241,25 +268,10 @@ func (c *TokenCache) plan(r TokenRequest) ([]*want, error) {
 	return wants, nil
 }
 
-// read reads every want's entry holding the lock in mode.
-func (c *TokenCache) read(ctx context.Context, wants []*want, mode profiles.LockMode) error {
-	unlock, err := c.Store.Lock(ctx, mode)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	for _, w := range wants {
-		if w.entry, err = c.readEntry(w.key()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // readEntry reads an identity's item: none, or one that does not parse, is empty.
-func (c *TokenCache) readEntry(k profiles.CacheKey) (*cacheEntry, error) {
+func (c *TokenCache) readEntry(sec Section, k profiles.CacheKey) (*cacheEntry, error) {
 	e := &cacheEntry{}
-	data, err := c.Store.ReadCache(k)
+	data, err := sec.ReadCache(k)
 	if errors.Is(err, profiles.ErrNotCached) {
 		return e, nil
 	}
@@ -309,8 +321,8 @@ type mint struct {
 // ECR rejects (a stale cache) is renewed once, as profiles says (renewRejected), and its
 // tokens minted again. What could not be minted is returned as failures; an error is one
 // of the store's.
-func (c *TokenCache) fill(ctx context.Context, wants []*want, noPrompt bool) ([]RegistryFailure, error) {
-	opts := profiles.CredentialsOptions{NoPrompt: noPrompt}
+func (c *TokenCache) fill(ctx context.Context, sec Section, wants []*want, noPrompt bool) ([]RegistryFailure, error) {
+	opts := credentialsIn(sec, profiles.CredentialsOptions{NoPrompt: noPrompt})
 	var failures []RegistryFailure
 	var mints []*mint
 	var wg sync.WaitGroup
@@ -371,7 +383,7 @@ func (c *TokenCache) fill(ctx context.Context, wants []*want, noPrompt bool) ([]
 		if minted[w] == 0 {
 			continue
 		}
-		if err := c.store(w); err != nil {
+		if err := c.store(sec, w); err != nil {
 			return nil, err
 		}
 	}
@@ -421,7 +433,7 @@ func (c *TokenCache) mintOne(ctx context.Context, m *mint) (Registry, error) {
 }
 
 // store writes w's entry, without the tokens that have expired.
-func (c *TokenCache) store(w *want) error {
+func (c *TokenCache) store(sec Section, w *want) error {
 	e, now := w.entry, c.now()
 	for sc, r := range e.Tokens {
 		if !r.Expires.After(now) {
@@ -432,7 +444,7 @@ func (c *TokenCache) store(w *want) error {
 	if err != nil {
 		return err
 	}
-	return c.Store.WriteCache(w.key(), data, e.expires(), "av registry tokens")
+	return sec.WriteCache(w.key(), data, e.expires(), "av registry tokens")
 }
 
 // specFor is the first spec of w with scope sc: the one its errors name.

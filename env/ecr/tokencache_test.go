@@ -36,14 +36,16 @@ type memStore struct {
 
 func newMemStore() *memStore { return &memStore{items: map[profiles.CacheKey][]byte{}} }
 
-func (s *memStore) Lock(_ context.Context, mode profiles.LockMode) (func(), error) {
+func (s *memStore) Lock(_ context.Context, mode profiles.LockMode) (Section, error) {
 	s.locks = append(s.locks, mode)
 	s.held = mode
 	if mode == profiles.Exclusive && s.onExclusive != nil {
 		s.onExclusive()
 	}
-	return func() { s.held = 0 }, nil
+	return s, nil
 }
+
+func (s *memStore) Unlock() { s.held = 0 }
 
 func (s *memStore) ReadCache(k profiles.CacheKey) ([]byte, error) {
 	if s.held == 0 {
