@@ -1,13 +1,12 @@
 package keyring
 
 import (
-	"os"
 	"testing"
 )
 
 func TestFileKeyringSetWhenEmpty(t *testing.T) {
 	k := &fileKeyring{
-		dir:          os.TempDir(),
+		dir:          t.TempDir(),
 		passwordFunc: FixedStringPrompt("no more secrets"),
 	}
 	item := Item{Key: "llamas", Data: []byte("llamas are great")}
@@ -32,7 +31,7 @@ func TestFileKeyringSetWhenEmpty(t *testing.T) {
 
 func TestFileKeyringGetWithSlashes(t *testing.T) {
 	k := &fileKeyring{
-		dir:          os.TempDir(),
+		dir:          t.TempDir(),
 		passwordFunc: FixedStringPrompt("no more secrets"),
 	}
 

@@ -6,6 +6,7 @@ package keyring_test
 import (
 	"errors"
 	"math/rand"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -86,6 +87,11 @@ func TestKeyCtlOpen(t *testing.T) {
 }
 
 func TestKeyCtlOpenNamed(t *testing.T) {
+	// av: the named ring is made in this thread's keyring, and looked for and removed in
+	// the keyring of whichever thread runs the cleanup: without this, a test that moved
+	// to another thread left its ring behind for the next (seen with 4 runs at once).
+	// The goroutine ends locked, so its thread, and the thread keyring, go with it.
+	runtime.LockOSThread()
 	exists, err := doesNamedKeyringExist()
 	require.Falsef(t, exists, "ring %q already exists in scope %q", ringname, ringparent)
 	require.NoErrorf(t, err, "checking for ring %q in scope %q failed: %v", ringname, ringparent, err)
@@ -107,26 +113,31 @@ func TestKeyCtlSet(t *testing.T) {
 	})
 	require.NoError(t, err)
 
+	// av: a key of this run's own, not "test": the user keyring is shared by every process
+	// of the user, and two runs at once removed each other's key.
+	key := ringname
+
 	item1 := keyring.Item{
-		Key:  "test",
+		Key:  key,
 		Data: []byte("loose lips sink ships"),
 	}
 
 	require.NoError(t, kr.Set(item1))
 
-	item2, err := kr.Get("test")
+	item2, err := kr.Get(key)
 	require.NoError(t, err)
 
 	require.Equal(t, item1, item2)
 
-	require.NoError(t, kr.Remove("test"))
+	require.NoError(t, kr.Remove(key))
 
-	_, err = kr.Get("test")
+	_, err = kr.Get(key)
 	require.Error(t, err)
 	require.ErrorIs(t, err, keyring.ErrKeyNotFound)
 }
 
 func TestKeyCtlSetNamed(t *testing.T) {
+	runtime.LockOSThread() // av: see TestKeyCtlOpenNamed
 	exists, err := doesNamedKeyringExist()
 	require.Falsef(t, exists, "ring %q already exists in scope %q", ringname, ringparent)
 	require.NoErrorf(t, err, "checking for ring %q in scope %q failed: %v", ringname, ringparent, err)
@@ -160,6 +171,7 @@ func TestKeyCtlSetNamed(t *testing.T) {
 }
 
 func TestKeyCtlList(t *testing.T) {
+	runtime.LockOSThread() // av: see TestKeyCtlOpenNamed
 	exists, err := doesNamedKeyringExist()
 	require.Falsef(t, exists, "ring %q already exists in scope %q", ringname, ringparent)
 	require.NoErrorf(t, err, "checking for ring %q in scope %q failed: %v", ringname, ringparent, err)
@@ -196,6 +208,7 @@ func TestKeyCtlList(t *testing.T) {
 }
 
 func TestKeyCtlGetNonExisting(t *testing.T) {
+	runtime.LockOSThread() // av: see TestKeyCtlOpenNamed
 	exists, err := doesNamedKeyringExist()
 	require.Falsef(t, exists, "ring %q already exists in scope %q", ringname, ringparent)
 	require.NoErrorf(t, err, "checking for ring %q in scope %q failed: %v", ringname, ringparent, err)
@@ -215,6 +228,7 @@ func TestKeyCtlGetNonExisting(t *testing.T) {
 }
 
 func TestKeyCtlRemoveNonExisting(t *testing.T) {
+	runtime.LockOSThread() // av: see TestKeyCtlOpenNamed
 	exists, err := doesNamedKeyringExist()
 	require.Falsef(t, exists, "ring %q already exists in scope %q", ringname, ringparent)
 	require.NoErrorf(t, err, "checking for ring %q in scope %q failed: %v", ringname, ringparent, err)
@@ -234,6 +248,7 @@ func TestKeyCtlRemoveNonExisting(t *testing.T) {
 }
 
 func TestKeyCtlListEmptyKeyring(t *testing.T) {
+	runtime.LockOSThread() // av: see TestKeyCtlOpenNamed
 	exists, err := doesNamedKeyringExist()
 	require.Falsef(t, exists, "ring %q already exists in scope %q", ringname, ringparent)
 	require.NoErrorf(t, err, "checking for ring %q in scope %q failed: %v", ringname, ringparent, err)

@@ -24,8 +24,13 @@ import (
 
 func libSecretSetup(t *testing.T) (Keyring, func(t *testing.T)) {
 	t.Helper()
-	if os.Getenv("GITHUB_ACTIONS") != "" {
-		t.Skip("Skipping testing in CI environment")
+	// av: run only when asked, in a desktop session: with no session bus (av's tests run
+	// with DBUS_SESSION_BUS_ADDRESS=disabled:) these failed, and a headless Secret Service
+	// (gnome-keyring under dbus-run-session) cannot answer the prompt that creating the
+	// "keyring-test" collection raises. av's e2e scripts vault_secret_service and
+	// vault_manage_secret_service use this backend against gnome-keyring's login collection.
+	if os.Getenv("KEYRING_TEST_SECRET_SERVICE") != "1" {
+		t.Skip("needs a Secret Service that can prompt (a desktop session): set KEYRING_TEST_SECRET_SERVICE=1 to run")
 	}
 
 	service, err := libsecret.NewService()
