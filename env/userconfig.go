@@ -135,7 +135,7 @@ func readUserConfigFile(path string) ([]byte, error) {
 // readUserFile reads one of the user's files of at most maxUserConfig bytes: nil for a
 // missing one, a UserConfigError for one that cannot be read.
 func readUserFile(path string) ([]byte, error) {
-	data, err := profiles.ReadCapped(path, maxUserConfig)
+	data, err := profiles.ReadCapped(path, profiles.ReadOptions{Limit: maxUserConfig})
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil

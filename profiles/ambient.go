@@ -247,7 +247,7 @@ func resolveWebIdentity(ctx context.Context, o AmbientOptions, roleARN, tokenFil
 const maxTokenSize = 64 << 10
 
 func readTokenFile(path string) (string, error) {
-	data, err := ReadCapped(path, maxTokenSize)
+	data, err := ReadCapped(path, ReadOptions{Limit: maxTokenSize})
 	if err != nil {
 		return "", fmt.Errorf("reading the web identity token file %q: %w", path, err)
 	}

@@ -118,7 +118,7 @@ func LoadConfig() (*Config, error) {
 
 // readConfigFile reads the config file at path; a missing one is empty.
 func readConfigFile(path string) ([]byte, error) {
-	data, err := ReadCapped(path, MaxConfigFile)
+	data, err := ReadCapped(path, ReadOptions{Limit: MaxConfigFile})
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
