@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/av-cli/av/env"
@@ -418,15 +417,6 @@ func shortList(items []string) string {
 		return strings.Join(items[:5], ", ") + fmt.Sprintf(" and %d more", len(items)-5)
 	}
 	return strings.Join(items, ", ")
-}
-
-// safe is a name from a user's file as it can be printed: as it is if it is printable,
-// else quoted (a host named with escape sequences must not drive the terminal).
-func safe(s string) string {
-	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0 {
-		return s
-	}
-	return strconv.Quote(s)
 }
 
 // tilde writes a path under HOME as ~/…, as people write it.
