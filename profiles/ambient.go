@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"cmp"
 	"context"
 	"crypto/hkdf"
 	"crypto/hmac"
@@ -111,7 +112,7 @@ func OpenAmbient(ctx context.Context, cfg *Config, o AmbientOptions) (*Vault, *P
 			return nil, nil, err
 		}
 	}
-	pc.Region = firstOf(o.Region, pc.Region, os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
+	pc.Region = cmp.Or(o.Region, pc.Region, os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
 
 	src, secret, err := resolveAmbient(ctx, o, pc.Region)
 	if err != nil {
@@ -168,7 +169,7 @@ func resolveAmbient(ctx context.Context, o AmbientOptions, region string) (*ambi
 		return resolveWebIdentity(ctx, o, roleARN, tokenFile)
 	}
 
-	c, err := config.LoadDefaultConfig(ctx, config.WithRegion(orDefault(region, "us-east-1")), config.WithLogger(sdkLogger),
+	c, err := config.LoadDefaultConfig(ctx, config.WithRegion(cmp.Or(region, "us-east-1")), config.WithLogger(sdkLogger),
 		// The job's identity is the platform's, never a profile of the user's files (and a
 		// FIFO there would hold av deaf to signals): keys in the environment, a web
 		// identity, container or instance credentials.
@@ -305,10 +306,10 @@ var sessionNameRE = regexp.MustCompile(`[^\w+=,.@-]`)
 // sessionName is the role session's name: given, else AWS_ROLE_SESSION_NAME, else one that
 // names the CI run, so CloudTrail tells which run did what.
 func sessionName(given string) string {
-	name := firstOf(given, os.Getenv("AWS_ROLE_SESSION_NAME"))
+	name := cmp.Or(given, os.Getenv("AWS_ROLE_SESSION_NAME"))
 	if name == "" {
 		if id := os.Getenv("GITHUB_RUN_ID"); id != "" {
-			name = "av-gh-" + id + "-" + orDefault(os.Getenv("GITHUB_RUN_ATTEMPT"), "1")
+			name = "av-gh-" + id + "-" + cmp.Or(os.Getenv("GITHUB_RUN_ATTEMPT"), "1")
 		} else if id := os.Getenv("CI_JOB_ID"); id != "" {
 			name = "av-gitlab-" + id
 		} else {
@@ -452,13 +453,4 @@ func sweepAmbientCaches(dir string) {
 			os.RemoveAll(filepath.Join(dir, e.Name()))
 		}
 	}
-}
-
-func firstOf(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

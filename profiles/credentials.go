@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -376,7 +377,7 @@ func (v *Vault) lookThenFetch(ctx context.Context, fn func(cacheOnly bool) error
 // ignores them.
 func sdkConfig(ctx context.Context, cfg *Config, profile, region string, timeout time.Duration) (aws.Config, error) {
 	c, err := config.LoadDefaultConfig(ctx,
-		config.WithRegion(orDefault(region, "us-east-1")),
+		config.WithRegion(cmp.Or(region, "us-east-1")),
 		// Credentials come from the vault; this keeps the SDK from resolving its own
 		// chain (environment, ~/.aws/credentials, IMDS).
 		config.WithCredentialsProvider(aws.AnonymousCredentials{}),
@@ -418,9 +419,7 @@ type chain struct {
 
 func (c *chain) client(region string, creds aws.CredentialsProvider) aws.Config {
 	cfg := c.base.Copy()
-	if region != "" {
-		cfg.Region = region
-	}
+	cfg.Region = c.region(region)
 	cfg.Credentials = creds
 	return cfg
 }
@@ -431,10 +430,7 @@ func (c *chain) stsClient(pc *vault.ProfileConfig, creds aws.CredentialsProvider
 
 // region is where a client made by c.client(region, …) goes.
 func (c *chain) region(region string) string {
-	if region != "" {
-		return region
-	}
-	return c.base.Region
+	return cmp.Or(region, c.base.Region)
 }
 
 // cached puts a session provider behind aws-vault's session cache. service names what it

@@ -101,3 +101,17 @@ func TestCancelIsNotATimeout(t *testing.T) {
 		t.Errorf("a cancelled call: %v, want context.Canceled and no TimeoutError", err)
 	}
 }
+
+// A timeout that is not positive means the default, not "give up at once" (cmp.Or would
+// keep a negative one).
+func TestOrDefaultDuration(t *testing.T) {
+	for _, tc := range []struct{ v, want time.Duration }{
+		{0, DefaultLockTimeout},
+		{-time.Second, DefaultLockTimeout},
+		{time.Second, time.Second},
+	} {
+		if got := orDefaultDuration(tc.v, DefaultLockTimeout); got != tc.want {
+			t.Errorf("orDefaultDuration(%s) = %s, want %s", tc.v, got, tc.want)
+		}
+	}
+}

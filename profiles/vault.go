@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -118,13 +119,13 @@ func (v *Vault) open(o VaultOptions) error {
 	cfg := keyring.Config{
 		ServiceName:              "aws-vault",
 		FilePasswordFunc:         v.filePassphrase,
-		LibSecretCollectionName:  orDefault(o.SecretServiceCollection, "awsvault"),
+		LibSecretCollectionName:  cmp.Or(o.SecretServiceCollection, "awsvault"),
 		KWalletAppID:             "aws-vault",
 		KWalletFolder:            "aws-vault",
 		KeychainTrustApplication: true,
-		KeychainName:             orDefault(o.KeychainName, "aws-vault"),
+		KeychainName:             cmp.Or(o.KeychainName, "aws-vault"),
 		WinCredPrefix:            "aws-vault",
-		FileDir:                  orDefault(o.FileDir, pbes2.DefaultFileDir),
+		FileDir:                  cmp.Or(o.FileDir, pbes2.DefaultFileDir),
 		PassDir:                  o.PassDir,
 		PassCmd:                  o.PassCmd,
 		PassPrefix:               o.PassPrefix,
@@ -197,7 +198,7 @@ func (v *Vault) open(o VaultOptions) error {
 
 // fileVaultDir is the file backend's directory, as o names it (or aws-vault's default).
 func fileVaultDir(o VaultOptions) (string, error) {
-	dir, err := keyring.ExpandTilde(orDefault(o.FileDir, pbes2.DefaultFileDir))
+	dir, err := keyring.ExpandTilde(cmp.Or(o.FileDir, pbes2.DefaultFileDir))
 	if err != nil {
 		return "", fmt.Errorf("finding the vault directory: %w", err)
 	}
@@ -720,13 +721,8 @@ func mfaPromptMethod() string {
 	return ttyPromptMethod
 }
 
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
+// orDefaultDuration is v, or def where v is not positive: not cmp.Or, which would keep a
+// negative timeout (--lock-timeout=-1s), and so give up at once.
 func orDefaultDuration(v, def time.Duration) time.Duration {
 	if v <= 0 {
 		return def

@@ -125,4 +125,3 @@ func runtimeDirHint(goos string) string {
 	}
 	return "set AV_RUNTIME_DIR (or --runtime-dir) to a directory only you can read, mode 0700, on a memory-backed filesystem"
 }
-
