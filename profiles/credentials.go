@@ -495,16 +495,6 @@ func (g ssoLoginGate) RetrieveStsCredentials(ctx context.Context) (*ststypes.Cre
 	return g.SSORoleCredentialsProvider.RetrieveStsCredentials(ctx)
 }
 
-// haveTTY reports whether av has a terminal to ask on (none in CI, nor under setsid).
-func haveTTY() bool {
-	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err != nil {
-		return false
-	}
-	f.Close()
-	return true
-}
-
 // roleSessionType is the session type of a role assumed without MFA. aws-vault assumes
 // such a role on every run and caches nothing; av caches it, so that make -j8 assumes it
 // once, under its own type (aws-vault lists it, and clears it with the profile's sessions)
@@ -533,7 +523,7 @@ func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, erro
 			UseStdout:      pc.SSOUseStdout,
 		}
 		var sp vault.StsSessionProvider = p
-		if c.noPrompt || !haveTTY() {
+		if c.noPrompt || !HaveTerminal() {
 			// aws-vault would open a browser and wait minutes for a person to approve.
 			sp = ssoLoginGate{p, vault.OIDCTokenKeyring{Keyring: c.vault.kr}, pc}
 		}

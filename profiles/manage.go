@@ -330,9 +330,6 @@ func (v *Vault) Remove(cfg *Config, profile string, o RemoveOptions) (Removed, e
 	return r, nil
 }
 
-// HaveTerminal reports whether av has a terminal to ask on (/dev/tty).
-func HaveTerminal() bool { return haveTTY() }
-
 // AskSecret asks on the terminal (/dev/tty) with echo off, and returns the line typed.
 // It returns ErrNoTTY when av has no terminal. The end of ctx ends the prompt.
 func AskSecret(ctx context.Context, message string) (string, error) {
