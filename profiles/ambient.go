@@ -406,7 +406,7 @@ func openAmbientCache(ctx context.Context, o AmbientOptions, key []byte) (*Vault
 		v.kr = v.store
 		return v, nil
 	}
-	sweepAmbientCaches(o.CacheDir)
+	sweepStale(o.CacheDir, ambientCachePrefix, ambientCacheMaxAge)
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte("directory"))
 	v.fileDir = filepath.Join(o.CacheDir, ambientCachePrefix+hex.EncodeToString(mac.Sum(nil)[:10]))
@@ -437,20 +437,5 @@ func openAmbientCache(ctx context.Context, o AmbientOptions, key []byte) (*Vault
 func (v *Vault) DropIfEmpty() {
 	if v.ambientCache {
 		os.Remove(v.fileDir) // fails, as it should, unless empty
-	}
-}
-
-func sweepAmbientCaches(dir string) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), ambientCachePrefix) {
-			continue
-		}
-		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > ambientCacheMaxAge {
-			os.RemoveAll(filepath.Join(dir, e.Name()))
-		}
 	}
 }

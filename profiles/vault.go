@@ -562,7 +562,8 @@ func (v *Vault) set(item keyring.Item) error {
 func (v *Vault) setWhole(item keyring.Item) error {
 	parent := filepath.Dir(v.fileDir)
 	prefix := "." + filepath.Base(v.fileDir) + ".av-write-"
-	sweepScratch(parent, prefix)
+	// What an av killed while writing left: a minute is far longer than a write takes.
+	sweepStale(parent, prefix, time.Minute)
 	tmp, err := os.MkdirTemp(parent, prefix)
 	if err != nil {
 		return v.store.Set(item)
@@ -595,23 +596,6 @@ func (v *Vault) setWhole(item keyring.Item) error {
 		return v.store.Set(item)
 	}
 	return err
-}
-
-// sweepScratch removes scratch directories left by an av killed while writing (a minute
-// is far longer than a write takes).
-func sweepScratch(parent, prefix string) {
-	entries, err := os.ReadDir(parent)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), prefix) {
-			continue
-		}
-		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Minute {
-			os.RemoveAll(filepath.Join(parent, e.Name()))
-		}
-	}
 }
 
 // MemoryVault is an empty vault that lives as long as the process: for a job with no vault
