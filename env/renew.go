@@ -169,25 +169,14 @@ func readRunFile(path string) ([]byte, error) {
 // replaceFile writes data to a new mode-0600 file beside path and renames it over path,
 // recording it as av's.
 func (w *written) replaceFile(path string, data []byte) error {
-	if len(data) > maxRegistryFile {
-		return &FileTooLargeError{len(data)}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".new-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
+	tmp, err := w.writeNew(path, data, func() (*os.File, error) {
+		return os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".new-*")
+	})
 	if err == nil {
-		err = w.add(path, tmp, len(data))
+		err = os.Rename(tmp, path)
 	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err != nil && tmp != "" {
+		os.Remove(tmp)
 	}
 	return err
 }
