@@ -218,7 +218,11 @@ func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Sessi
 // coming first). It counts only those that had more than minTTL left: a session too old
 // to be used cannot be why AWS refused a call. It calls no AWS service.
 func (p *Profile) dropSessions(ctx context.Context, all bool) (int, error) {
-	c := &chain{vault: p.v, cfg: p.cfg, opts: p.opts, minTTL: minTTL(), cacheOnly: true, drop: true}
+	c, err := p.newChain(ctx, "", true) // loads no SDK settings: it calls no AWS service
+	if err != nil {
+		return 0, err
+	}
+	c.drop = true
 	build := func() (int, error) {
 		if p.ambient != nil {
 			c.ambientProvider(p)
@@ -277,22 +281,11 @@ func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, cacheOnly 
 			c.MfaToken = ""
 		}
 	}
-	// Looking in the cache calls no AWS client: the SDK's settings are loaded only to fetch.
-	var awsCfg aws.Config
-	if !cacheOnly {
-		if awsCfg, err = sdkConfig(ctx, p.cfg, p.Name, pc.Region, p.opts.AWSTimeout); err != nil {
-			return nil, err
-		}
+	c, err := p.newChain(ctx, pc.Region, cacheOnly)
+	if err != nil {
+		return nil, err
 	}
-	c := &chain{
-		vault:     p.v,
-		cfg:       p.cfg,
-		base:      awsCfg,
-		opts:      p.opts,
-		minTTL:    minTTL(),
-		cacheOnly: cacheOnly,
-		noPrompt:  o.NoPrompt,
-	}
+	c.noPrompt = o.NoPrompt
 	provider, err := c.provider(pc)
 	if err != nil {
 		return nil, err
@@ -309,23 +302,14 @@ func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, cacheOnly 
 	if err != nil {
 		return nil, fmt.Errorf("getting credentials for profile %q: %w", p.Name, err)
 	}
-	load := func(ctx context.Context) (aws.Config, error) {
-		c, err := sdkConfig(ctx, p.cfg, p.Name, pc.Region, p.opts.AWSTimeout)
-		c.Credentials = aws.NewCredentialsCache(staticProvider{creds})
-		return c, err
-	}
-	return &Session{Profile: p.Name, Region: pc.Region, Credentials: creds, load: load}, nil
+	return p.session(pc.Region, creds), nil
 }
 
 func (p *Profile) retrieveAmbient(ctx context.Context, cacheOnly bool) (*Session, error) {
-	var awsCfg aws.Config
-	if !cacheOnly {
-		var err error
-		if awsCfg, err = sdkConfig(ctx, p.cfg, p.Name, p.Region, p.opts.AWSTimeout); err != nil {
-			return nil, err
-		}
+	c, err := p.newChain(ctx, p.Region, cacheOnly)
+	if err != nil {
+		return nil, err
 	}
-	c := &chain{vault: p.v, cfg: p.cfg, base: awsCfg, opts: p.opts, minTTL: minTTL(), cacheOnly: cacheOnly}
 	creds, err := c.ambientProvider(p).Retrieve(ctx)
 	if errors.Is(err, errNotCached) {
 		return nil, err
@@ -333,12 +317,31 @@ func (p *Profile) retrieveAmbient(ctx context.Context, cacheOnly bool) (*Session
 	if err != nil {
 		return nil, fmt.Errorf("getting the job's credentials (%s): %w", p.ambient.what, err)
 	}
+	return p.session(p.Region, creds), nil
+}
+
+// newChain is the chain that resolves p's credentials in region. Looking in the cache
+// (cacheOnly) calls no AWS client: the SDK's settings are loaded only to fetch.
+func (p *Profile) newChain(ctx context.Context, region string, cacheOnly bool) (*chain, error) {
+	c := &chain{vault: p.v, cfg: p.cfg, opts: p.opts, minTTL: minTTL(), cacheOnly: cacheOnly}
+	if !cacheOnly {
+		var err error
+		if c.base, err = sdkConfig(ctx, p.cfg, p.Name, region, p.opts.AWSTimeout); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// session is the Session of creds, got in region; its SDK config is loaded when first
+// asked for (Session.Config).
+func (p *Profile) session(region string, creds aws.Credentials) *Session {
 	load := func(ctx context.Context) (aws.Config, error) {
-		c, err := sdkConfig(ctx, p.cfg, p.Name, p.Region, p.opts.AWSTimeout)
+		c, err := sdkConfig(ctx, p.cfg, p.Name, region, p.opts.AWSTimeout)
 		c.Credentials = aws.NewCredentialsCache(staticProvider{creds})
 		return c, err
 	}
-	return &Session{Profile: p.Name, Region: p.Region, Credentials: creds, load: load}, nil
+	return &Session{Profile: p.Name, Region: region, Credentials: creds, load: load}
 }
 
 // errNotCached says a session is not in the cache, where only the cache was to be read.
