@@ -111,15 +111,11 @@ func (v *Vault) WriteCache(k CacheKey, data []byte, expires time.Time, label str
 // removeSessions removes every cached session named by key, whatever its expiry, and
 // counts those with more than minTTL left: the ones a credentials lookup would have used.
 func (v *Vault) removeSessions(key vault.SessionMetadata, minTTL time.Duration) (live int, err error) {
-	keys, err := v.kr.Keys()
+	names, err := v.names(key.StringForMatching())
 	if err != nil {
-		return 0, fmt.Errorf("listing the %s vault: %w", v.backend, err)
+		return 0, err
 	}
-	prefix := key.StringForMatching()
-	for _, name := range keys {
-		if !strings.HasPrefix(name, prefix) {
-			continue
-		}
+	for _, name := range names {
 		if err := v.kr.Remove(name); err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
 			return live, err
 		}
@@ -132,12 +128,20 @@ func (v *Vault) removeSessions(key vault.SessionMetadata, minTTL time.Duration) 
 
 // cacheNames lists the names of the items for k, whatever their expiry.
 func (v *Vault) cacheNames(k CacheKey) ([]string, error) {
+	m := k.metadata(time.Time{})
+	return v.names(m.StringForMatching())
+}
+
+// names lists the names of the vault's items that begin with prefix ("": every item). It
+// reads no item: nothing is decrypted, and the file backend asks for no passphrase.
+func (v *Vault) names(prefix string) ([]string, error) {
 	keys, err := v.kr.Keys()
 	if err != nil {
 		return nil, fmt.Errorf("listing the %s vault: %w", v.backend, err)
 	}
-	m := k.metadata(time.Time{})
-	prefix := m.StringForMatching()
+	if prefix == "" {
+		return keys, nil
+	}
 	var names []string
 	for _, n := range keys {
 		if strings.HasPrefix(n, prefix) {
@@ -168,9 +172,9 @@ func (v *Vault) Clear(cfg *Config, o ClearOptions) (Cleared, error) {
 		return c, err
 	}
 	defer unlock()
-	keys, err := v.kr.Keys()
+	keys, err := v.names("")
 	if err != nil {
-		return c, fmt.Errorf("listing the %s vault: %w", v.backend, err)
+		return c, err
 	}
 	return v.clear(keys, cfg, o)
 }

@@ -118,9 +118,9 @@ func (v *Vault) Unlock() error {
 	if v.backend != string(keyring.FileBackend) {
 		return nil
 	}
-	keys, err := v.kr.Keys()
+	keys, err := v.names("")
 	if err != nil {
-		return fmt.Errorf("listing the %s vault: %w", v.backend, err)
+		return err
 	}
 	if _, atHand := v.passphraseAtHand(); !atHand {
 		dir := v.fileDir
@@ -204,9 +204,9 @@ type StoredProfile struct {
 // reads the vault's list of item names, never an item, so it decrypts nothing and never
 // asks for the file backend's passphrase.
 func (v *Vault) List(cfg *Config) ([]StoredProfile, error) {
-	keys, err := v.kr.Keys()
+	keys, err := v.names("")
 	if err != nil {
-		return nil, fmt.Errorf("listing the %s vault: %w", v.backend, err)
+		return nil, err
 	}
 	byName := map[string]*StoredProfile{}
 	var names []string
@@ -302,9 +302,9 @@ func (v *Vault) Remove(cfg *Config, profile string, o RemoveOptions) (Removed, e
 		return r, err
 	}
 	defer unlock()
-	keys, err := v.kr.Keys()
+	keys, err := v.names("")
 	if err != nil {
-		return r, fmt.Errorf("listing the %s vault: %w", v.backend, err)
+		return r, err
 	}
 	hasKeys := slices.Contains(keys, profile) && isMasterItem(profile)
 	c, err := v.clear(keys, cfg, ClearOptions{Profile: profile, Sessions: true})
