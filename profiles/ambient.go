@@ -25,7 +25,6 @@ import (
 	"github.com/99designs/aws-vault/v7/vault"
 	"github.com/99designs/keyring"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go/logging"
@@ -169,17 +168,13 @@ func resolveAmbient(ctx context.Context, o AmbientOptions, region string) (*ambi
 		return resolveWebIdentity(ctx, o, roleARN, tokenFile)
 	}
 
-	c, err := config.LoadDefaultConfig(ctx, config.WithRegion(cmp.Or(region, "us-east-1")), config.WithLogger(sdkLogger),
-		// The job's identity is the platform's, never a profile of the user's files (and a
-		// FIFO there would hold av deaf to signals): keys in the environment, a web
-		// identity, container or instance credentials.
-		config.WithSharedConfigFiles([]string{}),
-		config.WithSharedCredentialsFiles([]string{}),
-	)
+	// The SDK's own chain, without the shared files: the job's identity is the platform's,
+	// never a profile of the user's files (and a FIFO there would hold av deaf to
+	// signals): keys in the environment, a web identity, container or instance credentials.
+	c, err := loadSDK(ctx, region, o.AWSTimeout)
 	if err != nil {
-		return nil, nil, fmt.Errorf("loading the SDK settings: %w", err)
+		return nil, nil, err
 	}
-	boundCalls(&c, o.AWSTimeout)
 	rctx, cancel := context.WithTimeout(ctx, orDefaultDuration(o.AWSTimeout, DefaultAWSTimeout))
 	defer cancel()
 	creds, err := c.Credentials.Retrieve(rctx)

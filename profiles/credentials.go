@@ -379,19 +379,11 @@ func (v *Vault) lookThenFetch(ctx context.Context, fn func(cacheOnly bool) error
 // timeout (boundCalls). aws-vault's vault package builds its aws.Config by hand and
 // ignores them.
 func sdkConfig(ctx context.Context, cfg *Config, profile, region string, timeout time.Duration) (aws.Config, error) {
-	c, err := config.LoadDefaultConfig(ctx,
-		config.WithRegion(cmp.Or(region, "us-east-1")),
-		// Credentials come from the vault; this keeps the SDK from resolving its own
-		// chain (environment, ~/.aws/credentials, IMDS).
-		config.WithCredentialsProvider(aws.AnonymousCredentials{}),
-		// The config file is aws-vault's to interpret (see fileEndpoints). The caller
-		// consumes AWS_PROFILE: with it set, the SDK insists on finding that profile.
-		config.WithSharedConfigFiles([]string{}),
-		config.WithSharedCredentialsFiles([]string{}),
-		config.WithLogger(sdkLogger),
-	)
+	// Credentials come from the vault; this keeps the SDK from resolving its own chain
+	// (environment, ~/.aws/credentials, IMDS).
+	c, err := loadSDK(ctx, region, timeout, config.WithCredentialsProvider(aws.AnonymousCredentials{}))
 	if err != nil {
-		return aws.Config{}, fmt.Errorf("loading the SDK settings: %w", err)
+		return aws.Config{}, err
 	}
 	fe := readFileEndpoints(cfg, profile)
 	if !fe.ignore && c.BaseEndpoint == nil && fe.global != "" {
@@ -399,6 +391,25 @@ func sdkConfig(ctx context.Context, cfg *Config, profile, region string, timeout
 	}
 	// After the SDK's environment source, so the env vars keep precedence.
 	c.ConfigSources = append(c.ConfigSources, fe)
+	return c, nil
+}
+
+// loadSDK loads the SDK's settings as every client av makes needs them, with opts added:
+// in region (us-east-1 if none), from the environment but never from the shared files (the
+// config file is aws-vault's to interpret, see fileEndpoints, and the job's identity is
+// no profile's; the caller consumes AWS_PROFILE, with which the SDK insists on finding
+// that profile there), its warnings to --debug, and every call bounded by timeout
+// (boundCalls).
+func loadSDK(ctx context.Context, region string, timeout time.Duration, opts ...func(*config.LoadOptions) error) (aws.Config, error) {
+	c, err := config.LoadDefaultConfig(ctx, append([]func(*config.LoadOptions) error{
+		config.WithRegion(cmp.Or(region, "us-east-1")),
+		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedCredentialsFiles([]string{}),
+		config.WithLogger(sdkLogger),
+	}, opts...)...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("loading the SDK settings: %w", err)
+	}
 	boundCalls(&c, timeout)
 	return c, nil
 }
