@@ -1,7 +1,6 @@
 package env
 
 import (
-	"slices"
 	"strings"
 	"time"
 
@@ -59,10 +58,7 @@ func (c Child) HandedCredentials() []string {
 // Environ returns the child's environment: parent minus every inherited credential and
 // secret, plus what `aws-vault exec` sets, the three registry variables and the marker.
 func (c Child) Environ(parent []string) []string {
-	drop := make(map[string]bool, len(stripped))
-	for _, k := range stripped {
-		drop[k] = true
-	}
+	drop := setOf(stripped)
 	set := [][2]string{
 		{"AWS_VAULT", c.Profile},
 		{MarkerVar, c.Profile},
@@ -97,13 +93,7 @@ func (c Child) Environ(parent []string) []string {
 		drop[kv[0]] = true
 	}
 
-	out := make([]string, 0, len(parent)+len(set))
-	for _, kv := range parent {
-		k, _, _ := strings.Cut(kv, "=")
-		if !drop[k] {
-			out = append(out, kv)
-		}
-	}
+	out := without(parent, drop)
 	for _, kv := range set {
 		out = append(out, kv[0]+"="+kv[1])
 	}
@@ -114,12 +104,25 @@ func (c Child) Environ(parent []string) []string {
 // av runs for itself (a docker credential store), which is not the command and gets none
 // of the credentials or the passphrase av's own environment may hold (a CI job's keys).
 func withoutSecrets(parent []string) []string {
-	out := make([]string, 0, len(parent))
-	for _, kv := range parent {
+	return without(parent, setOf(stripped))
+}
+
+// without is environ minus the variables drop holds.
+func without(environ []string, drop map[string]bool) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
 		k, _, _ := strings.Cut(kv, "=")
-		if !slices.Contains(stripped, k) {
+		if !drop[k] {
 			out = append(out, kv)
 		}
 	}
 	return out
+}
+
+func setOf(names []string) map[string]bool {
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		set[n] = true
+	}
+	return set
 }

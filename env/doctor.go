@@ -3,6 +3,7 @@ package env
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -181,13 +182,6 @@ func via(getenv func(string) string, vars ...string) string {
 		}
 	}
 	return ""
-}
-
-func orElse(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 // readPlace reads a place's file (bounded: profiles.ReadCapped) and fills it with what
@@ -370,7 +364,7 @@ func ecrHelperCaches(getenv func(string) string, home string) []string {
 		}
 		return []string{filepath.Join(dir, "cache.json")}
 	}
-	cache := orElse(getenv("XDG_CACHE_HOME"), filepath.Join(home, ".cache"))
+	cache := cmp.Or(getenv("XDG_CACHE_HOME"), filepath.Join(home, ".cache"))
 	return []string{
 		filepath.Join(home, ".ecr", "cache.json"),
 		filepath.Join(cache, "docker-credential-ecr-login", "cache.json"),
@@ -478,7 +472,7 @@ const maxStartupFile = 1 << 20
 // avVars unconditionally. A file that mentions AV_PROFILE is taken to guard its settings
 // (`[ -z "$AV_PROFILE" ] && export …`) and is passed over.
 func startupSettings(getenv func(string) string, home, xdgConfig string) []StartupSetting {
-	zdot := orElse(getenv("ZDOTDIR"), home)
+	zdot := cmp.Or(getenv("ZDOTDIR"), home)
 	files := []string{
 		filepath.Join(home, ".profile"), filepath.Join(home, ".bash_profile"), filepath.Join(home, ".bash_login"),
 		filepath.Join(home, ".bashrc"), filepath.Join(zdot, ".zshenv"), filepath.Join(zdot, ".zprofile"),

@@ -147,12 +147,22 @@ func (e *FileTooLargeError) Error() string {
 
 // writeExclusive creates path with data, and records it as av's.
 func (w *written) writeExclusive(path string, data []byte) error {
+	_, err := w.writeNew(path, data, func() (*os.File, error) {
+		return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
+	})
+	return err
+}
+
+// writeNew writes data, at most maxRegistryFile bytes (Shred overwrites no more), to a new
+// mode-0600 file that create makes, records it as av's file at path, closes it, and
+// returns its name.
+func (w *written) writeNew(path string, data []byte, create func() (*os.File, error)) (string, error) {
 	if len(data) > maxRegistryFile {
-		return &FileTooLargeError{len(data)}
+		return "", &FileTooLargeError{len(data)}
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
+	f, err := create()
 	if err != nil {
-		return err
+		return "", err
 	}
 	_, err = f.Write(data)
 	if err == nil {
@@ -161,5 +171,5 @@ func (w *written) writeExclusive(path string, data []byte) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	return f.Name(), err
 }

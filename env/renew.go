@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log"
 	"os"
 	"path/filepath"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/av-cli/av/env/ecr"
+	"github.com/av-cli/av/profiles"
 )
 
 // RenewOptions say how a running command's registry files are kept fresh.
@@ -139,7 +137,7 @@ func (f Files) Renew(logins ecr.Logins) error {
 		{f.AuthFile, auth},
 		{f.HelmConfig, docker},
 	} {
-		cur, err := readNoFollow(r.path)
+		cur, err := readRunFile(r.path)
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", filepath.Base(r.path), err)
 		}
@@ -155,32 +153,16 @@ func (f Files) Renew(logins ecr.Logins) error {
 	return nil
 }
 
-// readNoFollow reads a file of the run directory; a missing one is empty. What the command
+// readRunFile reads a file of the run directory; a missing one is empty. What the command
 // put there is read only if it is a regular file of at most maxRegistryFile bytes: a
 // symlink is not followed, and a FIFO is not waited on.
-func readNoFollow(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
-	if errors.Is(err, fs.ErrNotExist) {
+func readRunFile(path string) ([]byte, error) {
+	data, err := profiles.ReadCapped(path, profiles.ReadOptions{Limit: maxRegistryFile, NoFollow: true})
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, errors.New("not a regular file")
-	}
-	tooLarge := fmt.Errorf("larger than the %d MiB av writes", maxRegistryFile>>20)
-	if st.Size() > maxRegistryFile {
-		return nil, tooLarge
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxRegistryFile+1))
-	if err == nil && len(data) > maxRegistryFile {
-		return nil, tooLarge
+	case errors.Is(err, profiles.ErrTooLarge):
+		return nil, fmt.Errorf("larger than the %d MiB av writes", maxRegistryFile>>20)
 	}
 	return data, err
 }
@@ -188,25 +170,14 @@ func readNoFollow(path string) ([]byte, error) {
 // replaceFile writes data to a new mode-0600 file beside path and renames it over path,
 // recording it as av's.
 func (w *written) replaceFile(path string, data []byte) error {
-	if len(data) > maxRegistryFile {
-		return &FileTooLargeError{len(data)}
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".new-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
+	tmp, err := w.writeNew(path, data, func() (*os.File, error) {
+		return os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".new-*")
+	})
 	if err == nil {
-		err = w.add(path, tmp, len(data))
+		err = os.Rename(tmp, path)
 	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err != nil && tmp != "" {
+		os.Remove(tmp)
 	}
 	return err
 }

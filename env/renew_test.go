@@ -197,3 +197,36 @@ func TestRenew(t *testing.T) {
 		t.Errorf("%d logins, want a failed one and a good one", calls)
 	}
 }
+
+// Renew reads back only what av could have written: a missing file is empty; a link the
+// command put in its place is not followed, nor is a file larger than av writes read.
+func TestReadRunFile(t *testing.T) {
+	dir := t.TempDir()
+	if data, err := readRunFile(filepath.Join(dir, "config.json")); data != nil || err != nil {
+		t.Errorf("missing: %q, %v", data, err)
+	}
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte(`{"auths":{}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := readRunFile(secret); string(data) != `{"auths":{}}` || err != nil {
+		t.Errorf("regular: %q, %v", data, err)
+	}
+	link := filepath.Join(dir, "link.json")
+	if err := os.Symlink(secret, link); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := readRunFile(link); data != nil || err == nil {
+		t.Errorf("a link was followed: %q, %v", data, err)
+	}
+	large := filepath.Join(dir, "large.json")
+	if err := os.WriteFile(large, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(large, maxRegistryFile+1); err != nil { // sparse
+		t.Fatal(err)
+	}
+	if data, err := readRunFile(large); data != nil || err == nil || err.Error() != "larger than the 16 MiB av writes" {
+		t.Errorf("large: %d bytes, %v", len(data), err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/av-cli/av/profiles"
 	"golang.org/x/sys/unix"
 )
 
@@ -233,26 +234,10 @@ func Sweep(base string) {
 }
 
 // runDirs lists what a sweep looks at in base: the run directories, and the half-made ones
-// old enough that no run is still making them.
+// old enough that no run is still making them (profiles.StaleDirs says why a run
+// directory's age tells nothing).
 func runDirs(base string) []string {
-	entries, err := os.ReadDir(base)
-	if err != nil {
-		return nil
-	}
-	var dirs []string
-	for _, e := range entries {
-		name := e.Name()
-		if !e.IsDir() || !(strings.HasPrefix(name, runPrefix) || strings.HasPrefix(name, newPrefix)) {
-			continue
-		}
-		if strings.HasPrefix(name, newPrefix) {
-			if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < newGrace {
-				continue
-			}
-		}
-		dirs = append(dirs, filepath.Join(base, name))
-	}
-	return dirs
+	return append(profiles.StaleDirs(base, runPrefix, 0), profiles.StaleDirs(base, newPrefix, newGrace)...)
 }
 
 // Leftover is a run directory that the next sweep would remove.

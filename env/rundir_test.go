@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // privateTempDir returns a fresh 0700 directory on /dev/shm (tmpfs), removed after the test.
@@ -99,8 +100,22 @@ func TestSweepTakesOnlyDeadRuns(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dead.Path, "config.json"), []byte("secret"), 0o600)
 	dead.lock.Close() // as if the run had been SIGKILLed: the kernel drops its lock
+	// Half-made directories (NewDir renames them once locked): one left by a run killed
+	// a while ago, and one a run may be making right now.
+	halfOld, halfYoung := filepath.Join(base, newPrefix+"old"), filepath.Join(base, newPrefix+"young")
+	os.Mkdir(halfOld, 0o700)
+	os.Mkdir(halfYoung, 0o700)
+	long := time.Now().Add(-2 * newGrace)
+	os.Chtimes(halfOld, long, long)
 
 	Sweep(base)
+
+	if _, err := os.Stat(halfOld); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("an old half-made directory survived the sweep: %v", err)
+	}
+	if _, err := os.Stat(halfYoung); err != nil {
+		t.Errorf("a young half-made directory was swept: %v", err)
+	}
 
 	if _, err := os.Stat(dead.Path); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("dead run's directory survived the sweep: %v", err)

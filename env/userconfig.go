@@ -2,6 +2,7 @@ package env
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,10 +29,7 @@ type UserConfig struct {
 func FindUserConfig(getenv func(string) string) UserConfig {
 	home := getenv("HOME")
 	xdgConfig := xdgConfigHome(getenv)
-	u := UserConfig{DockerDir: getenv("DOCKER_CONFIG")}
-	if u.DockerDir == "" {
-		u.DockerDir = filepath.Join(home, ".docker")
-	}
+	u := UserConfig{DockerDir: cmp.Or(getenv("DOCKER_CONFIG"), filepath.Join(home, ".docker"))}
 	if f := getenv("REGISTRY_AUTH_FILE"); f != "" {
 		u.AuthFiles = []string{f}
 	} else {
@@ -54,10 +52,7 @@ func FindUserConfig(getenv func(string) string) UserConfig {
 
 // xdgConfigHome is $XDG_CONFIG_HOME, else ~/.config.
 func xdgConfigHome(getenv func(string) string) string {
-	if d := getenv("XDG_CONFIG_HOME"); d != "" {
-		return d
-	}
-	return filepath.Join(getenv("HOME"), ".config")
+	return cmp.Or(getenv("XDG_CONFIG_HOME"), filepath.Join(getenv("HOME"), ".config"))
 }
 
 // containersAuthDefaults are containers/image's default auth files, in its order:
@@ -135,7 +130,7 @@ func readUserConfigFile(path string) ([]byte, error) {
 // readUserFile reads one of the user's files of at most maxUserConfig bytes: nil for a
 // missing one, a UserConfigError for one that cannot be read.
 func readUserFile(path string) ([]byte, error) {
-	data, err := profiles.ReadCapped(path, maxUserConfig)
+	data, err := profiles.ReadCapped(path, profiles.ReadOptions{Limit: maxUserConfig})
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil

@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"cmp"
 	"context"
 	"crypto/hkdf"
 	"crypto/hmac"
@@ -24,7 +25,6 @@ import (
 	"github.com/99designs/aws-vault/v7/vault"
 	"github.com/99designs/keyring"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go/logging"
@@ -111,7 +111,7 @@ func OpenAmbient(ctx context.Context, cfg *Config, o AmbientOptions) (*Vault, *P
 			return nil, nil, err
 		}
 	}
-	pc.Region = firstOf(o.Region, pc.Region, os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
+	pc.Region = cmp.Or(o.Region, pc.Region, os.Getenv("AWS_REGION"), os.Getenv("AWS_DEFAULT_REGION"))
 
 	src, secret, err := resolveAmbient(ctx, o, pc.Region)
 	if err != nil {
@@ -168,17 +168,13 @@ func resolveAmbient(ctx context.Context, o AmbientOptions, region string) (*ambi
 		return resolveWebIdentity(ctx, o, roleARN, tokenFile)
 	}
 
-	c, err := config.LoadDefaultConfig(ctx, config.WithRegion(orDefault(region, "us-east-1")), config.WithLogger(sdkLogger),
-		// The job's identity is the platform's, never a profile of the user's files (and a
-		// FIFO there would hold av deaf to signals): keys in the environment, a web
-		// identity, container or instance credentials.
-		config.WithSharedConfigFiles([]string{}),
-		config.WithSharedCredentialsFiles([]string{}),
-	)
+	// The SDK's own chain, without the shared files: the job's identity is the platform's,
+	// never a profile of the user's files (and a FIFO there would hold av deaf to
+	// signals): keys in the environment, a web identity, container or instance credentials.
+	c, err := loadSDK(ctx, region, o.AWSTimeout)
 	if err != nil {
-		return nil, nil, fmt.Errorf("loading the SDK settings: %w", err)
+		return nil, nil, err
 	}
-	boundCalls(&c, o.AWSTimeout)
 	rctx, cancel := context.WithTimeout(ctx, orDefaultDuration(o.AWSTimeout, DefaultAWSTimeout))
 	defer cancel()
 	creds, err := c.Credentials.Retrieve(rctx)
@@ -247,7 +243,7 @@ func resolveWebIdentity(ctx context.Context, o AmbientOptions, roleARN, tokenFil
 const maxTokenSize = 64 << 10
 
 func readTokenFile(path string) (string, error) {
-	data, err := ReadCapped(path, maxTokenSize)
+	data, err := ReadCapped(path, ReadOptions{Limit: maxTokenSize})
 	if err != nil {
 		return "", fmt.Errorf("reading the web identity token file %q: %w", path, err)
 	}
@@ -305,10 +301,10 @@ var sessionNameRE = regexp.MustCompile(`[^\w+=,.@-]`)
 // sessionName is the role session's name: given, else AWS_ROLE_SESSION_NAME, else one that
 // names the CI run, so CloudTrail tells which run did what.
 func sessionName(given string) string {
-	name := firstOf(given, os.Getenv("AWS_ROLE_SESSION_NAME"))
+	name := cmp.Or(given, os.Getenv("AWS_ROLE_SESSION_NAME"))
 	if name == "" {
 		if id := os.Getenv("GITHUB_RUN_ID"); id != "" {
-			name = "av-gh-" + id + "-" + orDefault(os.Getenv("GITHUB_RUN_ATTEMPT"), "1")
+			name = "av-gh-" + id + "-" + cmp.Or(os.Getenv("GITHUB_RUN_ATTEMPT"), "1")
 		} else if id := os.Getenv("CI_JOB_ID"); id != "" {
 			name = "av-gitlab-" + id
 		} else {
@@ -405,7 +401,7 @@ func openAmbientCache(ctx context.Context, o AmbientOptions, key []byte) (*Vault
 		v.store = keyring.NewArrayKeyring(nil)
 		return v, nil
 	}
-	sweepAmbientCaches(o.CacheDir)
+	sweepStale(o.CacheDir, ambientCachePrefix, ambientCacheMaxAge)
 	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte("directory"))
 	v.fileDir = filepath.Join(o.CacheDir, ambientCachePrefix+hex.EncodeToString(mac.Sum(nil)[:10]))
@@ -436,28 +432,4 @@ func (v *Vault) DropIfEmpty() {
 	if v.ambientCache {
 		os.Remove(v.fileDir) // fails, as it should, unless empty
 	}
-}
-
-func sweepAmbientCaches(dir string) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), ambientCachePrefix) {
-			continue
-		}
-		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > ambientCacheMaxAge {
-			os.RemoveAll(filepath.Join(dir, e.Name()))
-		}
-	}
-}
-
-func firstOf(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }

@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"cmp"
 	"errors"
 	"os"
 	"os/exec"
@@ -100,7 +101,7 @@ func keyctlOpens() bool {
 func secretServiceAnswers(o VaultOptions) bool {
 	_, err := keyring.Open(keyring.Config{
 		ServiceName:             "aws-vault",
-		LibSecretCollectionName: orDefault(o.SecretServiceCollection, "awsvault"),
+		LibSecretCollectionName: cmp.Or(o.SecretServiceCollection, "awsvault"),
 		AllowedBackends:         []keyring.BackendType{keyring.SecretServiceBackend},
 	})
 	return err == nil

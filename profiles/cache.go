@@ -117,15 +117,11 @@ func (s *Section) WriteCache(k CacheKey, data []byte, expires time.Time, label s
 // removeSessions removes every cached session named by key, whatever its expiry, and
 // counts those with more than minTTL left: the ones a credentials lookup would have used.
 func (kr *vaultKeyring) removeSessions(key vault.SessionMetadata, minTTL time.Duration) (live int, err error) {
-	keys, err := kr.Keys()
+	names, err := kr.names(key.StringForMatching())
 	if err != nil {
-		return 0, fmt.Errorf("listing the %s vault: %w", kr.v.backend, err)
+		return 0, err
 	}
-	prefix := key.StringForMatching()
-	for _, name := range keys {
-		if !strings.HasPrefix(name, prefix) {
-			continue
-		}
+	for _, name := range names {
 		if err := kr.Remove(name); err != nil && !errors.Is(err, keyring.ErrKeyNotFound) {
 			return live, err
 		}
@@ -138,12 +134,20 @@ func (kr *vaultKeyring) removeSessions(key vault.SessionMetadata, minTTL time.Du
 
 // cacheNames lists the names of the items for k, whatever their expiry.
 func (kr *vaultKeyring) cacheNames(k CacheKey) ([]string, error) {
+	m := k.metadata(time.Time{})
+	return kr.names(m.StringForMatching())
+}
+
+// names lists the names of the vault's items that begin with prefix ("": every item). It
+// reads no item: nothing is decrypted, and the file backend asks for no passphrase.
+func (kr *vaultKeyring) names(prefix string) ([]string, error) {
 	keys, err := kr.Keys()
 	if err != nil {
 		return nil, fmt.Errorf("listing the %s vault: %w", kr.v.backend, err)
 	}
-	m := k.metadata(time.Time{})
-	prefix := m.StringForMatching()
+	if prefix == "" {
+		return keys, nil
+	}
 	var names []string
 	for _, n := range keys {
 		if strings.HasPrefix(n, prefix) {
@@ -174,9 +178,9 @@ func (v *Vault) Clear(ctx context.Context, cfg *Config, o ClearOptions) (Cleared
 		return c, err
 	}
 	defer s.Unlock()
-	keys, err := s.kr.Keys()
+	keys, err := s.kr.names("")
 	if err != nil {
-		return c, fmt.Errorf("listing the %s vault: %w", v.backend, err)
+		return c, err
 	}
 	return s.clear(keys, cfg, o)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -348,3 +349,37 @@ func lockWaiters(t *testing.T, path string) int {
 	}
 	return n
 }
+
+// names lists item names, all of them or those with a prefix, and words a failure to list
+// with the backend's name.
+func TestNames(t *testing.T) {
+	v := MemoryVault(context.Background())
+	for _, k := range []string{"dev", "av-ecr dev x", "av-ecr prod y", "sts.GetSessionToken,ZGV2,,1"} {
+		if err := v.kr.Set(keyring.Item{Key: k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		prefix string
+		want   []string
+	}{
+		{"", []string{"av-ecr dev x", "av-ecr prod y", "dev", "sts.GetSessionToken,ZGV2,,1"}},
+		{"av-ecr ", []string{"av-ecr dev x", "av-ecr prod y"}},
+		{"av-ecr dev ", []string{"av-ecr dev x"}},
+		{"nothing", nil},
+	} {
+		got, err := v.kr.names(tc.prefix)
+		slices.Sort(got)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("names(%q) = %q, %v; want %q", tc.prefix, got, err, tc.want)
+		}
+	}
+	v.store = failingKeys{v.store}
+	if _, err := v.kr.names(""); err == nil || err.Error() != "listing the in-memory vault: no list" {
+		t.Errorf("names with a failing backend: %v", err)
+	}
+}
+
+type failingKeys struct{ keyring.Keyring }
+
+func (failingKeys) Keys() ([]string, error) { return nil, errors.New("no list") }

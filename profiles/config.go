@@ -28,25 +28,27 @@ type Config struct {
 
 // ConfigPath returns $AWS_CONFIG_FILE, else ~/.aws/config.
 func ConfigPath() (string, error) {
-	if p := os.Getenv("AWS_CONFIG_FILE"); p != "" {
+	if p := awsFile(os.Getenv, "AWS_CONFIG_FILE", "config"); p != "" {
 		return p, nil
 	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("finding the AWS config file: %w", err)
-	}
-	return filepath.Join(home, ".aws", "config"), nil
+	return "", errors.New("finding the AWS config file: neither AWS_CONFIG_FILE nor HOME is set")
 }
 
 // SharedCredentialsFile is the AWS shared credentials file, as the SDKs find it from
 // getenv: $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials; "" with neither that
 // variable nor HOME set.
 func SharedCredentialsFile(getenv func(string) string) string {
-	if p := getenv("AWS_SHARED_CREDENTIALS_FILE"); p != "" {
+	return awsFile(getenv, "AWS_SHARED_CREDENTIALS_FILE", "credentials")
+}
+
+// awsFile is one of the AWS shared files as the SDKs find it: the variable's value, else
+// ~/.aws/NAME; "" with neither the variable nor HOME set.
+func awsFile(getenv func(string) string, variable, name string) string {
+	if p := getenv(variable); p != "" {
 		return p
 	}
 	if home := getenv("HOME"); home != "" {
-		return filepath.Join(home, ".aws", "credentials")
+		return filepath.Join(home, ".aws", name)
 	}
 	return ""
 }
@@ -115,7 +117,7 @@ func LoadConfig() (*Config, error) {
 
 // readConfigFile reads the config file at path; a missing one is empty.
 func readConfigFile(path string) ([]byte, error) {
-	data, err := ReadCapped(path, MaxConfigFile)
+	data, err := ReadCapped(path, ReadOptions{Limit: MaxConfigFile})
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, nil

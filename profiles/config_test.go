@@ -82,3 +82,33 @@ func TestLoadConfigSizeCap(t *testing.T) {
 		t.Errorf("a 4 MiB config: profiles %v", cfg.Names())
 	}
 }
+
+// The config file and the credentials file are found alike: the variable, else ~/.aws.
+func TestAWSFilePaths(t *testing.T) {
+	t.Setenv("HOME", "/home/u")
+	t.Setenv("AWS_CONFIG_FILE", "")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "")
+	if p, err := ConfigPath(); p != "/home/u/.aws/config" || err != nil {
+		t.Errorf("ConfigPath = %q, %v", p, err)
+	}
+	if p := SharedCredentialsFile(os.Getenv); p != "/home/u/.aws/credentials" {
+		t.Errorf("SharedCredentialsFile = %q", p)
+	}
+	t.Setenv("AWS_CONFIG_FILE", "/etc/aws-config")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/etc/aws-credentials")
+	if p, err := ConfigPath(); p != "/etc/aws-config" || err != nil {
+		t.Errorf("ConfigPath with AWS_CONFIG_FILE = %q, %v", p, err)
+	}
+	if p := SharedCredentialsFile(os.Getenv); p != "/etc/aws-credentials" {
+		t.Errorf("SharedCredentialsFile with AWS_SHARED_CREDENTIALS_FILE = %q", p)
+	}
+	t.Setenv("HOME", "")
+	t.Setenv("AWS_CONFIG_FILE", "")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "")
+	if p, err := ConfigPath(); err == nil {
+		t.Errorf("ConfigPath with no HOME = %q", p)
+	}
+	if p := SharedCredentialsFile(os.Getenv); p != "" {
+		t.Errorf("SharedCredentialsFile with no HOME = %q", p)
+	}
+}

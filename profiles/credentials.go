@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -262,7 +263,11 @@ func (p *Profile) dropSessions(ctx context.Context, in *Section, all bool) (int,
 	if in.mode != Exclusive {
 		return 0, errors.New("dropping cached sessions needs the vault's lock exclusive")
 	}
-	c := &chain{kr: in.kr, cfg: p.cfg, opts: p.opts, minTTL: minTTL(), cacheOnly: true, drop: true}
+	c, err := p.newChain(ctx, in, "", true) // loads no SDK settings: it calls no AWS service
+	if err != nil {
+		return 0, err
+	}
+	c.drop = true
 	if p.ambient != nil {
 		c.ambientProvider(p)
 	} else {
@@ -304,23 +309,11 @@ func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, sec *Secti
 			c.MfaToken = ""
 		}
 	}
-	// Looking in the cache calls no AWS client: the SDK's settings are loaded only to fetch.
-	var awsCfg aws.Config
-	if !cacheOnly {
-		if awsCfg, err = sdkConfig(ctx, p.cfg, p.Name, pc.Region, p.opts.AWSTimeout); err != nil {
-			return nil, err
-		}
+	c, err := p.newChain(ctx, sec, pc.Region, cacheOnly)
+	if err != nil {
+		return nil, err
 	}
-	c := &chain{
-		ctx:       ctx,
-		kr:        sec.kr,
-		cfg:       p.cfg,
-		base:      awsCfg,
-		opts:      p.opts,
-		minTTL:    minTTL(),
-		cacheOnly: cacheOnly,
-		noPrompt:  o.NoPrompt,
-	}
+	c.noPrompt = o.NoPrompt
 	provider, err := c.provider(pc)
 	if err != nil {
 		return nil, err
@@ -337,23 +330,14 @@ func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, sec *Secti
 	if err != nil {
 		return nil, fmt.Errorf("getting credentials for profile %q: %w", p.Name, err)
 	}
-	load := func(ctx context.Context) (aws.Config, error) {
-		c, err := sdkConfig(ctx, p.cfg, p.Name, pc.Region, p.opts.AWSTimeout)
-		c.Credentials = aws.NewCredentialsCache(staticProvider{creds})
-		return c, err
-	}
-	return &Session{Profile: p.Name, Region: pc.Region, Credentials: creds, load: load}, nil
+	return p.session(pc.Region, creds), nil
 }
 
 func (p *Profile) retrieveAmbient(ctx context.Context, sec *Section, cacheOnly bool) (*Session, error) {
-	var awsCfg aws.Config
-	if !cacheOnly {
-		var err error
-		if awsCfg, err = sdkConfig(ctx, p.cfg, p.Name, p.Region, p.opts.AWSTimeout); err != nil {
-			return nil, err
-		}
+	c, err := p.newChain(ctx, sec, p.Region, cacheOnly)
+	if err != nil {
+		return nil, err
 	}
-	c := &chain{ctx: ctx, kr: sec.kr, cfg: p.cfg, base: awsCfg, opts: p.opts, minTTL: minTTL(), cacheOnly: cacheOnly}
 	creds, err := c.ambientProvider(p).Retrieve(ctx)
 	if errors.Is(err, ErrNotCached) {
 		return nil, err
@@ -361,12 +345,31 @@ func (p *Profile) retrieveAmbient(ctx context.Context, sec *Section, cacheOnly b
 	if err != nil {
 		return nil, fmt.Errorf("getting the job's credentials (%s): %w", p.ambient.what, err)
 	}
+	return p.session(p.Region, creds), nil
+}
+
+// newChain is the chain that resolves p's credentials in region. Looking in the cache
+// (cacheOnly) calls no AWS client: the SDK's settings are loaded only to fetch.
+func (p *Profile) newChain(ctx context.Context, sec *Section, region string, cacheOnly bool) (*chain, error) {
+	c := &chain{ctx: ctx, kr: sec.kr, cfg: p.cfg, opts: p.opts, minTTL: minTTL(), cacheOnly: cacheOnly}
+	if !cacheOnly {
+		var err error
+		if c.base, err = sdkConfig(ctx, p.cfg, p.Name, region, p.opts.AWSTimeout); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// session is the Session of creds, got in region; its SDK config is loaded when first
+// asked for (Session.Config).
+func (p *Profile) session(region string, creds aws.Credentials) *Session {
 	load := func(ctx context.Context) (aws.Config, error) {
-		c, err := sdkConfig(ctx, p.cfg, p.Name, p.Region, p.opts.AWSTimeout)
+		c, err := sdkConfig(ctx, p.cfg, p.Name, region, p.opts.AWSTimeout)
 		c.Credentials = aws.NewCredentialsCache(staticProvider{creds})
 		return c, err
 	}
-	return &Session{Profile: p.Name, Region: p.Region, Credentials: creds, load: load}, nil
+	return &Session{Profile: p.Name, Region: region, Credentials: creds, load: load}
 }
 
 // lookThenFetch runs fn under the vault's double-checked lock (LookThenFetch); inside a
@@ -405,19 +408,11 @@ func LookThenFetch[S interface{ Unlock() }](ctx context.Context, lock func(conte
 // timeout (boundCalls). aws-vault's vault package builds its aws.Config by hand and
 // ignores them.
 func sdkConfig(ctx context.Context, cfg *Config, profile, region string, timeout time.Duration) (aws.Config, error) {
-	c, err := config.LoadDefaultConfig(ctx,
-		config.WithRegion(orDefault(region, "us-east-1")),
-		// Credentials come from the vault; this keeps the SDK from resolving its own
-		// chain (environment, ~/.aws/credentials, IMDS).
-		config.WithCredentialsProvider(aws.AnonymousCredentials{}),
-		// The config file is aws-vault's to interpret (see fileEndpoints). The caller
-		// consumes AWS_PROFILE: with it set, the SDK insists on finding that profile.
-		config.WithSharedConfigFiles([]string{}),
-		config.WithSharedCredentialsFiles([]string{}),
-		config.WithLogger(sdkLogger),
-	)
+	// Credentials come from the vault; this keeps the SDK from resolving its own chain
+	// (environment, ~/.aws/credentials, IMDS).
+	c, err := loadSDK(ctx, region, timeout, config.WithCredentialsProvider(aws.AnonymousCredentials{}))
 	if err != nil {
-		return aws.Config{}, fmt.Errorf("loading the SDK settings: %w", err)
+		return aws.Config{}, err
 	}
 	fe := readFileEndpoints(cfg, profile)
 	if !fe.ignore && c.BaseEndpoint == nil && fe.global != "" {
@@ -425,6 +420,25 @@ func sdkConfig(ctx context.Context, cfg *Config, profile, region string, timeout
 	}
 	// After the SDK's environment source, so the env vars keep precedence.
 	c.ConfigSources = append(c.ConfigSources, fe)
+	return c, nil
+}
+
+// loadSDK loads the SDK's settings as every client av makes needs them, with opts added:
+// in region (us-east-1 if none), from the environment but never from the shared files (the
+// config file is aws-vault's to interpret, see fileEndpoints, and the job's identity is
+// no profile's; the caller consumes AWS_PROFILE, with which the SDK insists on finding
+// that profile there), its warnings to --debug, and every call bounded by timeout
+// (boundCalls).
+func loadSDK(ctx context.Context, region string, timeout time.Duration, opts ...func(*config.LoadOptions) error) (aws.Config, error) {
+	c, err := config.LoadDefaultConfig(ctx, append([]func(*config.LoadOptions) error{
+		config.WithRegion(cmp.Or(region, "us-east-1")),
+		config.WithSharedConfigFiles([]string{}),
+		config.WithSharedCredentialsFiles([]string{}),
+		config.WithLogger(sdkLogger),
+	}, opts...)...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("loading the SDK settings: %w", err)
+	}
 	boundCalls(&c, timeout)
 	return c, nil
 }
@@ -449,9 +463,7 @@ type chain struct {
 
 func (c *chain) client(region string, creds aws.CredentialsProvider) aws.Config {
 	cfg := c.base.Copy()
-	if region != "" {
-		cfg.Region = region
-	}
+	cfg.Region = c.region(region)
 	cfg.Credentials = creds
 	return cfg
 }
@@ -462,10 +474,7 @@ func (c *chain) stsClient(pc *vault.ProfileConfig, creds aws.CredentialsProvider
 
 // region is where a client made by c.client(region, …) goes.
 func (c *chain) region(region string) string {
-	if region != "" {
-		return region
-	}
-	return c.base.Region
+	return cmp.Or(region, c.base.Region)
 }
 
 // cached puts a session provider behind aws-vault's session cache. service names what it
@@ -530,16 +539,6 @@ func (g ssoLoginGate) RetrieveStsCredentials(ctx context.Context) (*ststypes.Cre
 	return g.SSORoleCredentialsProvider.RetrieveStsCredentials(ctx)
 }
 
-// haveTTY reports whether av has a terminal to ask on (none in CI, nor under setsid).
-func haveTTY() bool {
-	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err != nil {
-		return false
-	}
-	f.Close()
-	return true
-}
-
 // roleSessionType is the session type of a role assumed without MFA. aws-vault assumes
 // such a role on every run and caches nothing; av caches it, so that make -j8 assumes it
 // once, under its own type (aws-vault lists it, and clears it with the profile's sessions)
@@ -568,7 +567,7 @@ func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, erro
 			UseStdout:      pc.SSOUseStdout,
 		}
 		var sp vault.StsSessionProvider = p
-		if c.noPrompt || !haveTTY() {
+		if c.noPrompt || !HaveTerminal() {
 			// aws-vault would open a browser and wait minutes for a person to approve.
 			sp = ssoLoginGate{p, vault.OIDCTokenKeyring{Keyring: c.kr}, pc}
 		}

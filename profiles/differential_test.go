@@ -118,7 +118,7 @@ var ssoGate = difference{
 
 // ssoGateWithoutTTY is ssoGate where av has no terminal (in CI, under setsid).
 func ssoGateWithoutTTY() []difference {
-	if haveTTY() {
+	if HaveTerminal() {
 		return nil
 	}
 	return []difference{ssoGate}

@@ -119,9 +119,9 @@ func (v *Vault) ReadyToWrite(ctx context.Context) error {
 		return nil
 	}
 	kr := v.view(ctx)
-	keys, err := kr.Keys()
+	keys, err := kr.names("")
 	if err != nil {
-		return fmt.Errorf("listing the %s vault: %w", v.backend, err)
+		return err
 	}
 	if _, atHand := v.passphraseAtHand(); !atHand {
 		dir := v.fileDir
@@ -205,9 +205,9 @@ type StoredProfile struct {
 // reads the vault's list of item names, never an item, so it decrypts nothing and never
 // asks for the file backend's passphrase.
 func (v *Vault) List(cfg *Config) ([]StoredProfile, error) {
-	keys, err := v.kr.Keys()
+	keys, err := v.kr.names("")
 	if err != nil {
-		return nil, fmt.Errorf("listing the %s vault: %w", v.backend, err)
+		return nil, err
 	}
 	byName := map[string]*StoredProfile{}
 	var names []string
@@ -303,9 +303,9 @@ func (v *Vault) Remove(ctx context.Context, cfg *Config, profile string, o Remov
 		return r, err
 	}
 	defer s.Unlock()
-	keys, err := s.kr.Keys()
+	keys, err := s.kr.names("")
 	if err != nil {
-		return r, fmt.Errorf("listing the %s vault: %w", v.backend, err)
+		return r, err
 	}
 	hasKeys := slices.Contains(keys, profile) && isMasterItem(profile)
 	c, err := s.clear(keys, cfg, ClearOptions{Profile: profile, Sessions: true})
@@ -330,9 +330,6 @@ func (v *Vault) Remove(ctx context.Context, cfg *Config, profile string, o Remov
 	}
 	return r, nil
 }
-
-// HaveTerminal reports whether av has a terminal to ask on (/dev/tty).
-func HaveTerminal() bool { return haveTTY() }
 
 // AskSecret asks on the terminal (/dev/tty) with echo off, and returns the line typed.
 // It returns ErrNoTTY when av has no terminal. The end of ctx ends the prompt.

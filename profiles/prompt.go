@@ -62,6 +62,17 @@ const (
 // ErrNoTTY says a prompt was needed and av has no terminal to ask on.
 var ErrNoTTY = errors.New("no terminal to ask on")
 
+// HaveTerminal reports whether av has a terminal to ask on (/dev/tty, as readFromTTY
+// opens it): none in CI, nor under setsid.
+func HaveTerminal() bool {
+	f, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
+}
+
 // readFromTTY prompts on the terminal (/dev/tty), never on stdout: stdout belongs to the
 // child. The end of ctx (Ctrl-C: av's supervisor cancels it) ends the prompt at once, and
 // the terminal's settings are put back exactly on every way out.

@@ -15,12 +15,27 @@ var (
 	ErrTooLarge = errors.New("too large")
 )
 
-// ReadCapped reads a regular file of at most limit bytes: a user's file (the AWS config,
-// a token file, the client configs env reads). It is opened O_NONBLOCK, so a FIFO is
-// refused, not waited on in open(2) (deaf to Ctrl-C and SIGTERM), and its size is checked
-// before it is read. A missing file is fs.ErrNotExist.
-func ReadCapped(path string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
+// ReadOptions say what ReadCapped takes.
+type ReadOptions struct {
+	// Limit is the most bytes the file may hold; a larger one is ErrTooLarge, unread.
+	Limit int64
+	// NoFollow refuses a symbolic link as the last element of the path (ELOOP), for a
+	// file in a directory that another process writes in (the run directory: the command
+	// could point av's config.json at any file of the user's).
+	NoFollow bool
+}
+
+// ReadCapped reads a regular file of at most o.Limit bytes: a user's file (the AWS config,
+// a token file, the client configs env reads) or one the command could have replaced (the
+// run directory's). It is opened O_NONBLOCK, so a FIFO is refused, not waited on in
+// open(2) (deaf to Ctrl-C and SIGTERM), and its size is checked before it is read, and
+// again as it is read (it may grow meanwhile). A missing file is fs.ErrNotExist.
+func ReadCapped(path string, o ReadOptions) ([]byte, error) {
+	flags := os.O_RDONLY | unix.O_NONBLOCK
+	if o.NoFollow {
+		flags |= unix.O_NOFOLLOW
+	}
+	f, err := os.OpenFile(path, flags, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -32,14 +47,14 @@ func ReadCapped(path string, limit int64) ([]byte, error) {
 	if !info.Mode().IsRegular() {
 		return nil, ErrNotRegular
 	}
-	if info.Size() > limit {
+	if info.Size() > o.Limit {
 		return nil, ErrTooLarge
 	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	data, err := io.ReadAll(io.LimitReader(f, o.Limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(data)) > limit {
+	if int64(len(data)) > o.Limit {
 		return nil, ErrTooLarge // it grew while read
 	}
 	return data, nil

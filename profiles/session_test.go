@@ -259,3 +259,34 @@ func TestRejected(t *testing.T) {
 		t.Error("Rejected took a plain error's words for AWS's answer")
 	}
 }
+
+// A session's SDK config, built when first asked for, is in the session's region and
+// serves the session's credentials.
+func TestSessionConfig(t *testing.T) {
+	v := fileVault(t, t.TempDir(), t.TempDir())
+	for _, tc := range []struct {
+		opts   Options
+		region string
+	}{
+		{Options{}, "eu-west-1"},
+		{Options{Region: "ap-south-1"}, "ap-south-1"},
+	} {
+		p := devProfile(t, v, tc.opts)
+		putSession(t, v, "dev", time.Now().Add(time.Hour))
+		s, err := p.Credentials(context.Background(), CredentialsOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.Config(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Region != tc.region || c.Region != tc.region {
+			t.Errorf("%+v: session in %q, its config in %q; want %q", tc.opts, s.Region, c.Region, tc.region)
+		}
+		creds, err := c.Credentials.Retrieve(context.Background())
+		if err != nil || creds.AccessKeyID != s.Credentials.AccessKeyID {
+			t.Errorf("%+v: the config serves %q (%v), want the session's %q", tc.opts, creds.AccessKeyID, err, s.Credentials.AccessKeyID)
+		}
+	}
+}

@@ -35,7 +35,7 @@ func (c *Config) DefaultShadow() (string, error) {
 	if path == "" {
 		return "", nil
 	}
-	data, err := ReadCapped(path, MaxConfigFile)
+	data, err := ReadCapped(path, ReadOptions{Limit: MaxConfigFile})
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}

@@ -37,9 +37,7 @@ func (e *TimeoutError) Error() string {
 // timeout, connecting to reading the whole answer), which gets an equal share of the
 // total, so that a hung attempt is retried within it. A timeout becomes a TimeoutError.
 func boundCalls(c *aws.Config, total time.Duration) {
-	if total <= 0 {
-		total = DefaultAWSTimeout
-	}
+	total = orDefaultDuration(total, DefaultAWSTimeout)
 	attempts := c.RetryMaxAttempts
 	if attempts <= 0 {
 		attempts = retry.DefaultMaxAttempts

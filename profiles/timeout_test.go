@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -99,5 +101,69 @@ func TestCancelIsNotATimeout(t *testing.T) {
 	var te *TimeoutError
 	if errors.As(err, &te) || !errors.Is(err, context.Canceled) {
 		t.Errorf("a cancelled call: %v, want context.Canceled and no TimeoutError", err)
+	}
+}
+
+// A timeout that is not positive means the default, not "give up at once" (cmp.Or would
+// keep a negative one).
+func TestOrDefaultDuration(t *testing.T) {
+	for _, tc := range []struct{ v, want time.Duration }{
+		{0, DefaultLockTimeout},
+		{-time.Second, DefaultLockTimeout},
+		{time.Second, time.Second},
+	} {
+		if got := orDefaultDuration(tc.v, DefaultLockTimeout); got != tc.want {
+			t.Errorf("orDefaultDuration(%s) = %s, want %s", tc.v, got, tc.want)
+		}
+	}
+}
+
+// loadSDK never reads the shared files, and keeps the SDK's own chain for the job's
+// identity (the environment's keys) unless told otherwise.
+func TestLoadSDK(t *testing.T) {
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "credentials")
+	if err := os.WriteFile(creds, []byte("[default]\naws_access_key_id = AKIAFROMTHEFILE\naws_secret_access_key = file-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", creds)
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_DEFAULT_PROFILE", "")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "")
+	t.Setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "")
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", "")
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	ctx := context.Background()
+
+	c, err := loadSDK(ctx, "", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Region != "us-east-1" {
+		t.Errorf("region %q, want us-east-1 when none is given", c.Region)
+	}
+	if got, err := c.Credentials.Retrieve(ctx); err == nil {
+		t.Errorf("the SDK's chain read the shared credentials file: %s", got.AccessKeyID)
+	}
+
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIAFROMTHEENV")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "env-secret")
+	c, err = loadSDK(ctx, "eu-west-1", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Credentials.Retrieve(ctx); err != nil || got.AccessKeyID != "AKIAFROMTHEENV" || c.Region != "eu-west-1" {
+		t.Errorf("the job's keys: %q in %q, %v", got.AccessKeyID, c.Region, err)
+	}
+	// sdkConfig's clients get the vault's credentials, never the SDK's chain.
+	c, err = sdkConfig(ctx, &Config{}, "dev", "eu-west-1", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.Credentials.Retrieve(ctx); got.AccessKeyID != "" {
+		t.Errorf("sdkConfig's credentials: %q, want none (anonymous)", got.AccessKeyID)
 	}
 }

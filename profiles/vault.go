@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -128,13 +129,13 @@ func (v *Vault) open(o VaultOptions) error {
 	cfg := keyring.Config{
 		ServiceName:              "aws-vault",
 		FilePasswordFunc:         v.filePassphrase,
-		LibSecretCollectionName:  orDefault(o.SecretServiceCollection, "awsvault"),
+		LibSecretCollectionName:  cmp.Or(o.SecretServiceCollection, "awsvault"),
 		KWalletAppID:             "aws-vault",
 		KWalletFolder:            "aws-vault",
 		KeychainTrustApplication: true,
-		KeychainName:             orDefault(o.KeychainName, "aws-vault"),
+		KeychainName:             cmp.Or(o.KeychainName, "aws-vault"),
 		WinCredPrefix:            "aws-vault",
-		FileDir:                  orDefault(o.FileDir, pbes2.DefaultFileDir),
+		FileDir:                  cmp.Or(o.FileDir, pbes2.DefaultFileDir),
 		PassDir:                  o.PassDir,
 		PassCmd:                  o.PassCmd,
 		PassPrefix:               o.PassPrefix,
@@ -215,7 +216,7 @@ func newVault(ctx context.Context, backend string) *Vault {
 
 // fileVaultDir is the file backend's directory, as o names it (or aws-vault's default).
 func fileVaultDir(o VaultOptions) (string, error) {
-	dir, err := keyring.ExpandTilde(orDefault(o.FileDir, pbes2.DefaultFileDir))
+	dir, err := keyring.ExpandTilde(cmp.Or(o.FileDir, pbes2.DefaultFileDir))
 	if err != nil {
 		return "", fmt.Errorf("finding the vault directory: %w", err)
 	}
@@ -621,7 +622,8 @@ func (v *Vault) set(item keyring.Item) error {
 func (v *Vault) setWhole(item keyring.Item) error {
 	parent := filepath.Dir(v.fileDir)
 	prefix := "." + filepath.Base(v.fileDir) + ".av-write-"
-	sweepScratch(parent, prefix)
+	// What an av killed while writing left: a minute is far longer than a write takes.
+	sweepStale(parent, prefix, time.Minute)
 	tmp, err := os.MkdirTemp(parent, prefix)
 	if err != nil {
 		return v.store.Set(item)
@@ -654,23 +656,6 @@ func (v *Vault) setWhole(item keyring.Item) error {
 		return v.store.Set(item)
 	}
 	return err
-}
-
-// sweepScratch removes scratch directories left by an av killed while writing (a minute
-// is far longer than a write takes).
-func sweepScratch(parent, prefix string) {
-	entries, err := os.ReadDir(parent)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), prefix) {
-			continue
-		}
-		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Minute {
-			os.RemoveAll(filepath.Join(parent, e.Name()))
-		}
-	}
 }
 
 // MemoryVault is an empty vault that lives as long as the process: for a job with no vault
@@ -789,13 +774,8 @@ func mfaPromptMethod() string {
 	return ttyPromptMethod
 }
 
-func orDefault(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
-}
-
+// orDefaultDuration is v, or def where v is not positive: not cmp.Or, which would keep a
+// negative timeout (--lock-timeout=-1s), and so give up at once.
 func orDefaultDuration(v, def time.Duration) time.Duration {
 	if v <= 0 {
 		return def

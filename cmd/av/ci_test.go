@@ -34,11 +34,3 @@ func TestMasker(t *testing.T) {
 		t.Errorf("a value with a line break was printed: %q", out.String())
 	}
 }
-
-func TestIsTrue(t *testing.T) {
-	for v, want := range map[string]bool{"true": true, " YES ": true, "on": true, "1": true, "false": false, "": false, "0": false, "nope": false} {
-		if got := isTrue(v); got != want {
-			t.Errorf("isTrue(%q) = %v", v, got)
-		}
-	}
-}

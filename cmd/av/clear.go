@@ -18,17 +18,7 @@ type ClearCmd struct {
 
 // Run removes av's cached items from the vault.
 func (cmd *ClearCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) error {
-	// No child to pass them to: signals do what they would do to any program.
-	catch.Stop()
-	if err := refuseCommand("clear", kctx); err != nil {
-		return err
-	}
-	cfg, err := profiles.LoadConfig()
-	if err != nil {
-		return err
-	}
-	// No run directory: only the vault's lock, whose place does not depend on it.
-	vault, err := cli.openVault(context.Background(), vaultSetup{Fallback: cli.runtimeDirFallback})
+	cfg, vault, err := cli.openForCommand("clear", catch, kctx)
 	if err != nil {
 		return err
 	}

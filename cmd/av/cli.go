@@ -82,7 +82,46 @@ func parserOptions(version string) []kong.Option {
 		kong.Vars{"version": version, "grace": runner.DefaultGrace.String(), "awsTimeout": profiles.DefaultAWSTimeout.String()},
 		kong.Help(help),
 		kong.NamedMapper("raw", rawString{}),
+		kong.TypeMapper(reflect.TypeOf(false), boolWords{}),
 	}
+}
+
+// boolWords decodes a bool or *bool flag's value with profiles.ParseBool, so that a flag,
+// its variable and the profile's av_ key take the same words: AV_REGISTRY_ONLY=on works
+// as av_registry_only = on does (kong's own mapper knows no on/off), and a word it does
+// not know is an error naming the flag and, kong adds, the variable. As kong's: a bare
+// --flag is true and takes no next word (IsBool), only --flag=WORD and the variable give
+// one; --no-FLAG arrives as a bool kong has already inverted.
+type boolWords struct{}
+
+func (boolWords) IsBool() bool { return true }
+
+func (boolWords) Decode(ctx *kong.DecodeContext, target reflect.Value) error {
+	if ctx.Scan.Peek().Type != kong.FlagValueToken {
+		target.SetBool(true)
+		return nil
+	}
+	t := ctx.Scan.Pop()
+	switch v := t.Value.(type) {
+	case bool:
+		target.SetBool(v)
+		return nil
+	case string:
+		b, err := profiles.ParseBool(v)
+		if err != nil {
+			return err
+		}
+		target.SetBool(b)
+		return nil
+	}
+	return fmt.Errorf("expected a boolean, got %v", t)
+}
+
+// registryOnly is --registry-only (AV_REGISTRY_ONLY), or else the profile's
+// av_registry_only. The key is read either way: a word it does not know is an error.
+func (c *CLI) registryOnly(cfg *profiles.Config, profile string) (bool, error) {
+	fromConfig, _, err := cfg.AVBool(profile, "av_registry_only")
+	return c.RegistryOnly || fromConfig, err
 }
 
 // rawString decodes a word, or for a []string every word left, as its bytes. kong's own

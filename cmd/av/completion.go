@@ -91,12 +91,6 @@ complete -c av -a '(__av_complete)'
 	return "# bash completion for av: eval \"$(av completion bash)\" in ~/.bashrc\n" + fn
 }
 
-// shellQuote quotes s in single quotes, each quote inside closed, escaped and reopened:
-// bash, zsh and fish all read that form back as s.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
 // completeIfAsked answers a completion request (the hook's AV_COMPLETE and COMP_LINE), on
 // out, and reports whether it was one: main then exits.
 func completeIfAsked(parser *kong.Kong, out io.Writer) bool {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/av-cli/av/env"
@@ -420,15 +420,6 @@ func shortList(items []string) string {
 	return strings.Join(items, ", ")
 }
 
-// safe is a name from a user's file as it can be printed: as it is if it is printable,
-// else quoted (a host named with escape sequences must not drive the terminal).
-func safe(s string) string {
-	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0 {
-		return s
-	}
-	return strconv.Quote(s)
-}
-
 // tilde writes a path under HOME as ~/…, as people write it.
 func tilde(path, home string) string {
 	if home != "" && home != "/" {
@@ -484,7 +475,7 @@ func (d diagnosis) print(w io.Writer, home string, colour bool) {
 	for _, p := range d.Places {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, placeName(p.Place, home), placeSummary(p.Place, paint))
 		for _, s := range p.Secrets {
-			fmt.Fprintf(w, "  %-*s    %s: %s\n", width, "", safe(orDash(s.Host)), secretLine(s))
+			fmt.Fprintf(w, "  %-*s    %s: %s\n", width, "", safe(cmp.Or(s.Host, "-")), secretLine(s))
 		}
 	}
 
@@ -517,13 +508,6 @@ func (d diagnosis) print(w io.Writer, home string, colour bool) {
 	}
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
 func placeName(p env.Place, home string) string {
 	if p.Kind == env.PlaceDockerAuthEnv {
 		return "$" + p.Path
@@ -550,7 +534,7 @@ func placeSummary(p env.Place, paint func(code, s string) string) string {
 		parts = append(parts, "credsStore "+safe(s.Name)+installed(s.Installed, paint))
 	}
 	for _, h := range p.Helpers {
-		parts = append(parts, "helper "+safe(orDash(h.Name))+" for "+safe(h.Host)+installed(h.Installed, paint))
+		parts = append(parts, "helper "+safe(cmp.Or(h.Name, "-"))+" for "+safe(h.Host)+installed(h.Installed, paint))
 	}
 	if p.Via != "" {
 		parts = append(parts, "named by "+p.Via)

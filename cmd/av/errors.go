@@ -5,10 +5,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"strconv"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/av-cli/av/env"
 	"github.com/av-cli/av/profiles"
@@ -128,24 +124,4 @@ func runtimeDirHint(goos string) string {
 			"export AV_RUNTIME_DIR=/Volumes/avram/av (or --runtime-dir); av will not write tokens to disk on its own"
 	}
 	return "set AV_RUNTIME_DIR (or --runtime-dir) to a directory only you can read, mode 0700, on a memory-backed filesystem"
-}
-
-// shellWord is s as it can be typed into a shell: as it is if it needs no quoting, in
-// single quotes if it is printable, else as Go quotes it. Never raw: a profile named with
-// escape sequences must not drive the terminal the hint is printed on.
-func shellWord(s string) string {
-	plain := s != ""
-	for _, r := range s {
-		if !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-_.,:/@%+=", r))) {
-			plain = false
-			break
-		}
-	}
-	switch {
-	case plain:
-		return s
-	case utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) < 0:
-		return shellQuote(s)
-	}
-	return strconv.Quote(s)
 }

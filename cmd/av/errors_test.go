@@ -105,22 +105,3 @@ func TestRuntimeDirHint(t *testing.T) {
 		t.Errorf("no platform hint for a platform without tmpfs: %s", buf.String())
 	}
 }
-
-func TestShellWord(t *testing.T) {
-	for in, want := range map[string]string{
-		"dev":           "dev",
-		"prod-eu_1.a@b": "prod-eu_1.a@b",
-		"my profile":    "'my profile'",
-		"it's":          `'it'\''s'`,
-		"$(rm -rf ~)":   "'$(rm -rf ~)'",
-		"dev\x1b[2J":    `"dev\x1b[2J"`,
-		"tab\there":     `"tab\there"`,
-		"bad\xffutf8":   `"bad\xffutf8"`,
-		"":              "''",
-		"\u202eevil":    `"\u202eevil"`,
-	} {
-		if got := shellWord(in); got != want {
-			t.Errorf("shellWord(%q) = %s, want %s", in, got, want)
-		}
-	}
-}

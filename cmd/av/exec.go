@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -201,7 +200,10 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	if err := dir.CheckRoom(user, len(specs)); err != nil {
 		return runner.Status{}, err
 	}
-	registryOnly := cli.RegistryOnly || isTrue(cfg.AVSetting(run.Name, "av_registry_only"))
+	registryOnly, err := cli.registryOnly(cfg, run.Name)
+	if err != nil {
+		return runner.Status{}, err
+	}
 	endpoint, err := cli.endpointOn(cfg, run.Name, len(inv.Command) == 0, registryOnly)
 	if err != nil {
 		return runner.Status{}, err
@@ -329,8 +331,12 @@ func renew(ctx context.Context, sup *runner.Supervisor, cache *ecr.TokenCache, r
 // error; by default, the shell gets keys instead, with a warning.
 func (c *CLI) endpointOn(cfg *profiles.Config, profile string, shell, registryOnly bool) (bool, error) {
 	on, asked := shell, ""
-	if v := strings.TrimSpace(cfg.AVSetting(profile, "av_ecs_server")); v != "" {
-		on, asked = isTrue(v), "av_ecs_server in profile "+strconv.Quote(profile)
+	v, set, err := cfg.AVBool(profile, "av_ecs_server")
+	if err != nil {
+		return false, err
+	}
+	if set {
+		on, asked = v, "av_ecs_server in profile "+strconv.Quote(profile)
 	}
 	if c.ECSServer != nil {
 		on, asked = *c.ECSServer, "--ecs-server"
@@ -538,15 +544,6 @@ func registries(cfg *profiles.Config, run *profiles.Profile, flags []string) ([]
 		specs[i] = specs[i].For(run.Name)
 	}
 	return specs, nil
-}
-
-// isTrue reads a boolean av_ setting as the AWS CLI reads its own: true, yes, on or 1.
-func isTrue(v string) bool {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "true", "yes", "on", "1":
-		return true
-	}
-	return false
 }
 
 func defaultShell() string {

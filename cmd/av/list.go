@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/alecthomas/kong"
 	"github.com/av-cli/av/env/ecr"
-	"github.com/av-cli/av/profiles"
 	"github.com/av-cli/av/runner"
 )
 
@@ -61,15 +59,7 @@ type cachedJSON struct {
 
 // Run prints the profiles.
 func (cmd *ListCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) error {
-	catch.Stop() // nothing to ask, nothing to clean up: signals do what they do to any program
-	if err := refuseCommand("list", kctx); err != nil {
-		return err
-	}
-	cfg, err := profiles.LoadConfig()
-	if err != nil {
-		return err
-	}
-	vault, err := cli.openVault(context.Background(), vaultSetup{Fallback: cli.runtimeDirFallback})
+	cfg, vault, err := cli.openForCommand("list", catch, kctx)
 	if err != nil {
 		return err
 	}

@@ -6,10 +6,32 @@ import (
 	"slices"
 
 	"github.com/alecthomas/kong"
+	"github.com/av-cli/av/profiles"
 	"github.com/av-cli/av/runner"
 )
 
-// What `av add`, `av list` and `av remove` share.
+// What `av add`, `av clear`, `av list` and `av remove` share.
+
+// openForCommand begins av's own commands that write nothing of a run and start no
+// command (clear, list): signals do what they would do to any program (there is no child
+// to pass them to, nor a file to remove); then it refuses `-- COMMAND`, reads the config
+// file and opens the vault, whose lock goes where --runtime-dir says, as there is no run
+// directory.
+func (c *CLI) openForCommand(name string, catch *runner.Catch, kctx *kong.Context) (*profiles.Config, *profiles.Vault, error) {
+	catch.Stop()
+	if err := refuseCommand(name, kctx); err != nil {
+		return nil, nil, err
+	}
+	cfg, err := profiles.LoadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	vault, err := c.openVault(context.Background(), vaultSetup{Fallback: c.runtimeDirFallback})
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, vault, nil
+}
 
 // refuseCommand refuses `av NAME … -- COMMAND` for av's own commands: that is someone
 // running COMMAND with a profile called NAME, and doing something else instead would be
