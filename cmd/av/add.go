@@ -37,7 +37,7 @@ func (cmd *AddCmd) Examples() []string {
 }
 
 // Run stores the profile's keys in the vault.
-func (cmd *AddCmd) Run(cli *CLI, catch *runner.Catch, end *runner.Status, kctx *kong.Context) error {
+func (cmd *AddCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) error {
 	if err := refuseCommand("add", kctx); err != nil {
 		return err
 	}
@@ -48,7 +48,7 @@ func (cmd *AddCmd) Run(cli *CLI, catch *runner.Catch, end *runner.Status, kctx *
 	if err != nil {
 		return err
 	}
-	return withPrompts(catch, end, func(ctx context.Context) error {
+	return withPrompts(catch, func(ctx context.Context) error {
 		if !cmd.Env && !profiles.HaveTerminal() {
 			// Before anything else: no vault to open, no passphrase to ask for.
 			return hinted{

@@ -13,7 +13,6 @@ import (
 
 	"github.com/av-cli/av/env"
 	"github.com/av-cli/av/profiles"
-	"github.com/av-cli/av/runner"
 )
 
 // doctorHome seeds a HOME with what the tools leave behind, and returns it with the
@@ -172,7 +171,7 @@ func TestDoctorText(t *testing.T) {
 	}
 
 	err := quiet{fmt.Errorf("av doctor: %d finding(s)", len(d.Findings))}
-	if got := exitStatus(runner.Status{}, err); got.Code != 1 {
+	if got := exitStatus(err); got.Code != 1 {
 		t.Errorf("exit status = %+v, want 1", got)
 	}
 	buf.Reset()

@@ -11,11 +11,30 @@ import (
 	"github.com/av-cli/av/runner"
 )
 
+// ended is how the command ended (or, for Ctrl-C at av's own prompts, how av is to end),
+// returned as the error of a command's Run when it is not a plain success: main exits with
+// it, and prints no error line for it.
+type ended struct{ status runner.Status }
+
+func (e ended) Error() string { return fmt.Sprintf("the command ended with %+v", e.status) }
+
+// endedWith is the error for status: nil for a plain success.
+func endedWith(status runner.Status) error {
+	if status == (runner.Status{}) {
+		return nil
+	}
+	return ended{status}
+}
+
 // exitStatus is how av ends: the command's own status, or, for av's own failures, 126 or
 // 127 as a shell gives them (the command cannot be run, or was not found), else 1.
-func exitStatus(end runner.Status, err error) runner.Status {
-	if err == nil {
-		return end
+func exitStatus(err error) runner.Status {
+	var end ended
+	switch {
+	case err == nil:
+		return runner.Status{}
+	case errors.As(err, &end):
+		return end.status
 	}
 	var ee *runner.ExecError
 	if errors.As(err, &ee) {
@@ -26,8 +45,8 @@ func exitStatus(end runner.Status, err error) runner.Status {
 
 // printError prints err as av's one error line, and the fix when there is a concrete one.
 func printError(w io.Writer, err error) {
-	if errors.As(err, new(quiet)) {
-		return // the command has said why
+	if errors.As(err, new(quiet)) || errors.As(err, new(ended)) {
+		return // the command has said why, or ended as it did
 	}
 	err = withHint(err)
 	fmt.Fprintf(w, "av: error: %v\n", err)
@@ -69,10 +88,21 @@ func withHint(err error) error {
 		bug      *runner.PanicError
 		slow     *profiles.TimeoutError
 		full     *env.UnwritableDirError
+		noVault  *profiles.NoVaultError
+		noID     *profiles.NoIdentityError
+		jobID    *profiles.JobIdentityError
 	)
 	switch {
 	case errors.As(err, &already):
 		return err
+	case errors.As(err, &noVault):
+		return hinted{err, noVaultHint(noVault.Vault, noVault.Profile, true)}
+	case errors.As(err, &noID) && noID.NoVault != nil:
+		return hinted{err, noVaultHint(noID.NoVault, noID.Profile, false)}
+	case errors.As(err, &noID):
+		return hinted{err, fmt.Sprintf("name the profile: `av PROFILE -- COMMAND`, add its keys with `av add %s`, or give the job an AWS identity", shellWord(noID.Profile))}
+	case errors.As(err, &jobID):
+		return hinted{err, "name the run's profile (`av PROFILE -- COMMAND`), or set AV_AMBIENT=1 to use the job's identity for every profile"}
 	case errors.As(err, &unknown) && unknown.Suggestion != "":
 		return hinted{err, fmt.Sprintf("did you mean %q?", unknown.Suggestion)}
 	case errors.As(err, &unknown):

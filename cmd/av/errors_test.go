@@ -18,21 +18,26 @@ import (
 func TestExitStatus(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		end  runner.Status
 		err  error
 		want runner.Status
 	}{
-		{"the command's code passes through", runner.Status{Code: 3}, nil, runner.Status{Code: 3}},
-		{"the command's signal passes through", runner.Status{Signal: syscall.SIGTERM}, nil, runner.Status{Signal: syscall.SIGTERM}},
-		{"not found", runner.Status{}, &runner.ExecError{Code: 127, Err: errors.New("command not found: x")}, runner.Status{Code: 127}},
-		{"cannot run", runner.Status{}, &runner.ExecError{Code: 126, Err: errors.New("cannot run x")}, runner.Status{Code: 126}},
-		{"not found, with a hint", runner.Status{}, hinted{&runner.ExecError{Code: 127, Err: errors.New("x")}, "h"}, runner.Status{Code: 127}},
-		{"av's own failure", runner.Status{Code: 0}, errors.New("no credentials"), runner.Status{Code: 1}},
-		{"av's own failure after the command", runner.Status{Code: 5}, errors.New("boom"), runner.Status{Code: 1}},
+		{"success", endedWith(runner.Status{}), runner.Status{}},
+		{"the command's code passes through", endedWith(runner.Status{Code: 3}), runner.Status{Code: 3}},
+		{"the command's signal passes through", endedWith(runner.Status{Signal: syscall.SIGTERM}), runner.Status{Signal: syscall.SIGTERM}},
+		{"not found", &runner.ExecError{Code: 127, Err: errors.New("command not found: x")}, runner.Status{Code: 127}},
+		{"cannot run", &runner.ExecError{Code: 126, Err: errors.New("cannot run x")}, runner.Status{Code: 126}},
+		{"not found, with a hint", hinted{&runner.ExecError{Code: 127, Err: errors.New("x")}, "h"}, runner.Status{Code: 127}},
+		{"av's own failure", errors.New("no credentials"), runner.Status{Code: 1}},
 	} {
-		if got := exitStatus(tc.end, tc.err); got != tc.want {
+		if got := exitStatus(tc.err); got != tc.want {
 			t.Errorf("%s: exitStatus = %+v, want %+v", tc.name, got, tc.want)
 		}
+	}
+	// The command's ending is no error of av's: nothing is printed for it.
+	var out strings.Builder
+	printError(&out, endedWith(runner.Status{Code: 3}))
+	if out.Len() != 0 {
+		t.Errorf("printError of the command's own status printed %q", out.String())
 	}
 }
 

@@ -23,9 +23,9 @@ type ExecCmd struct {
 	Args []string `arg:"" optional:"" passthrough:"" type:"raw" help:"[PROFILE --] COMMAND [ARGS...]"`
 }
 
-// Run runs the command with the profile's credentials and registry logins, and sets end
-// to how it ended.
-func (e *ExecCmd) Run(cli *CLI, catch *runner.Catch, end *runner.Status) (err error) {
+// Run runs the command with the profile's credentials and registry logins; its error
+// carries how the command ended (ended), when that is not a plain success.
+func (e *ExecCmd) Run(cli *CLI, catch *runner.Catch) (err error) {
 	ctx, sup := runner.Supervise(context.Background(), runner.Options{Grace: cli.Grace, Catch: catch})
 	defer sup.Close() // av exits next
 	defer func() {
@@ -34,239 +34,241 @@ func (e *ExecCmd) Run(cli *CLI, catch *runner.Catch, end *runner.Status) (err er
 		if r := recover(); r != nil {
 			p := &runner.PanicError{Value: r, Stack: debug.Stack()}
 			log.Printf("%v\n%s", p, p.Stack)
-			*end, err = runner.Status{}, p
+			err = p
 		}
 	}()
 
 	status, err := e.run(ctx, cli, sup)
 	if f := sup.Failure(); f != nil {
 		// A panic in one of av's goroutines: the command was stopped, the files shredded.
-		*end = runner.Status{}
 		return f
 	}
 	if sig := sup.Interrupted(); sig != 0 {
 		// Stopped before the command started: everything is cleaned up; end as the
 		// signal would have ended av.
-		*end = runner.Status{Signal: sig}
-		return nil
+		return ended{runner.Status{Signal: sig}}
 	}
-	*end = status
-	return err
+	if err != nil {
+		return err
+	}
+	return endedWith(status)
 }
 
-// run is the whole flow, top to bottom: what needs no secret and no network first (so its
-// failures come before any prompt or AWS call), then the credentials, the tokens, the
-// files, the command; the run directory is shredded on every way out.
-func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (runner.Status, error) {
+// run is the whole flow, in four phases, top to bottom: who the credentials come from,
+// the login (credentials and registry tokens), the files, and the command. What needs no
+// secret and no network comes first, so its failures come before any prompt or AWS call;
+// the run directory is shredded on every way out.
+func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup supervisor) (runner.Status, error) {
 	if p := os.Getenv(env.MarkerVar); p != "" && !cli.Nest {
 		return runner.Status{}, hinted{
 			fmt.Errorf("already running inside av (profile %q)", p),
 			"leave that shell or command first, or pass --nest to run av inside av on purpose",
 		}
 	}
+	who, err := cli.resolve(ctx, e.Args)
+	if err != nil {
+		return runner.Status{}, err
+	}
+	defer who.run.Close()
+	dir, user, err := prepareDir(ctx, who.base)
+	if err != nil {
+		return runner.Status{}, err
+	}
+	defer shred(dir)
+	in, err := cli.logIn(ctx, who, dir, user, ecr.AWSMinter{})
+	if err != nil {
+		return runner.Status{}, err
+	}
+	files, err := writeFiles(dir, in, user)
+	if err != nil {
+		return runner.Status{}, err
+	}
+	return cli.start(ctx, sup, who, in, dir, files)
+}
 
-	// The profile and what it logs in to: the config file only.
+// supervisor runs the command and the work beside it: *runner.Supervisor.
+type supervisor interface {
+	Run(runner.Command) (runner.Status, error)
+	Go(where string, fn func())
+}
+
+// who is the first phase's answer: what the words mean, and whose credentials the run uses.
+type who struct {
+	inv  invocation
+	cfg  *profiles.Config
+	base string // the private runtime directory
+	run  *profiles.Run
+}
+
+// resolve is the first phase: the profile the words name (the config file only), and whose
+// credentials it gives (profiles.Resolve: the vault's, or the job's own).
+func (c *CLI) resolve(ctx context.Context, args []string) (*who, error) {
 	// The user's files may sit on a hung NFS or FUSE mount: reading them must not make av
 	// deaf to Ctrl-C and SIGTERM (ctx ends with them).
 	cfg, err := interruptible(ctx, profiles.LoadConfig)
 	if err != nil {
-		return runner.Status{}, err
+		return nil, err
 	}
-	inv := splitArgs(e.Args, cfg.Has, os.Getenv("AWS_PROFILE"))
+	inv := splitArgs(args, cfg.Has, os.Getenv("AWS_PROFILE"))
 	// AWS_PROFILE is consumed here, as aws-vault exec consumes it: the child never gets it,
 	// and the SDK's LoadDefaultConfig, which profiles gives no config file, fails on any
 	// AWS_PROFILE it cannot find there; no option of the SDK's turns that off.
 	os.Unsetenv("AWS_PROFILE")
 	log.Printf("profile %q, command %q", inv.Profile, firstWord(inv.Command))
-
-	base, err := env.Base(cli.RuntimeDir)
+	base, err := env.Base(c.RuntimeDir)
 	if err != nil {
-		return runner.Status{}, err
+		return nil, err
 	}
-	// The job's own identity, not the vault's: asked for (CI), or, below, because the
-	// profile was not named and has no credentials of its own.
-	ambient := cli.Ambient || cli.RoleARN != ""
-	var vault *profiles.Vault
-	var closed *profiles.OpenError // aws-vault's default backend, when it does not open here
-	if !ambient {
+	run, err := profiles.Resolve(ctx, cfg, profiles.RunOptions{
+		Profile: inv.Profile,
+		Named:   inv.Named,
+		Ambient: c.Ambient || c.RoleARN != "",
 		// ctx ends the vault's prompts too: Ctrl-C at the passphrase prompt stops av at once.
-		vault, err = cli.openVault(ctx, vaultSetup{Fallback: func() (string, error) { return base, nil }})
-		if errors.As(err, &closed) && !closed.Chosen {
-			// aws-vault's default backend is not there (no D-Bus session in a CI job): no
-			// vault, as if empty. A profile named here must then be in the config file.
-			if inv.Named && !cfg.Has(inv.Profile) {
-				return runner.Status{}, hinted{
-					fmt.Errorf("profile %q is not in %s, and there is no vault to look in: the %s backend does not open", inv.Profile, cfg.Path, closed.Backend),
-					noVaultHint(closed, inv.Profile, true),
-				}
-			}
-			log.Printf("no vault: %v", err)
-			vault, err = profiles.MemoryVault(ctx), nil
-		}
-		if err != nil {
-			return runner.Status{}, err
-		}
+		OpenVault: func(ctx context.Context) (*profiles.Vault, error) {
+			return c.openVault(ctx, vaultSetup{Fallback: func() (string, error) { return base, nil }})
+		},
+		Job: profiles.AmbientOptions{
+			Region: c.Region, RoleARN: c.RoleARN, SessionName: c.RoleSessionName, Duration: c.Duration,
+			CacheDir: base, LockTimeout: c.LockTimeout, AWSTimeout: c.AWSTimeout,
+		},
+		Lookup: profiles.Options{Region: c.Region, Duration: c.Duration, NoSession: c.NoSession, MFAToken: c.MFAToken, AWSTimeout: c.AWSTimeout},
+	})
+	var unknown *profiles.UnknownProfileError
+	if errors.As(err, &unknown) && !inv.Explicit {
+		return nil, hinted{err, "name the profile: `av PROFILE -- COMMAND`, or set AWS_PROFILE"}
 	}
-	ahead := 0
-	if vault != nil {
-		// A warm run's cost is the key derivations of the two items it reads (its tokens
-		// and its session): begun now, on other cores, while the rest is got ready.
-		ahead = vault.DeriveAhead([]string{inv.Profile})
+	if err != nil {
+		return nil, err
 	}
+	if src := run.Profile.AmbientSource(); src != "" {
+		log.Printf("profile %s: credentials from the job: %s", run.Profile.Name, src)
+	}
+	return &who{inv: inv, cfg: cfg, base: base, run: run}, nil
+}
 
-	// The run's directory and the user's client configs.
+// prepareDir makes the run's directory, after sweeping those of runs that were killed, and
+// reads the user's client configs that its files merge.
+func prepareDir(ctx context.Context, base string) (*env.Dir, env.UserFiles, error) {
 	env.Sweep(base)
 	user, err := interruptible(ctx, func() (env.UserFiles, error) { return env.ReadUserConfig(env.FindUserConfig(os.Getenv)) })
 	if err != nil {
-		return runner.Status{}, err
+		return nil, env.UserFiles{}, err
 	}
 	dir, err := env.NewDir(base)
-	if err != nil {
-		return runner.Status{}, err
-	}
-	defer func() {
-		if err := dir.Shred(); err != nil {
-			fmt.Fprintf(os.Stderr, "av: warning: cleaning up %s: %v\n", dir.Path, err)
-		}
-		log.Printf("shredded %s", dir.Path)
-	}()
+	return dir, user, err
+}
 
-	if !ambient && !inv.Named {
-		own, err := profiles.HasOwnCredentials(cfg, vault, inv.Profile)
-		if err != nil {
-			return runner.Status{}, err
-		}
-		ambient = !own
-		if ambient {
-			log.Printf("profile %s was not named and has no credentials of its own: using the job's", inv.Profile)
-		}
+// shred removes the run's directory and every secret in it.
+func shred(dir *env.Dir) {
+	if err := dir.Shred(); err != nil {
+		fmt.Fprintf(os.Stderr, "av: warning: cleaning up %s: %v\n", dir.Path, err)
 	}
-	var lookup func(string) (*profiles.Profile, error)
-	if ambient {
-		var run *profiles.Profile
-		vault, run, err = profiles.OpenAmbient(ctx, cfg, profiles.AmbientOptions{
-			Name: inv.Profile, Region: cli.Region, RoleARN: cli.RoleARN, SessionName: cli.RoleSessionName,
-			Duration: cli.Duration, CacheDir: base, LockTimeout: cli.LockTimeout, AWSTimeout: cli.AWSTimeout,
-		})
-		var none *profiles.NoAmbientCredentialsError
-		if errors.As(err, &none) && !cli.Ambient && closed != nil {
-			return runner.Status{}, hinted{
-				fmt.Errorf("no credentials for profile %q: there is no vault (the %s backend does not open), it is not in %s, and %v", inv.Profile, closed.Backend, cfg.Path, err),
-				noVaultHint(closed, inv.Profile, false),
-			}
-		}
-		if errors.As(err, &none) && !cli.Ambient {
-			return runner.Status{}, hinted{
-				fmt.Errorf("no credentials for profile %q: it is not in the vault nor in %s, and %v", inv.Profile, cfg.Path, err),
-				fmt.Sprintf("name the profile: `av PROFILE -- COMMAND`, add its keys with `av add %s`, or give the job an AWS identity", inv.Profile),
-			}
-		}
-		if err != nil {
-			return runner.Status{}, err
-		}
-		defer vault.DropIfEmpty() // a run that stored nothing leaves no cache behind
-		forced := cli.Ambient || cli.RoleARN != ""
-		lookup = func(name string) (*profiles.Profile, error) {
-			if name != run.Name && !forced {
-				// Only the unnamed profile fell to the job's identity: one named in a
-				// registry entry must not, silently.
-				return nil, hinted{
-					fmt.Errorf("profile %q, named for a registry, would get the job's own AWS identity, as profile %q does", name, run.Name),
-					"name the run's profile (`av PROFILE -- COMMAND`), or set AV_AMBIENT=1 to use the job's identity for every profile",
-				}
-			}
-			// With AV_AMBIENT, every profile a Makefile names is the job's one identity.
-			return run, nil
-		}
-	} else {
-		lookup = cli.lookup(cfg, vault, inv.Profile)
-	}
-	run, err := lookup(inv.Profile)
-	var unknown *profiles.UnknownProfileError
-	if errors.As(err, &unknown) && !inv.Explicit {
-		return runner.Status{}, hinted{err, "name the profile: `av PROFILE -- COMMAND`, or set AWS_PROFILE"}
-	}
+	log.Printf("shredded %s", dir.Path)
+}
+
+// login is the second phase's answer: the run's session, its registry tokens, and how
+// they are renewed.
+type login struct {
+	sess         *profiles.Session
+	tokens       ecr.Tokens
+	cache        *ecr.TokenCache
+	req          ecr.TokenRequest
+	registryOnly bool // the command gets no AWS credentials
+	endpoint     bool // the command gets them from av's endpoint, not in its environment
+}
+
+// logIn is the second phase: what the run logs in to, then the profile's credentials and
+// the registry tokens, both from the vault's caches when fresh.
+func (c *CLI) logIn(ctx context.Context, w *who, dir *env.Dir, user env.UserFiles, minter ecr.Minter) (*login, error) {
+	run := w.run.Profile
+	specs, err := registries(w.cfg, run, c.Registry)
 	if err != nil {
-		return runner.Status{}, err
-	}
-	if src := run.AmbientSource(); src != "" {
-		log.Printf("profile %s: credentials from the job: %s", run.Name, src)
-	}
-	specs, err := registries(cfg, run, cli.Registry)
-	if err != nil {
-		return runner.Status{}, err
+		return nil, err
 	}
 	// A full runtime directory fails here, not after minting.
 	if err := dir.CheckRoom(user, len(specs)); err != nil {
-		return runner.Status{}, err
+		return nil, err
 	}
-	registryOnly, err := cli.registryOnly(cfg, run.Name)
-	if err != nil {
-		return runner.Status{}, err
+	in := &login{}
+	if in.registryOnly, err = c.registryOnly(w.cfg, run.Name); err != nil {
+		return nil, err
 	}
-	endpoint, err := cli.endpointOn(cfg, run.Name, len(inv.Command) == 0, registryOnly)
-	if err != nil {
-		return runner.Status{}, err
+	if in.endpoint, err = c.endpointOn(w.cfg, run.Name, len(w.inv.Command) == 0, in.registryOnly); err != nil {
+		return nil, err
 	}
-	// Credentials, then tokens: both from the vault's caches when fresh.
-	sess, err := run.Credentials(ctx, profiles.CredentialsOptions{})
-	if err != nil {
-		return runner.Status{}, err
+	if in.sess, err = run.Credentials(ctx, profiles.CredentialsOptions{}); err != nil {
+		return nil, err
 	}
-	cache := &ecr.TokenCache{Store: ecr.VaultStore(vault), Minter: ecr.AWSMinter{}, MinTTL: cli.MinTTL}
-	req := ecr.TokenRequest{Specs: specs, Identity: identities(lookup)}
-	tokens, err := cache.Get(ctx, req)
-	if err != nil {
-		return runner.Status{}, err
+	in.cache = &ecr.TokenCache{Store: ecr.VaultStore(w.run.Vault), Minter: minter, MinTTL: c.MinTTL}
+	in.req = ecr.TokenRequest{Specs: specs, Identity: identities(w.run.Lookup)}
+	if in.tokens, err = in.cache.Get(ctx, in.req); err != nil {
+		return nil, err
 	}
 	// Minting may have renewed a session that ECR rejected: the command gets the new one
 	// (the profile keeps its last session, so this reads nothing again; master keys are
 	// never renewed).
-	if sess.Credentials.CanExpire {
-		if sess, err = run.Credentials(ctx, profiles.CredentialsOptions{}); err != nil {
-			return runner.Status{}, err
+	if in.sess.Credentials.CanExpire {
+		if in.sess, err = run.Credentials(ctx, profiles.CredentialsOptions{}); err != nil {
+			return nil, err
 		}
 	}
+	v := w.run.Vault
 	log.Printf("credentials for profile %q ready (region %q); %d registry logins, the first expiring %s; %d vault items decrypted, %d of %d keys derived ahead used",
-		run.Name, run.Region, len(tokens.Logins), tokens.Expires.Format(time.RFC3339), vault.Decrypts(), vault.KeysDerivedAhead(), ahead)
+		run.Name, run.Region, len(in.tokens.Logins), in.tokens.Expires.Format(time.RFC3339), v.Decrypts(), v.KeysDerivedAhead(), w.run.Ahead)
+	return in, nil
+}
 
-	files, notes, err := dir.WriteRegistryFiles(env.FilesOptions{Logins: tokens.Logins, User: user})
+// writeFiles is the third phase: the registry files, the user's own configs merged in.
+func writeFiles(dir *env.Dir, in *login, user env.UserFiles) (env.Files, error) {
+	files, notes, err := dir.WriteRegistryFiles(env.FilesOptions{Logins: in.tokens.Logins, User: user})
 	if err != nil {
-		return runner.Status{}, err
+		return env.Files{}, err
 	}
 	for _, n := range notes {
 		log.Print(n)
 	}
 	log.Printf("wrote DOCKER_CONFIG, REGISTRY_AUTH_FILE and HELM_REGISTRY_CONFIG in %s", dir.Path)
 	testOnlyPanic("files")
+	return files, nil
+}
 
-	child := env.Child{Profile: run.Name, Region: run.Region, Credentials: sess.Credentials, Files: files, RegistryOnly: registryOnly}
-	if registryOnly {
+// start is the last phase: the command, with its environment, av's credential endpoint if
+// it gets one, and the renewal of its files beside it, until it ends.
+func (c *CLI) start(ctx context.Context, sup supervisor, w *who, in *login, dir *env.Dir, files env.Files) (runner.Status, error) {
+	run := w.run.Profile
+	child := env.Child{Profile: run.Name, Region: run.Region, Credentials: in.sess.Credentials, Files: files, RegistryOnly: in.registryOnly}
+	if in.registryOnly {
 		log.Printf("registry only: the command gets no AWS credentials")
 	}
 	// On stderr, which the runner reads for workflow commands as it reads stdout: the
 	// command's stdout is often data (`> file`, `| jq`, `$(…)`), and mask lines there would
 	// put the very secrets in it.
 	masks := ciMasks(os.Getenv, os.Stderr)
-	if endpoint {
-		warn := endpointWarnings(run.Name)
-		srv, err := env.StartCredentialServer(env.ServerOptions{
-			Source:  run, // the vault guards itself: the renewal uses it too
-			Timeout: cli.AWSTimeout + cli.LockTimeout,
-			Served: func(c aws.Credentials) {
-				masks.add(nil, []string{c.AccessKeyID, c.SecretAccessKey, c.SessionToken})
-				warn(nil)
-			},
-			Failed: warn,
-		})
+	if in.endpoint {
+		srv, err := c.serveCredentials(run, masks)
 		if err != nil {
 			return runner.Status{}, err
 		}
 		defer srv.Close() // before the directory is shredded: the command has ended
 		child.Endpoint = srv
-		log.Printf("credential endpoint for profile %q at %s", run.Name, srv.URL)
 	}
-	masks.add(tokens.Logins, child.HandedCredentials())
+	masks.add(in.tokens.Logins, child.HandedCredentials())
+	command := c.command(w.inv, child, dir)
+	req := in.req
+	req.NoPrompt = true // the command has the terminal
+	stopRenewal := renew(ctx, sup, in.cache, req, files, in.tokens.Expires, c.MinTTL, masks)
+	status, err := sup.Run(command)
+	stopRenewal()
+	var ee *runner.ExecError
+	if errors.As(err, &ee) && ee.Code == 127 && !w.inv.Explicit && len(w.inv.Command) > 0 {
+		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command.Name, shellWord(command.Name))}
+	}
+	return status, err
+}
+
+// command is what the runner starts: the words after the profile, else the user's shell on
+// a pty of its own when av has a terminal.
+func (c *CLI) command(inv invocation, child env.Child, dir *env.Dir) runner.Command {
 	// The command's processes hold the directory's lock: no sweep takes it while they live.
 	command := runner.Command{Env: child.Environ(os.Environ()), ExtraFiles: []*os.File{dir.Lock()}}
 	switch {
@@ -275,25 +277,37 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup *runner.Supervisor) (ru
 	default:
 		command.Name, command.Args = inv.Command[0], inv.Command[1:]
 	}
-	if cli.PTY {
+	if c.PTY {
 		command.PTY = runner.AlwaysPTY
 	}
-	req.NoPrompt = true // the command has the terminal
-	stopRenewal := renew(ctx, sup, cache, req, files, tokens.Expires, cli.MinTTL, masks)
-	status, err := sup.Run(command)
-	stopRenewal()
-	var ee *runner.ExecError
-	if errors.As(err, &ee) && ee.Code == 127 && !inv.Explicit && len(inv.Command) > 0 {
-		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command.Name, shellWord(command.Name))}
+	return command
+}
+
+// serveCredentials starts av's credential endpoint for the profile: the vault guards itself,
+// so the endpoint and the token renewal share it.
+func (c *CLI) serveCredentials(run *profiles.Profile, masks *masker) (*env.CredentialServer, error) {
+	warn := endpointWarnings(run.Name)
+	srv, err := env.StartCredentialServer(env.ServerOptions{
+		Source:  run,
+		Timeout: c.AWSTimeout + c.LockTimeout,
+		Served: func(cr aws.Credentials) {
+			masks.add(nil, []string{cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken})
+			warn(nil)
+		},
+		Failed: warn,
+	})
+	if err != nil {
+		return nil, err
 	}
-	return status, err
+	log.Printf("credential endpoint for profile %q at %s", run.Name, srv.URL)
+	return srv, nil
 }
 
 // renew keeps the registry files' tokens fresh while the command runs. Supervisor.Run
 // blocks until the command ends, so the renewal runs beside it, on the supervisor's watch
 // (a panic in it stops the command and ends the run); the returned func stops it and
 // waits for it, before the files are shredded.
-func renew(ctx context.Context, sup *runner.Supervisor, cache *ecr.TokenCache, req ecr.TokenRequest, files env.Files, expires time.Time, minTTL time.Duration, masks *masker) (stop func()) {
+func renew(ctx context.Context, sup supervisor, cache *ecr.TokenCache, req ecr.TokenRequest, files env.Files, expires time.Time, minTTL time.Duration, masks *masker) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	sup.Go("the token renewal", func() {
@@ -484,26 +498,6 @@ func (c *CLI) runtimeDirFallback() (string, error) {
 		return "", nil
 	}
 	return env.Base(c.RuntimeDir)
-}
-
-// lookup finds profiles by name, once each: the run's with --region, the others (named by
-// registry entries) with their own region.
-func (c *CLI) lookup(cfg *profiles.Config, vault *profiles.Vault, run string) func(string) (*profiles.Profile, error) {
-	found := map[string]*profiles.Profile{}
-	return func(name string) (*profiles.Profile, error) {
-		if p, ok := found[name]; ok {
-			return p, nil
-		}
-		opts := profiles.Options{Duration: c.Duration, NoSession: c.NoSession, MFAToken: c.MFAToken, AWSTimeout: c.AWSTimeout}
-		if name == run {
-			opts.Region = c.Region
-		}
-		p, err := profiles.Lookup(cfg, vault, name, opts)
-		if err == nil {
-			found[name] = p
-		}
-		return p, err
-	}
 }
 
 // identities turns profiles into what the token cache mints for.

@@ -18,8 +18,7 @@ func main() {
 	// Catching signals takes round trips to Go's signal thread: they go on while kong parses.
 	catch := runner.CatchSignals()
 	var cli CLI
-	var end runner.Status // how the command ended, set by ExecCmd
-	parser := kong.Must(&cli, append(parserOptions(version), kong.Bind(&cli, catch, &end))...)
+	parser := kong.Must(&cli, append(parserOptions(version), kong.Bind(&cli, catch))...)
 	if completeIfAsked(parser, os.Stdout) {
 		os.Exit(0) // the shell's completion hook asked (av completion): nothing runs
 	}
@@ -28,7 +27,7 @@ func main() {
 	setupLogging(cli.Debug)
 
 	err = kctx.Run()
-	status := exitStatus(end, err)
+	status := exitStatus(err) // the command's own, carried by err (ended), or av's
 	if err != nil {
 		printError(os.Stderr, err)
 	}

@@ -38,7 +38,7 @@ func (cmd *RemoveCmd) Examples() []string {
 }
 
 // Run removes the profile from the vault.
-func (cmd *RemoveCmd) Run(cli *CLI, catch *runner.Catch, end *runner.Status, kctx *kong.Context) error {
+func (cmd *RemoveCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) error {
 	if err := refuseCommand("remove", kctx); err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (cmd *RemoveCmd) Run(cli *CLI, catch *runner.Catch, end *runner.Status, kct
 	if err != nil {
 		return err
 	}
-	return withPrompts(catch, end, func(ctx context.Context) error {
+	return withPrompts(catch, func(ctx context.Context) error {
 		vault, err := cli.openVault(ctx, vaultSetup{Fallback: cli.runtimeDirFallback})
 		if err != nil {
 			return err

@@ -48,14 +48,13 @@ func refuseCommand(name string, kctx *kong.Context) error {
 
 // withPrompts runs fn with a context that SIGINT (Ctrl-C at a prompt), SIGTERM, SIGHUP and
 // SIGQUIT end, as they end av's prompts before a command: the prompt puts the terminal's
-// echo back and returns, and av then dies of that signal (end), having written nothing.
-func withPrompts(catch *runner.Catch, end *runner.Status, fn func(ctx context.Context) error) error {
+// echo back and returns, and av then dies of that signal (ended), having written nothing.
+func withPrompts(catch *runner.Catch, fn func(ctx context.Context) error) error {
 	ctx, sup := runner.Supervise(context.Background(), runner.Options{Catch: catch})
 	defer sup.Close()
 	err := fn(ctx)
 	if sig := sup.Interrupted(); sig != 0 {
-		*end = runner.Status{Signal: sig}
-		return nil
+		return ended{runner.Status{Signal: sig}}
 	}
 	return err
 }
