@@ -21,6 +21,8 @@ import (
 // ExecCmd is av's main job, `av [PROFILE --] COMMAND`: the default command.
 type ExecCmd struct {
 	Args []string `arg:"" optional:"" passthrough:"" type:"raw" help:"[PROFILE --] COMMAND [ARGS...]"`
+
+	testOnlyMinter ecr.Minter // a unit test's, instead of ECR's
 }
 
 // Run runs the command with the profile's credentials and registry logins; its error
@@ -75,7 +77,11 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup supervisor) (runner.Sta
 		return runner.Status{}, err
 	}
 	defer shred(dir)
-	in, err := cli.logIn(ctx, who, dir, user, ecr.AWSMinter{})
+	var minter ecr.Minter = ecr.AWSMinter{}
+	if e.testOnlyMinter != nil {
+		minter = e.testOnlyMinter
+	}
+	in, err := cli.logIn(ctx, who, dir, user, minter)
 	if err != nil {
 		return runner.Status{}, err
 	}
