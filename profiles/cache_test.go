@@ -28,7 +28,7 @@ func fileVault(t *testing.T, dir, lockDir string) *Vault {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	v, err := OpenVault(context.Background(), VaultOptions{Backend: "file", FileDir: dir, LockDir: lockDir, LockTimeout: 200 * time.Millisecond})
+	v, err := OpenVault(context.Background(), VaultOptions{Backend: "file", FileDir: dir, Lock: inDir(lockDir), LockTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

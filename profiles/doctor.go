@@ -77,7 +77,7 @@ func CheckVault(o VaultOptions) VaultCheck {
 			return c
 		}
 	}
-	o.LockDir = "" // a look, not a run: no lock file
+	o.Lock = nil // a look, not a run: no lock file
 	v, err := OpenVault(context.Background(), o)
 	if err != nil {
 		c.Opens, c.Err = VaultFails, err

@@ -37,3 +37,11 @@ func unlocker(s *Section, err error) (func(), error) {
 	}
 	return s.Unlock, nil
 }
+
+// inDir places a vault's lock in dir (or beside a file vault); "" means no lock.
+func inDir(dir string) *LockPlaces {
+	if dir == "" {
+		return nil
+	}
+	return &LockPlaces{UserDir: func() (string, error) { return dir, nil }}
+}

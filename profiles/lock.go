@@ -63,12 +63,58 @@ func (e *lockFileError) Error() string { return e.err.Error() }
 func (e *lockFileError) Unwrap() error { return e.err }
 
 // vaultLock is the cross-process lock on one vault: flock(2) on a file beside a file
-// vault's directory, or in a private directory of the user's (VaultOptions.LockDir). The kernel drops a flock when its holder dies, even by SIGKILL, so a
+// vault's directory, or in a private directory of the user's (placeLock). The kernel drops a flock when its holder dies, even by SIGKILL, so a
 // killed av never leaves the vault locked. The file exists only while someone holds or
 // awaits the lock: the last holder removes it (see release), so runs leave nothing behind.
 type vaultLock struct {
 	path    string
 	timeout time.Duration
+}
+
+// LockPlaces are the directories a vault's lock file may go into, besides the file vault's
+// own parent: placeLock chooses.
+type LockPlaces struct {
+	// UserDir gives the user's private lock directory (env.LockDir: XDG_RUNTIME_DIR/av,
+	// else /dev/shm/av-UID), which does not depend on a run's --runtime-dir.
+	UserDir func() (string, error)
+	// Fallback gives a directory for when UserDir cannot be had (another user took
+	// /dev/shm/av-UID): a run's runtime directory. Nil, or "", for none: then the vault
+	// does not open.
+	Fallback func() (string, error)
+}
+
+// placeLock is the one rule for where a vault's lock lives, so that every av on one vault
+// takes one lock, whatever its runtime directory and whichever path names the vault:
+//
+//  1. a file vault's (fileDir, its real path): beside its directory, where only the user
+//     can make or replace a file (besideVault);
+//  2. any other vault's, or a file vault whose parent others may write: in the user's lock
+//     directory (LockPlaces.UserDir), named after the vault (lockPath);
+//  3. only if that cannot be had: in the fallback directory (a run's runtime directory),
+//     where runs share the lock only with runs that use the same one.
+//
+// A CI job's own cache (OpenAmbient) is not the user's vault: its lock lives in its runtime
+// directory, beside it (openAmbientCache).
+func placeLock(places LockPlaces, fileDir, vaultID string) (string, error) {
+	if beside, ok := besideVault(fileDir); ok {
+		return beside, nil
+	}
+	dir, err := places.UserDir()
+	if err == nil {
+		return lockPath(dir, vaultID), nil
+	}
+	fallback := ""
+	if places.Fallback != nil {
+		var ferr error
+		if fallback, ferr = places.Fallback(); ferr != nil {
+			return "", ferr
+		}
+	}
+	if fallback == "" {
+		return "", err
+	}
+	log.Printf("%v; the vault's lock goes into %s instead", err, fallback)
+	return lockPath(fallback, vaultID), nil
 }
 
 // lockPath names the lock file of a vault: one per vault, so avs on different vaults never

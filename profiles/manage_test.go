@@ -149,7 +149,7 @@ func TestCreateMakesTheVaultOnWrite(t *testing.T) {
 	cfg := loadTestConfig(t, "")
 	dir := filepath.Join(t.TempDir(), "awsvault", "keys")
 	t.Setenv(PassphraseVar, "test-passphrase")
-	v, err := OpenVault(context.Background(), VaultOptions{Backend: "file", FileDir: dir, Create: true, LockDir: t.TempDir()})
+	v, err := OpenVault(context.Background(), VaultOptions{Backend: "file", FileDir: dir, Create: true, Lock: inDir(t.TempDir())})
 	if err != nil {
 		t.Fatal(err)
 	}

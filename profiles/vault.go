@@ -41,13 +41,9 @@ type VaultOptions struct {
 	FilePassphrase    string
 	HasFilePassphrase bool
 
-	// LockDir is a private directory of the user's for the lock files of vaults that have
-	// no directory of their own (every backend but the file backend, and a file vault
-	// whose parent directory others may write): it must not depend on the run's
-	// --runtime-dir, so that every run on the vault shares its lock. A file vault's lock
-	// lives beside its directory. Empty means no cross-process lock (a test that owns its
-	// vault).
-	LockDir string
+	// Lock says where the vault's cross-process lock may go (placeLock has the rule); nil
+	// means no cross-process lock (a test that owns its vault, av doctor's look).
+	Lock *LockPlaces
 	// LockTimeout bounds the wait for another process's hold on the vault; zero means
 	// DefaultLockTimeout.
 	LockTimeout time.Duration
@@ -167,13 +163,18 @@ func (v *Vault) open(o VaultOptions) error {
 			}
 			return nil
 		}
+		// The vault as it is, not as a path names it (a symlinked ~/.awsvault/keys): one
+		// lock for it, whatever path each run names it by.
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			dir = real
+		}
 		v.fileDir = dir
 		vaultID = backend + "\x00" + v.fileDir
 	}
-	if o.LockDir != "" {
-		path := lockPath(o.LockDir, vaultID)
-		if beside, ok := besideVault(v.fileDir); ok {
-			path = beside
+	if o.Lock != nil {
+		path, err := placeLock(*o.Lock, v.fileDir, vaultID)
+		if err != nil {
+			return err
 		}
 		v.lock = &vaultLock{path: path, timeout: orDefaultDuration(o.LockTimeout, DefaultLockTimeout)}
 	}

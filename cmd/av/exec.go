@@ -468,31 +468,14 @@ type vaultSetup struct {
 	Create bool
 }
 
-// openVault opens aws-vault's vault. Its lock is the vault's, whatever --runtime-dir says:
-// beside a file vault, else in the user's lock directory (env.LockDir). Only if even that
-// cannot be had (another user took /dev/shm/av-UID) does the lock go into s.Fallback's
-// directory (a run's runtime directory): runs then share the lock only with runs that
-// use the same one.
+// openVault opens aws-vault's vault, with its lock where profiles places it: beside a file
+// vault, else in the user's lock directory (env.LockDir), else, only if even that cannot
+// be had, in s.Fallback's directory.
 func (c *CLI) openVault(ctx context.Context, s vaultSetup) (*profiles.Vault, error) {
 	o := profiles.VaultOptionsFromEnv()
 	o.Create = s.Create
 	o.LockTimeout = c.LockTimeout
-	lockDir, err := env.LockDir()
-	if err != nil {
-		fallback := ""
-		if s.Fallback != nil {
-			var ferr error
-			if fallback, ferr = s.Fallback(); ferr != nil {
-				return nil, ferr
-			}
-		}
-		if fallback == "" {
-			return nil, err
-		}
-		log.Printf("%v; the vault's lock goes into %s instead", err, fallback)
-		lockDir = fallback
-	}
-	o.LockDir = lockDir
+	o.Lock = &profiles.LockPlaces{UserDir: env.LockDir, Fallback: s.Fallback}
 	return profiles.OpenVault(ctx, o)
 }
 
