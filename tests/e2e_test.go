@@ -242,6 +242,28 @@ func cmdKillPID(ts *testscript.TestScript, neg bool, args []string) {
 	pid, err := strconv.Atoi(strings.TrimSpace(ts.ReadFile(args[0])))
 	ts.Check(err)
 	syscall.Kill(pid, syscall.SIGKILL)
+	// Until it is dead: a process killed still holds its descriptors (the run directory's
+	// lock among them) until the kernel has torn it down, and a script that goes on at once
+	// (the next av's sweep) would race it. Dead is gone, or a zombie nobody reaped yet.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || procState(stat) == 'Z' {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("pid %d still alive a minute after SIGKILL", pid)
+		}
+	}
+}
+
+// procState is the state letter of a /proc/PID/stat line ("1234 (sleep) S ..."): after the
+// last ')', as a command's name may hold spaces and parentheses.
+func procState(stat []byte) byte {
+	s := string(stat)
+	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
+		return s[i+2]
+	}
+	return 0
 }
 
 // nosecrets FILE...: none of the files holds the vault passphrase, the root secret key, the
