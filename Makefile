@@ -94,6 +94,15 @@ fuzz:
 e2e: tools
 	$(GO) test -count=1 -v -run TestScripts ./tests/
 
+# cmd/av's coverage by the end-to-end tests (tests/README.md): av built with -cover, the
+# counters of every run merged into E2E_COVER, the figures printed even if a test failed.
+E2E_COVER ?= .tools/e2e-cover
+.PHONY: e2e-cover
+e2e-cover: tools
+	rm -rf $(E2E_COVER)
+	AV_E2E_COVER=$(abspath $(E2E_COVER)) $(GO) test -count=1 ./tests/; rc=$$?; \
+		$(GO) tool covdata percent -i $(E2E_COVER); exit $$rc
+
 tools:
 	@test -x $(GOBIN)/crane || $(GO) install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION)
 	@test -x $(GOBIN)/registry || $(GO) install github.com/distribution/distribution/v3/cmd/registry@$(REGISTRY_VERSION)

@@ -1,16 +1,7 @@
-package tests
-
-import (
-	"os"
-	"regexp"
-
-	"github.com/av-cli/av/tests/standin"
-	"github.com/rogpeppe/go-internal/testscript"
-)
-
-// The platform identities a CI job or a cloud machine has, served by each script's
-// stand-in: GitHub Actions' OIDC token endpoint, web identity tokens for STS's
-// AssumeRoleWithWebIdentity, EC2 instance metadata (IMDSv2) and container credentials.
+// Script commands and setup for the platform identities a CI job or a cloud machine has,
+// served by each script's stand-in: GitHub Actions' OIDC token endpoint, web identity
+// tokens for STS's AssumeRoleWithWebIdentity, EC2 instance metadata (IMDSv2) and
+// container credentials.
 //
 // The setup only says where they are. No script gets AWS_ROLE_ARN,
 // AWS_WEB_IDENTITY_TOKEN_FILE, AWS_CONTAINER_*, AWS_EC2_METADATA_* or ACTIONS_ID_TOKEN_*:
@@ -28,15 +19,15 @@ import (
 // The SDK's default chain builds its web identity STS client before it reads
 // AWS_ENDPOINT_URL, and that client honours only AWS_ENDPOINT_URL_STS: the setup does not
 // set it, so a script shows whether av sends the call to the endpoint the user configured.
-func init() {
-	setupHooks = append(setupHooks, setupAmbient)
-	scriptCmds["sessionname"] = cmdSessionName
-	scriptCmds["webtoken"] = cmdWebToken
-	scriptCmds["trustweb"] = cmdTrustWeb
-	scriptCmds["instancerole"] = cmdInstanceRole
-	scriptKeys = append(scriptKeys, ambientKeys...)
-	scriptKeys = append(scriptKeys, platformKeys...)
-}
+package tests
+
+import (
+	"os"
+	"regexp"
+
+	"github.com/av-cli/av/tests/standin"
+	"github.com/rogpeppe/go-internal/testscript"
+)
 
 // ambientKeys are the variables setupAmbient exports.
 var ambientKeys = []string{"STANDIN_URL", "GH_OIDC_URL", "GH_OIDC_REQUEST_TOKEN", "WEB_IDENTITY_TOKEN",
@@ -92,7 +83,7 @@ func ambientSecrets(ts *testscript.TestScript) []standin.Secret {
 // whole. `! sessionname ROLE_ARN .+` holds if none was.
 func cmdSessionName(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
-		ts.Fatalf("usage: sessionname ROLE_ARN REGEXP")
+		badUsage(ts, "sessionname")
 	}
 	re, err := regexp.Compile(`^(?:` + args[1] + `)$`)
 	ts.Check(err)
@@ -107,7 +98,7 @@ func cmdSessionName(ts *testscript.TestScript, neg bool, args []string) {
 // other).
 func cmdWebToken(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 1 || len(args) > 2 {
-		ts.Fatalf("usage: webtoken FILE [AUDIENCE]")
+		badUsage(ts, "webtoken")
 	}
 	audience := "sts.amazonaws.com"
 	if len(args) == 2 {
@@ -121,7 +112,7 @@ func cmdWebToken(ts *testscript.TestScript, neg bool, args []string) {
 // have sub repo:av-cli/av:ref:refs/heads/main.
 func cmdTrustWeb(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
-		ts.Fatalf("usage: trustweb ROLE_ARN SUB_PATTERN")
+		badUsage(ts, "trustweb")
 	}
 	standinOf(ts).TrustWebIdentity(args[0], args[1])
 }
@@ -130,7 +121,7 @@ func cmdTrustWeb(ts *testscript.TestScript, neg bool, args []string) {
 // arn:aws:iam::123456789012:role/standin-instance), or none attached.
 func cmdInstanceRole(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 1 {
-		ts.Fatalf("usage: instancerole ROLE_ARN|none")
+		badUsage(ts, "instancerole")
 	}
 	role := args[0]
 	if role == "none" {

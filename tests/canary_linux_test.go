@@ -42,9 +42,7 @@ const canaryFileCap = 8 << 20
 
 func TestCanary(t *testing.T) {
 	need(t, "registry")
-	if registryErr != nil {
-		t.Fatal("starting the registry: ", registryErr)
-	}
+	setUp(t)
 	c := newCanary(t, filepath.Dir(need(t, "crane")))
 	reg := registry.Host // crane catalog $reg uses the registry login and prints no secret
 
@@ -225,6 +223,9 @@ region = eu-west-1
 		"TERM":                      "dumb",
 		"SHELL":                     "/bin/sh",
 		"PS1":                       "$ ",
+	}
+	if coverRaw != "" {
+		c.base["GOCOVERDIR"] = coverRaw
 	}
 	c.baseline = map[procID]bool{}
 	for _, p := range snapshot() {

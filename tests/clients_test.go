@@ -8,10 +8,6 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-func init() {
-	setupHooks = append(setupHooks, setupCredentialHelper)
-}
-
 // setupCredentialHelper puts a docker credential helper of the user's on PATH,
 // docker-credential-avtest, holding the login of registryHelper and nothing else, as a
 // credsStore such as "desktop" or "pass" would.

@@ -1,6 +1,7 @@
 // End-to-end tests: the built av binary, run by testscript scripts in testdata/, against the
-// project's AWS stand-in (one per script), a real distribution registry with htpasswd auth,
+// project's AWS stand-in (one per script), real distribution registries with htpasswd auth,
 // a real file-backend vault filled by a real aws-vault v7.2.0, and real clients (crane).
+// README.md here says how the harness works, and lists the scripts' own commands.
 package tests
 
 import (
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,14 +30,27 @@ const (
 	RegionWest = "us-west-2"
 )
 
+// What setUp makes, once per test binary.
 var (
-	binDir string // av and aws-vault, built for this run
+	binDir string // av, av-testonly, aws-caller and aws-vault, built for this run
 	// registry is the profiles' ECR registry in Region; registryWest stands for ECR in
 	// RegionWest (another region or account); registryHelper is a registry whose login
 	// only a docker credential helper of the user's holds.
 	registry, registryWest, registryHelper *fixture.Registry
-	registryErr                            error
+	// coverRaw is where av's runs write their coverage counters when AV_E2E_COVER asks
+	// for them (GOCOVERDIR); empty otherwise.
+	coverRaw string
+
+	harnessTmp string // everything setUp makes lives here
+	setUpOnce  sync.Once
+	setUpErr   error
+	teardown   []func() // run after the tests, last first
 )
+
+// coverEnv names the directory that gets cmd/av's coverage by the end-to-end tests:
+// with it set, av is built with -cover, and the counters of every run are merged there
+// after the tests, for `go tool covdata percent -i DIR` (`make e2e-cover`).
+const coverEnv = "AV_E2E_COVER"
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -48,22 +63,81 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
-	binDir = filepath.Join(tmp, "bin")
-	if err := fixture.Build(binDir); err != nil {
+	harnessTmp = tmp
+	code := m.Run()
+	for _, f := range slices.Backward(teardown) {
+		f()
+	}
+	if err := saveCoverage(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		return 1
+		code = 1
+	}
+	return code
+}
+
+// setUp builds av and aws-vault and starts the registries, once, for the first test that
+// needs them: the tests of the harness's own list of commands need none of it.
+func setUp(t testing.TB) {
+	t.Helper()
+	setUpOnce.Do(func() { setUpErr = startHarness(harnessTmp) })
+	if setUpErr != nil {
+		t.Fatal(setUpErr)
+	}
+}
+
+func startHarness(tmp string) error {
+	var opts fixture.BuildOptions
+	if dir := os.Getenv(coverEnv); dir != "" {
+		if !filepath.IsAbs(dir) {
+			return fmt.Errorf("%s=%s: want an absolute path (go test runs in tests/)", coverEnv, dir)
+		}
+		coverRaw = filepath.Join(tmp, "cover")
+		// Sticky and writable by all, as /tmp: memory_private runs av as nobody.
+		if err := os.Mkdir(coverRaw, 0o700); err != nil {
+			return err
+		}
+		if err := os.Chmod(coverRaw, 0o1777); err != nil {
+			return err
+		}
+		opts.Cover = true
+	}
+	binDir = filepath.Join(tmp, "bin")
+	if err := fixture.Build(binDir, opts); err != nil {
+		return err
 	}
 	for _, r := range []struct {
 		reg  **fixture.Registry
 		name string
 	}{{&registry, "registry"}, {&registryWest, "registry-west"}, {&registryHelper, "registry-helper"}} {
-		*r.reg, registryErr = fixture.StartRegistry(filepath.Join(tmp, r.name))
-		defer (*r.reg).Stop()
-		if registryErr != nil {
-			break
+		reg, err := fixture.StartRegistry(filepath.Join(tmp, r.name))
+		if err != nil {
+			return fmt.Errorf("starting the %s: %w", r.name, err)
 		}
+		*r.reg = reg
+		teardown = append(teardown, reg.Stop)
 	}
-	return m.Run()
+	return nil
+}
+
+// saveCoverage merges the counters av's runs wrote into AV_E2E_COVER's directory.
+func saveCoverage() error {
+	out := os.Getenv(coverEnv)
+	if coverRaw == "" {
+		return nil
+	}
+	if files, _ := os.ReadDir(coverRaw); len(files) == 0 {
+		fmt.Fprintf(os.Stderr, "%s: no run of av wrote coverage counters\n", coverEnv)
+		return nil
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	cmd := exec.Command("go", "tool", "covdata", "merge", "-i", coverRaw, "-o", out)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("merging the coverage counters into %s: %w", out, err)
+	}
+	return nil
 }
 
 // need finds a tool the tests run. In CI a missing tool fails the test; elsewhere it skips,
@@ -83,10 +157,8 @@ func need(t testing.TB, tool string) string {
 
 func TestScripts(t *testing.T) {
 	need(t, "registry")
-	if registryErr != nil {
-		t.Fatal("starting the registry: ", registryErr)
-	}
 	craneDir := filepath.Dir(need(t, "crane"))
+	setUp(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata",
 		RequireExplicitExec: true,
@@ -94,19 +166,8 @@ func TestScripts(t *testing.T) {
 		Setup: func(e *testscript.Env) error {
 			return setupScript(e, craneDir)
 		},
-		Cmds: scriptCmds,
+		Cmds: testscriptCmds(),
 	})
-}
-
-// scriptCmds are the scripts' own commands. Other files add theirs in init.
-var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
-	"calls":     cmdCalls,
-	"nodirs":    cmdNoDirs,
-	"waitfile":  cmdWaitFile,
-	"killpid":   cmdKillPID,
-	"nosecrets": cmdNoSecrets,
-	"status":    cmdStatus,
-	"mfa":       cmdMFA,
 }
 
 // setupScript gives each script a temporary HOME, its own stand-in and runtime directory,
@@ -160,16 +221,18 @@ func setupScript(e *testscript.Env, craneDir string) error {
 	} {
 		e.Setenv(k, v)
 	}
-	for _, hook := range setupHooks {
-		if err := hook(e); err != nil {
+	if coverRaw != "" {
+		e.Setenv("GOCOVERDIR", coverRaw)
+	}
+	// What the other kinds of script need: the platform identities, a docker credential
+	// helper of the user's, a terminal.
+	for _, setup := range []func(e *testscript.Env) error{setupAmbient, setupCredentialHelper, setupTerminal} {
+		if err := setup(e); err != nil {
 			return err
 		}
 	}
 	return nil
 }
-
-// setupHooks run after setupScript's own setup, for each script. Other files add theirs in init.
-var setupHooks []func(e *testscript.Env) error
 
 type standinKey struct{}
 
@@ -186,7 +249,7 @@ func standinOf(ts *testscript.TestScript) *standin.Server {
 // calls NAME N: the stand-in has answered exactly N calls to NAME (e.g. ecr.GetAuthorizationToken).
 func cmdCalls(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
-		ts.Fatalf("usage: calls NAME N")
+		badUsage(ts, "calls")
 	}
 	want, err := strconv.Atoi(args[1])
 	ts.Check(err)
@@ -317,7 +380,7 @@ func withoutSetupVars(data string) string {
 // "killed:SIGNAL" for a death by that signal (what a shell or make sees).
 func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
-		ts.Fatalf("usage: status WANT CMD [ARGS...]")
+		badUsage(ts, "status")
 	}
 	cmd := scriptCommand(ts, args[1:])
 	var stdout, stderr bytes.Buffer
@@ -361,10 +424,20 @@ func scriptCommand(ts *testscript.TestScript, args []string) *exec.Cmd {
 	return cmd
 }
 
-// scriptKeys are the variables the setup sets; scriptEnv passes them on with the script's values.
-var scriptKeys = []string{"HOME", "PATH", "AWS_ENDPOINT_URL", "AWS_VAULT_BACKEND", "AWS_VAULT_FILE_PASSPHRASE",
-	"ROOT_KEY_ID", "ROOT_SECRET", "REGISTRY", "REGION", "AV_RUNTIME_DIR", "XDG_RUNTIME_DIR",
-	"TMPDIR", "WORK", "AWS_CONFIG_FILE", "AWS_PROFILE", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+// scriptKeys are the variables the setup sets and the scripts use; scriptEnv passes them on
+// with the script's values.
+var scriptKeys = slices.Concat([]string{
+	// The setup's.
+	"HOME", "PATH", "AWS_ENDPOINT_URL", "AWS_VAULT_BACKEND", "AWS_VAULT_FILE_PASSPHRASE",
+	"ROOT_KEY_ID", "ROOT_SECRET", "REGISTRY", "REGISTRY_WEST", "REGISTRY_HELPER", "REGION",
+	"AV_RUNTIME_DIR", "XDG_RUNTIME_DIR", "TMPDIR", "WORK", "DBUS_SESSION_BUS_ADDRESS", "GOCOVERDIR",
+	// The AWS files and keys, and av's own settings.
+	"AWS_CONFIG_FILE", "AWS_PROFILE", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+	"AV_MIN_TTL", "AV_LOCK_TIMEOUT", "AV_AWS_TIMEOUT", "AV_AMBIENT", "AV_ROLE_ARN", "AV_REGISTRY_ONLY",
+	"AWS_VAULT_FILE_DIR",
+	// What the pty scripts set for the programs they start.
+	"SHELL", "TERM", "ENV", "PS1", "OUTER_TTY",
+}, ambientKeys, platformKeys)
 
 // scriptEnv is the script's environment as exec would pass it, for the variables av's tests
 // use (testscript does not export its whole environment): the process's own variables and
@@ -403,7 +476,7 @@ func lookPathIn(name, path string) (string, error) {
 // mfa SERIAL CODE: the stand-in accepts CODE, and only CODE, for the MFA device SERIAL.
 func cmdMFA(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
-		ts.Fatalf("usage: mfa SERIAL CODE")
+		badUsage(ts, "mfa")
 	}
 	standinOf(ts).SetMFA(args[0], args[1])
 }

@@ -1,3 +1,5 @@
+// Script commands for the token lifecycle: parallel runs, the stand-in's token lifetimes,
+// failures and counts, and waiting for what a run does.
 package tests
 
 import (
@@ -14,24 +16,11 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-// The token lifecycle scripts' commands: parallel runs, the stand-in's clock and counts.
-func init() {
-	scriptCmds["parallel"] = cmdParallel
-	scriptCmds["resetcalls"] = cmdResetCalls
-	scriptCmds["tokenttl"] = cmdTokenTTL
-	scriptCmds["waitcalls"] = cmdWaitCalls
-	scriptCmds["ecrfails"] = cmdECRFails
-	scriptCmds["hang"] = cmdHang
-	scriptCmds["lockedby"] = cmdLockedBy
-	scriptCmds["waitgrep"] = cmdWaitGrep
-	scriptKeys = append(scriptKeys, "AV_MIN_TTL", "AV_LOCK_TIMEOUT", "AV_AWS_TIMEOUT", "AV_AMBIENT", "AV_ROLE_ARN", "AV_REGISTRY_ONLY", "GITHUB_ACTIONS", "GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "AWS_VAULT_FILE_DIR", "REGISTRY_WEST", "REGISTRY_HELPER")
-}
-
 // parallel N CMD [ARGS...]: start N copies of CMD at once with the script's environment
 // and wait for all; every one must succeed. Each failure's stderr is logged.
 func cmdParallel(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
-		ts.Fatalf("usage: parallel N CMD [ARGS...]")
+		badUsage(ts, "parallel")
 	}
 	n, err := strconv.Atoi(args[0])
 	ts.Check(err)
@@ -83,7 +72,7 @@ func cmdResetCalls(ts *testscript.TestScript, neg bool, args []string) {
 // tokenttl DURATION: ECR tokens minted from now on live DURATION.
 func cmdTokenTTL(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
-		ts.Fatalf("usage: tokenttl DURATION")
+		badUsage(ts, "tokenttl")
 	}
 	d, err := time.ParseDuration(args[0])
 	ts.Check(err)
@@ -94,7 +83,7 @@ func cmdTokenTTL(ts *testscript.TestScript, neg bool, args []string) {
 // least N calls to NAME.
 func cmdWaitCalls(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
-		ts.Fatalf("usage: waitcalls NAME N")
+		badUsage(ts, "waitcalls")
 	}
 	want, err := strconv.Atoi(args[1])
 	ts.Check(err)
@@ -109,7 +98,7 @@ func cmdWaitCalls(ts *testscript.TestScript, neg bool, args []string) {
 // ecrfails on|off: ECR in $REGION hands out unusable tokens (av refuses them), or good ones again.
 func cmdECRFails(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 || (args[0] != "on" && args[0] != "off") {
-		ts.Fatalf("usage: ecrfails on|off")
+		badUsage(ts, "ecrfails")
 	}
 	password := registry.Password
 	if args[0] == "on" {
@@ -122,7 +111,7 @@ func cmdECRFails(ts *testscript.TestScript, neg bool, args []string) {
 // ecr.GetAuthorizationToken), or answers them again.
 func cmdHang(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 || (args[1] != "on" && args[1] != "off") {
-		ts.Fatalf("usage: hang OPERATION on|off")
+		badUsage(ts, "hang")
 	}
 	standinOf(ts).SetHang(args[0], args[1] == "on")
 }
@@ -130,7 +119,7 @@ func cmdHang(ts *testscript.TestScript, neg bool, args []string) {
 // lockedby PIDFILE: the last command's stderr says the vault is locked by the pid in PIDFILE.
 func cmdLockedBy(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
-		ts.Fatalf("usage: lockedby PIDFILE")
+		badUsage(ts, "lockedby")
 	}
 	pid := strings.TrimSpace(ts.ReadFile(args[0]))
 	stderr := ts.ReadFile("stderr")
@@ -142,7 +131,7 @@ func cmdLockedBy(ts *testscript.TestScript, neg bool, args []string) {
 // waitgrep FILE REGEXP: wait (up to a minute, a safety net) until a line of FILE matches.
 func cmdWaitGrep(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
-		ts.Fatalf("usage: waitgrep FILE REGEXP")
+		badUsage(ts, "waitgrep")
 	}
 	re, err := regexp.Compile("(?m)" + args[1])
 	ts.Check(err)

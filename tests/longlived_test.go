@@ -1,3 +1,5 @@
+// Script commands for long-lived commands and cold multi-registry runs: the stand-in's
+// delays, session lifetimes and revocations, and what it saw in flight at once.
 package tests
 
 import (
@@ -10,22 +12,12 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-// The stand-in's knobs for long-lived commands and cold multi-registry runs.
-func init() {
-	scriptCmds["awsdelay"] = cmdAWSDelay
-	scriptCmds["overlap"] = cmdOverlap
-	scriptCmds["ecrregion"] = cmdECRRegion
-	scriptCmds["revoke"] = cmdRevoke
-	scriptCmds["sessionttl"] = cmdSessionTTL
-	scriptCmds["notleaked"] = cmdNotLeaked
-}
-
 // notleaked SECRETFILE FILE...: neither what SECRETFILE holds (a secret the command
 // wrote out, such as its endpoint token) nor any secret key or session token the
 // stand-in's STS issued appears in any FILE.
 func cmdNotLeaked(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 || neg {
-		ts.Fatalf("usage: notleaked SECRETFILE FILE...")
+		badUsage(ts, "notleaked")
 	}
 	secret := strings.TrimSpace(ts.ReadFile(args[0]))
 	if len(secret) < 16 {
@@ -46,7 +38,7 @@ func cmdNotLeaked(ts *testscript.TestScript, neg bool, args []string) {
 // call) DURATION late, as a distant region would.
 func cmdAWSDelay(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
-		ts.Fatalf("usage: awsdelay OPERATION DURATION")
+		badUsage(ts, "awsdelay")
 	}
 	d, err := time.ParseDuration(args[1])
 	ts.Check(err)
@@ -57,7 +49,7 @@ func cmdAWSDelay(ts *testscript.TestScript, neg bool, args []string) {
 // once, and never more (! overlap N: never N at once).
 func cmdOverlap(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) < 2 {
-		ts.Fatalf("usage: overlap N OPERATION...")
+		badUsage(ts, "overlap")
 	}
 	want, err := strconv.Atoi(args[0])
 	ts.Check(err)
@@ -90,7 +82,7 @@ func cmdRevoke(ts *testscript.TestScript, neg bool, args []string) {
 // sessionttl DURATION: STS sessions issued from now on live DURATION at most.
 func cmdSessionTTL(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
-		ts.Fatalf("usage: sessionttl DURATION")
+		badUsage(ts, "sessionttl")
 	}
 	d, err := time.ParseDuration(args[0])
 	ts.Check(err)

@@ -15,14 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func init() {
-	scriptCmds["nodbusdaemon"] = cmdNoDBusDaemon
-	scriptCmds["userdir"] = cmdUserDir
-	scriptCmds["sigpid"] = cmdSigPID
-	scriptCmds["waitgone"] = cmdWaitGone
-	scriptKeys = append(scriptKeys, "DBUS_SESSION_BUS_ADDRESS")
-}
-
 // nodbusdaemon: no dbus-daemon runs with this script's environment (its $WORK), as one
 // started for av would (dbus-launch hands the daemon its caller's environment). Any found
 // is killed, so that a failing run leaves none behind either.
@@ -51,7 +43,7 @@ func cmdNoDBusDaemon(ts *testscript.TestScript, neg bool, args []string) {
 // $WORK sits in root's private temporary directory.
 func cmdUserDir(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
-		ts.Fatalf("usage: userdir UID")
+		badUsage(ts, "userdir")
 	}
 	id, err := strconv.Atoi(args[0])
 	ts.Check(err)
@@ -82,7 +74,7 @@ func cmdUserDir(ts *testscript.TestScript, neg bool, args []string) {
 // sigpid SIGNAL FILE: send SIGNAL (SIGABRT, …) to the process whose pid FILE holds.
 func cmdSigPID(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 2 {
-		ts.Fatalf("usage: sigpid SIGNAL FILE")
+		badUsage(ts, "sigpid")
 	}
 	sig := unix.SignalNum(args[0])
 	if sig == 0 {
@@ -98,7 +90,7 @@ func cmdSigPID(ts *testscript.TestScript, neg bool, args []string) {
 // thread print its stack first.
 func cmdWaitGone(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
-		ts.Fatalf("usage: waitgone FILE")
+		badUsage(ts, "waitgone")
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(ts.ReadFile(args[0])))
 	ts.Check(err)

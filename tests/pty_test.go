@@ -20,17 +20,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func init() {
-	scriptCmds["pty"] = cmdPTY
-	scriptCmds["gone"] = cmdGone
-	setupHooks = append(setupHooks, func(e *testscript.Env) error {
-		t := &terminal{}
-		e.Values[terminalKey{}] = t
-		e.Defer(t.close)
-		return nil
-	})
-	// What the pty scripts set for the programs they start.
-	scriptKeys = append(scriptKeys, "SHELL", "TERM", "ENV", "PS1", "OUTER_TTY")
+// setupTerminal gives each script a terminal, opened on first use and closed at its end.
+func setupTerminal(e *testscript.Env) error {
+	t := &terminal{}
+	e.Values[terminalKey{}] = t
+	e.Defer(t.close)
+	return nil
 }
 
 // Safety nets only: a script waits for what it expects, and fails if it never comes.
@@ -250,7 +245,7 @@ func (t *terminal) close() {
 // for init to reap): nothing av started outlives it.
 func cmdGone(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) == 0 {
-		ts.Fatalf("usage: gone FILE...")
+		badUsage(ts, "gone")
 	}
 	for _, f := range args {
 		pid, err := strconv.Atoi(strings.TrimSpace(ts.ReadFile(f)))

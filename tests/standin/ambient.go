@@ -171,7 +171,7 @@ func (s *Server) imds(w http.ResponseWriter, r *http.Request) (string, int) {
 		}
 		token := "AQAEA" + randomString(secretChars, 51) + "=="
 		s.mu.Lock()
-		s.imdsToken[token] = s.nowLocked().Add(time.Duration(ttl) * time.Second)
+		s.imdsToken[token] = s.now().Add(time.Duration(ttl) * time.Second)
 		s.mu.Unlock()
 		w.Header().Set("X-Aws-Ec2-Metadata-Token-Ttl-Seconds", strconv.Itoa(ttl))
 		return text(name, http.StatusOK, token)
@@ -182,7 +182,7 @@ func (s *Server) imds(w http.ResponseWriter, r *http.Request) (string, int) {
 	}
 	s.mu.Lock()
 	expires, ok := s.imdsToken[r.Header.Get("X-Aws-Ec2-Metadata-Token")]
-	valid := ok && s.nowLocked().Before(expires)
+	valid := ok && s.now().Before(expires)
 	roleArn := s.instance.roleArn
 	s.mu.Unlock()
 	if !valid {

@@ -89,7 +89,26 @@ type Options struct {
 	// Logf, if set, receives one line per request. Lines carry access key
 	// IDs but never secrets, session tokens or passwords.
 	Logf func(format string, args ...any)
+	// Clock is the time the server goes by: it issues and expires
+	// credentials, tokens and IMDS sessions by it, times its calls' spans
+	// by it, and waits by it (SetDelay). Default the real clock. A
+	// request's signature is judged by the real clock whatever Clock says:
+	// the SDK signs with that.
+	Clock Clock
 }
+
+// Clock is where a Server takes the time from (Options.Clock).
+type Clock interface {
+	Now() time.Time
+	// After sends the time once d has passed, as time.After does.
+	After(d time.Duration) <-chan time.Time
+}
+
+// realClock is time's own clock.
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // Server is the stand-in. It is an http.Handler; Start also serves it.
 type Server struct {
@@ -119,10 +138,6 @@ type Server struct {
 	container ambientRole          // the ECS / EKS Pod Identity task role
 	imdsToken map[string]time.Time // IMDSv2 session token -> expiry
 	ambientMu sync.Mutex           // held while instance or container credentials rotate
-	// testOnlyNow replaces the clock that issues and expires credentials
-	// and ECR tokens. Signature freshness is still judged by the real clock,
-	// because the SDK signs with it.
-	testOnlyNow func() time.Time
 
 	httpServer *http.Server
 }
@@ -181,6 +196,9 @@ func New(opts Options) *Server {
 	}
 	if opts.InstanceRegion == "" {
 		opts.InstanceRegion = "us-east-1"
+	}
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
 	}
 	return &Server{
 		opts:         opts,
@@ -324,7 +342,8 @@ func (s *Server) SetHang(name string, on bool) {
 }
 
 // SetDelay makes the stand-in answer calls to the operation name (or every AWS
-// call, for "*") only after d, as a distant region would; 0 answers at once.
+// call, for "*") only after d by Options.Clock, as a distant region would; 0
+// answers at once.
 // The wait starts when the call has been read, and ends early if the client
 // gives up.
 func (s *Server) SetDelay(name string, d time.Duration) {
@@ -358,7 +377,7 @@ func (s *Server) RevokeSessions() int {
 	return n
 }
 
-// Span is one AWS call as the stand-in served it.
+// Span is one AWS call as the stand-in served it, timed by Options.Clock.
 type Span struct {
 	Name       string // "service.Action"
 	Start, End time.Time
@@ -451,19 +470,8 @@ func (s *Server) Reset() {
 	s.spansReset++
 }
 
-func (s *Server) now() time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.nowLocked()
-}
-
-// nowLocked is now for callers holding s.mu.
-func (s *Server) nowLocked() time.Time {
-	if s.testOnlyNow != nil {
-		return s.testOnlyNow()
-	}
-	return time.Now()
-}
+// now is Options.Clock's time.
+func (s *Server) now() time.Time { return s.opts.Clock.Now() }
 
 func (s *Server) logf(format string, args ...any) {
 	if s.opts.Logf != nil {
@@ -523,18 +531,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 		delay = s.delay["*"]
 	}
 	span, resets := len(s.spans), s.spansReset
-	s.spans = append(s.spans, Span{Name: r.name(), Start: time.Now()})
+	s.spans = append(s.spans, Span{Name: r.name(), Start: s.now()})
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		if s.spansReset == resets {
-			s.spans[span].End = time.Now()
+			s.spans[span].End = s.now()
 		}
 		s.mu.Unlock()
 	}()
 	if delay > 0 {
 		select {
-		case <-time.After(delay):
+		case <-s.opts.Clock.After(delay):
 		case <-hr.Context().Done():
 			return
 		case <-s.closed:

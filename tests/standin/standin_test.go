@@ -139,10 +139,83 @@ func ecrToken(cfg aws.Config) (*ecr.GetAuthorizationTokenOutput, error) {
 	return ecr.NewFromConfig(cfg).GetAuthorizationToken(context.Background(), &ecr.GetAuthorizationTokenInput{})
 }
 
-func (s *Server) testOnlySetNow(now func() time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.testOnlyNow = now
+// testClock is a Clock the test moves: it stands still, from the real time it was made
+// at, until Advance; an After fires once Advance has reached its time. Each After is
+// announced on waits (its duration), so a test can tell that a call waits for its delay.
+type testClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []testTimer
+	waits  chan time.Duration
+}
+
+type testTimer struct {
+	at time.Time
+	c  chan time.Time
+}
+
+func newTestClock() *testClock {
+	return &testClock{now: time.Now(), waits: make(chan time.Duration, 64)}
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	t := testTimer{at: c.now.Add(d), c: make(chan time.Time, 1)}
+	if d <= 0 {
+		t.c <- c.now
+	} else {
+		c.timers = append(c.timers, t)
+	}
+	c.mu.Unlock()
+	c.waits <- d
+	return t.c
+}
+
+// Advance moves the clock d on and fires the timers it reaches.
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.timers[:0]
+	for _, t := range c.timers {
+		if t.at.After(c.now) {
+			kept = append(kept, t)
+			continue
+		}
+		t.c <- c.now
+	}
+	c.timers = kept
+}
+
+// awaitWait waits until some call waits on the clock, and returns for how long. A minute
+// is a safety net: the call is on its way when this is called.
+func (c *testClock) awaitWait(t *testing.T) time.Duration {
+	t.Helper()
+	select {
+	case d := <-c.waits:
+		return d
+	case <-time.After(time.Minute):
+		t.Fatal("no call waited on the clock within a minute")
+		return 0
+	}
+}
+
+// await returns what a call sent on done, waiting a minute at most (a safety net).
+func await(t *testing.T, done <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(time.Minute):
+		t.Fatal("the call did not end within a minute")
+		return nil
+	}
 }
 
 func TestSessionTokenThenECR(t *testing.T) {
@@ -299,7 +372,8 @@ func TestUnknownKey(t *testing.T) {
 }
 
 func TestExpiredCredentialsByClock(t *testing.T) {
-	srv, url := startServer(t, Options{})
+	clock := newTestClock()
+	srv, url := startServer(t, Options{Clock: clock})
 	root := awsConfig(t, url, testRegion, rootCreds(srv))
 	out, err := getSessionToken(t, root, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(900)})
 	if err != nil {
@@ -310,7 +384,7 @@ func TestExpiredCredentialsByClock(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv.testOnlySetNow(func() time.Time { return time.Now().Add(16 * time.Minute) })
+	clock.Advance(16 * time.Minute)
 	_, err = sts.NewFromConfig(session).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
 	wantCode(t, err, "ExpiredToken")
 	_, err = ecrToken(session)
@@ -322,7 +396,8 @@ func TestExpiredCredentialsByClock(t *testing.T) {
 }
 
 func TestExpiredCredentialsByMaxDuration(t *testing.T) {
-	srv, url := startServer(t, Options{MaxDuration: time.Second})
+	clock := newTestClock()
+	srv, url := startServer(t, Options{MaxDuration: time.Second, Clock: clock})
 	root := awsConfig(t, url, testRegion, rootCreds(srv))
 	out, err := sts.NewFromConfig(root).AssumeRole(context.Background(), &sts.AssumeRoleInput{
 		RoleArn: aws.String(roleA), RoleSessionName: aws.String("short"), DurationSeconds: aws.Int32(3600),
@@ -330,11 +405,16 @@ func TestExpiredCredentialsByMaxDuration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if left := time.Until(*out.Credentials.Expiration); left > time.Second {
-		t.Errorf("credentials last %s despite MaxDuration 1s", left)
+	session := awsConfig(t, url, testRegion, stsCreds(t, out))
+	// STS gives the expiry in whole seconds.
+	if got, want := *out.Credentials.Expiration, clock.Now().Add(time.Second).Truncate(time.Second); !got.Equal(want) {
+		t.Errorf("credentials expire at %s, want %s (MaxDuration 1s)", got, want)
 	}
-	time.Sleep(1100 * time.Millisecond)
-	_, err = ecrToken(awsConfig(t, url, testRegion, stsCreds(t, out)))
+	if _, err := ecrToken(session); err != nil {
+		t.Fatalf("ECR before the credentials expire: %v", err)
+	}
+	clock.Advance(time.Second)
+	_, err = ecrToken(session)
 	wantCode(t, err, "ExpiredTokenException")
 }
 
@@ -862,7 +942,8 @@ func TestWebIdentityRejections(t *testing.T) {
 }
 
 func TestWebIdentityExpiryAndMaxDuration(t *testing.T) {
-	srv, url := startServer(t, Options{MaxDuration: time.Second, WebIdentityTokenTTL: 5 * time.Minute})
+	clock := newTestClock()
+	srv, url := startServer(t, Options{MaxDuration: time.Second, WebIdentityTokenTTL: 5 * time.Minute, Clock: clock})
 	token := srv.NewWebIdentityToken("sts.amazonaws.com")
 	creds, err := assumeWeb(t, url, webRole, "short", token, time.Hour)
 	if err != nil {
@@ -872,7 +953,7 @@ func TestWebIdentityExpiryAndMaxDuration(t *testing.T) {
 		t.Errorf("credentials last %s despite MaxDuration 1s", left)
 	}
 
-	srv.testOnlySetNow(func() time.Time { return time.Now().Add(6 * time.Minute) })
+	clock.Advance(6 * time.Minute)
 	_, err = assumeWeb(t, url, webRole, "late", token, 0)
 	wantCode(t, err, "ExpiredTokenException")
 	if httpStatus(err) != 400 || !strings.Contains(err.Error(), "Token expired") {
@@ -1052,7 +1133,8 @@ func imdsEnv(t *testing.T, url string) {
 }
 
 func TestIMDSThroughDefaultChain(t *testing.T) {
-	srv, url := startServer(t, Options{})
+	clock := newTestClock()
+	srv, url := startServer(t, Options{Clock: clock})
 	imdsEnv(t, url)
 	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
@@ -1082,7 +1164,7 @@ func TestIMDSThroughDefaultChain(t *testing.T) {
 	if err != nil || again.AccessKeyID != creds.AccessKeyID {
 		t.Errorf("second fetch: %s, %v; want %s", again.AccessKeyID, err, creds.AccessKeyID)
 	}
-	srv.testOnlySetNow(func() time.Time { return time.Now().Add(6*time.Hour - 4*time.Minute) })
+	clock.Advance(6*time.Hour - 4*time.Minute)
 	rotated, err := ec2rolecreds.New().Retrieve(context.Background())
 	if err != nil || rotated.AccessKeyID == creds.AccessKeyID {
 		t.Errorf("fetch near expiry: %s, %v; want new credentials", rotated.AccessKeyID, err)
@@ -1116,7 +1198,8 @@ func imdsRaw(t *testing.T, method, url string, header map[string]string) (int, s
 }
 
 func TestIMDSRequiresSessionToken(t *testing.T) {
-	srv, url := startServer(t, Options{})
+	clock := newTestClock()
+	srv, url := startServer(t, Options{Clock: clock})
 	creds := url + "/latest/meta-data/iam/security-credentials/"
 
 	// IMDSv1, no token: refused, as on an instance with HttpTokens=required.
@@ -1159,13 +1242,6 @@ func TestIMDSRequiresSessionToken(t *testing.T) {
 		t.Errorf("another role's credentials: HTTP %d, want 404", status)
 	}
 
-	// The token expires after its TTL.
-	srv.testOnlySetNow(func() time.Time { return time.Now().Add(61 * time.Second) })
-	if status, _, _ := imdsRaw(t, "GET", creds, withToken); status != 401 {
-		t.Errorf("expired token: HTTP %d, want 401", status)
-	}
-	srv.testOnlySetNow(nil)
-
 	// No instance profile: nothing to list, and the SDK says so.
 	srv.SetInstanceRole("")
 	if status, _, _ := imdsRaw(t, "GET", creds, withToken); status != 404 {
@@ -1175,6 +1251,12 @@ func TestIMDSRequiresSessionToken(t *testing.T) {
 	_, err := ec2rolecreds.New().Retrieve(context.Background())
 	if err == nil {
 		t.Error("credentials from an instance without a role")
+	}
+
+	// The token expires after its TTL.
+	clock.Advance(60 * time.Second)
+	if status, _, _ := imdsRaw(t, "GET", creds, withToken); status != 401 {
+		t.Errorf("expired token: HTTP %d, want 401", status)
 	}
 	if got, want := srv.CallsByName(), map[string]int{"imds.token": 7, "imds.roles": 6, "imds.credentials": 2}; !equalCounts(got, want) {
 		t.Errorf("calls = %v, want %v", got, want)
@@ -1333,36 +1415,49 @@ func TestRevokeSessions(t *testing.T) {
 }
 
 func TestSetMaxDuration(t *testing.T) {
-	srv, url := startServer(t, Options{})
+	clock := newTestClock()
+	srv, url := startServer(t, Options{Clock: clock})
 	root := awsConfig(t, url, testRegion, rootCreds(srv))
 	srv.SetMaxDuration(3 * time.Second)
 	out, err := getSessionToken(t, root, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(3600)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if left := time.Until(aws.ToTime(out.Credentials.Expiration)); left > 4*time.Second {
-		t.Errorf("session lives %s, want at most 3s", left)
+	// STS gives the expiry in whole seconds.
+	if got, want := aws.ToTime(out.Credentials.Expiration), clock.Now().Add(3*time.Second).Truncate(time.Second); !got.Equal(want) {
+		t.Errorf("session expires at %s, want %s (3s)", got, want)
 	}
 }
 
 func TestDelayAndSpans(t *testing.T) {
-	srv, url := startServer(t, Options{})
+	clock := newTestClock()
+	srv, url := startServer(t, Options{Clock: clock})
 	cfg := awsConfig(t, url, testRegion, rootCreds(srv))
 	srv.SetDelay("ecr.GetAuthorizationToken", 200*time.Millisecond)
-	var wg sync.WaitGroup
-	start := time.Now()
+	start := clock.Now()
+	done := make(chan error, 3)
 	for range 3 {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
-			if _, err := ecrToken(cfg); err != nil {
-				t.Error(err)
-			}
+			_, err := ecrToken(cfg)
+			done <- err
 		}()
 	}
-	wg.Wait()
-	if took := time.Since(start); took < 200*time.Millisecond {
-		t.Errorf("3 delayed calls took %s, less than the delay", took)
+	// All three wait for their delay, and none is answered until the clock has moved on.
+	for range 3 {
+		if d := clock.awaitWait(t); d != 200*time.Millisecond {
+			t.Errorf("a call waits %s, want the delay of 200ms", d)
+		}
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("a call was answered before its delay: %v", err)
+	default:
+	}
+	clock.Advance(200 * time.Millisecond)
+	for range 3 {
+		if err := await(t, done); err != nil {
+			t.Error(err)
+		}
 	}
 	if _, err := getSessionToken(t, cfg, nil); err != nil {
 		t.Fatal(err)
@@ -1372,8 +1467,12 @@ func TestDelayAndSpans(t *testing.T) {
 		t.Fatalf("%d spans, want 4: %v", len(spans), spans)
 	}
 	for _, sp := range spans {
-		if sp.End.Before(sp.Start) || (sp.Name == "ecr.GetAuthorizationToken" && sp.End.Sub(sp.Start) < 200*time.Millisecond) {
-			t.Errorf("span %+v", sp)
+		want := time.Duration(0)
+		if sp.Name == "ecr.GetAuthorizationToken" {
+			want = 200 * time.Millisecond
+		}
+		if !sp.Start.Equal(start) && !sp.Start.Equal(start.Add(200*time.Millisecond)) || sp.End.Sub(sp.Start) != want {
+			t.Errorf("span %+v, want one of %s from %s or 200ms later", sp, want, start.Format("15:04:05.000"))
 		}
 	}
 	if n := MaxOverlap(spans, "ecr.GetAuthorizationToken"); n != 3 {
@@ -1393,24 +1492,17 @@ func TestDelayAndSpans(t *testing.T) {
 // A Reset while a call is in flight: the call ends without touching the spans recorded
 // after the Reset (the harness resets between an av's runs, with another av running).
 func TestResetDuringACall(t *testing.T) {
-	srv, url := startServer(t, Options{})
+	clock := newTestClock()
+	srv, url := startServer(t, Options{Clock: clock})
 	cfg := awsConfig(t, url, testRegion, rootCreds(srv))
 	srv.SetDelay("ecr.GetAuthorizationToken", 300*time.Millisecond)
 	done := make(chan error, 1)
 	go func() { _, err := ecrToken(cfg); done <- err }()
-	for deadline := time.Now().Add(5 * time.Second); len(srv.Spans()) == 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the call never started")
-		}
-	}
+	clock.awaitWait(t) // the call is in flight, waiting for its delay
 	srv.Reset()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("the call in flight across a Reset failed: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the call in flight across a Reset never ended")
+	clock.Advance(300 * time.Millisecond)
+	if err := await(t, done); err != nil {
+		t.Fatalf("the call in flight across a Reset failed: %v", err)
 	}
 	if spans := srv.Spans(); len(spans) != 0 {
 		t.Errorf("spans after a Reset: %v", spans)

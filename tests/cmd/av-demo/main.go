@@ -33,7 +33,7 @@ func demo() error {
 	defer os.RemoveAll(work)
 	bin := filepath.Join(work, "bin")
 	step("building av and aws-vault v7.2.0")
-	if err := fixture.Build(bin); err != nil {
+	if err := fixture.Build(bin, fixture.BuildOptions{}); err != nil {
 		return err
 	}
 	crane, err := fixture.LookTool("crane")

@@ -4,8 +4,12 @@
 // endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI).
 //
 //	aws-caller once             one call; prints "ok ARN"
-//	aws-caller for DURATION     calls every 250 ms for DURATION, each one with the
-//	                            credentials the SDK has then; prints "ok N calls, K sessions"
+//	aws-caller sessions K       calls every 250 ms, each one with the credentials the SDK
+//	                            has then, until the calls have used K sessions (two minutes
+//	                            at most); prints "ok N calls, K sessions"
+//	aws-caller short DURATION   gets the credential endpoint's credentials and waits until
+//	                            they have less than DURATION left (two minutes at most), by
+//	                            the Expiration the endpoint gave: the stand-in's clock
 //	aws-caller burst N          N container-credential fetches at once, each with a client
 //	                            of its own; prints "ok N"
 //
@@ -36,7 +40,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: aws-caller once | for DURATION | burst N")
+		return errors.New(usage)
 	}
 	ctx := context.Background()
 	cfg, err := config.LoadDefaultConfig(ctx)
@@ -59,13 +63,16 @@ func run(args []string) error {
 		}
 		fmt.Println("ok", arn)
 		return nil
-	case args[0] == "for" && len(args) == 2:
-		d, err := time.ParseDuration(args[1])
+	case args[0] == "sessions" && len(args) == 2:
+		want, err := strconv.Atoi(args[1])
 		if err != nil {
 			return err
 		}
 		calls, keys := 0, map[string]bool{}
-		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+		for end := time.Now().Add(limit); len(keys) < want; time.Sleep(250 * time.Millisecond) {
+			if time.Now().After(end) {
+				return fmt.Errorf("%d calls used %d sessions in %s, want %d", calls, len(keys), limit, want)
+			}
 			c, err := cfg.Credentials.Retrieve(ctx)
 			if err != nil {
 				return fmt.Errorf("after %d calls: %w", calls, err)
@@ -78,14 +85,32 @@ func run(args []string) error {
 		}
 		fmt.Printf("ok %d calls, %d sessions\n", calls, len(keys))
 		return nil
+	case args[0] == "short" && len(args) == 2:
+		d, err := time.ParseDuration(args[1])
+		if err != nil {
+			return err
+		}
+		p, err := endpoint()
+		if err != nil {
+			return err
+		}
+		c, err := p.Retrieve(ctx)
+		if err != nil {
+			return err
+		}
+		wait := time.Until(c.Expires.Add(-d))
+		if !c.CanExpire || wait > limit {
+			return fmt.Errorf("the credentials have %s left, more than %s and %s", time.Until(c.Expires).Round(time.Second), d, limit)
+		}
+		time.Sleep(wait)
+		return nil
 	case args[0] == "burst" && len(args) == 2:
 		n, err := strconv.Atoi(args[1])
 		if err != nil {
 			return err
 		}
-		url, token := os.Getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI"), os.Getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN")
-		if url == "" || token == "" {
-			return errors.New("no credential endpoint in the environment")
+		if _, err := endpoint(); err != nil {
+			return err
 		}
 		var wg sync.WaitGroup
 		errs := make([]error, n)
@@ -93,7 +118,7 @@ func run(args []string) error {
 		for i := range n {
 			wg.Go(func() {
 				<-start
-				p := endpointcreds.New(url, func(o *endpointcreds.Options) { o.AuthorizationToken = token })
+				p, _ := endpoint()
 				_, errs[i] = p.Retrieve(ctx)
 			})
 		}
@@ -105,5 +130,19 @@ func run(args []string) error {
 		fmt.Println("ok", n)
 		return nil
 	}
-	return errors.New("usage: aws-caller once | for DURATION | burst N")
+	return errors.New(usage)
+}
+
+const usage = "usage: aws-caller once | sessions K | short DURATION | burst N"
+
+// limit bounds the waits: a safety net, far beyond the seconds the tests' sessions last.
+const limit = 2 * time.Minute
+
+// endpoint is the credential endpoint av gives the command.
+func endpoint() (*endpointcreds.Provider, error) {
+	url, token := os.Getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI"), os.Getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN")
+	if url == "" || token == "" {
+		return nil, errors.New("no credential endpoint in the environment")
+	}
+	return endpointcreds.New(url, func(o *endpointcreds.Options) { o.AuthorizationToken = token }), nil
 }

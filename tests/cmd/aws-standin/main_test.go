@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,7 +42,8 @@ func TestRun(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr bytes.Buffer
+	var stderr bytes.Buffer
+	stdout := &announcer{written: make(chan struct{})}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{
@@ -51,26 +53,23 @@ func TestRun(t *testing.T) {
 			"-token-ttl", "30s",
 			"-ready-file", readyFile,
 			"-platform-file", platformFile,
-		}, &stdout, &stderr)
+		}, stdout, &stderr)
 	}()
 
-	var url string
-	for deadline := time.Now().Add(5 * time.Second); url == ""; {
-		b, err := os.ReadFile(readyFile)
-		if err == nil {
-			url = string(b)
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("run exited early: %v\n%s", err, stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no ready file")
-		}
-		time.Sleep(10 * time.Millisecond)
+	// run prints the URL once it has written the ready and platform files. A minute is a
+	// safety net: a stand-in starts in milliseconds.
+	select {
+	case <-stdout.written:
+	case err := <-done:
+		t.Fatalf("run exited early: %v\n%s", err, stderr.String())
+	case <-time.After(time.Minute):
+		t.Fatal("no URL printed within a minute")
 	}
+	b, err := os.ReadFile(readyFile)
+	if err != nil {
+		t.Fatalf("no ready file once the URL is printed: %v", err)
+	}
+	url := string(b)
 
 	info, err := os.Stat(keyFile)
 	if err != nil {
@@ -98,10 +97,12 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Credentials = credentials.NewStaticCredentialsProvider(*st.Credentials.AccessKeyId, *st.Credentials.SecretAccessKey, *st.Credentials.SessionToken)
+	before := time.Now()
 	tok, err := ecr.NewFromConfig(cfg).GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	after := time.Now()
 	data := tok.AuthorizationData[0]
 	if decoded, _ := base64.StdEncoding.DecodeString(aws.ToString(data.AuthorizationToken)); string(decoded) != "AWS:pw-from-file" {
 		t.Errorf("token decodes to %q", decoded)
@@ -109,8 +110,11 @@ func TestRun(t *testing.T) {
 	if aws.ToString(data.ProxyEndpoint) != "http://127.0.0.1:5000" {
 		t.Errorf("proxyEndpoint %q", aws.ToString(data.ProxyEndpoint))
 	}
-	if left := time.Until(*data.ExpiresAt); left > 30*time.Second || left < 25*time.Second {
-		t.Errorf("token TTL %s, want 30s", left)
+	// Minted between before and after, to live 30s. ECR gives the expiry in seconds, a
+	// float: the SDK's milliseconds may be one short.
+	earliest := before.Add(30 * time.Second).Truncate(time.Millisecond).Add(-time.Millisecond)
+	if exp := *data.ExpiresAt; exp.Before(earliest) || exp.After(after.Add(30*time.Second)) {
+		t.Errorf("token expires at %s, want 30s after it was minted, between %s and %s", exp, before, after)
 	}
 
 	// The platform identities: the file names them, and they answer.
@@ -159,12 +163,35 @@ func TestRun(t *testing.T) {
 	// A second run reads the key file it wrote instead of replacing it.
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	cancel2()
-	if err := run(ctx2, []string{"-root-key-file", keyFile}, &stdout, &stderr); err != nil {
+	if err := run(ctx2, []string{"-root-key-file", keyFile}, &bytes.Buffer{}, &stderr); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := os.ReadFile(keyFile); !bytes.Equal(again, keyLine) {
 		t.Error("key file rewritten")
 	}
+}
+
+// announcer is run's stdout: it keeps what run prints, and closes written at the first
+// write (the URL, printed once the stand-in serves).
+type announcer struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	written chan struct{}
+}
+
+func (a *announcer) Write(p []byte) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.buf.Len() == 0 && len(p) > 0 {
+		close(a.written)
+	}
+	return a.buf.Write(p)
+}
+
+func (a *announcer) String() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.buf.String()
 }
 
 func readPlatformFile(t *testing.T, path string) map[string]string {
