@@ -37,7 +37,7 @@ func newJobControl(sess *ptySession) *jobControl {
 		// In raw mode the terminal never sends SIGTSTP to av: only kill(1) does.
 		watched = append(watched, unix.SIGWINCH, unix.SIGTSTP)
 	}
-	signal.Notify(jc.sigs, watched...)
+	notifyUnlessIgnored(jc.sigs, watched...)
 	return jc
 }
 

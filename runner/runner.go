@@ -21,8 +21,9 @@ import (
 	"golang.org/x/term"
 )
 
-// Forwarded are the signals av passes on to the child. A named list: Go's runtime uses
-// SIGURG for preemption, and SIGCHLD is av's own business.
+// Forwarded are the signals av passes on to the child, unless av inherited one as ignored
+// (notifyUnlessIgnored). A named list: Go's runtime uses SIGURG for preemption, and SIGCHLD
+// is av's own business.
 var Forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT}
 
 // DefaultGrace is how long a child has to exit after SIGTERM before av kills it: long
@@ -51,7 +52,7 @@ type Catch struct {
 func CatchSignals() *Catch {
 	c := &Catch{sigs: make(chan os.Signal, 8), ready: make(chan struct{})}
 	go func() {
-		signal.Notify(c.sigs, Forwarded...)
+		notifyUnlessIgnored(c.sigs, Forwarded...)
 		close(c.ready)
 	}()
 	return c
