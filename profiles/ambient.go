@@ -327,6 +327,8 @@ type webIdentity struct {
 	duration    time.Duration
 	token       func(context.Context) (string, error)
 	sts         *sts.Client // set by the chain
+	// tokenProcess is the web_identity_token_process that token runs, if it does.
+	tokenProcess string
 }
 
 func (w *webIdentity) Retrieve(ctx context.Context) (aws.Credentials, error) {
@@ -345,9 +347,11 @@ func (w *webIdentity) RetrieveStsCredentials(ctx context.Context) (*ststypes.Cre
 	if err != nil {
 		return nil, err
 	}
+	// With no name given, one that will hopefully be unique, as aws-vault names it.
+	session := cmp.Or(w.sessionName, fmt.Sprint(time.Now().UTC().UnixNano()))
 	in := &sts.AssumeRoleWithWebIdentityInput{
 		RoleArn:          aws.String(w.roleARN),
-		RoleSessionName:  aws.String(w.sessionName),
+		RoleSessionName:  aws.String(session),
 		WebIdentityToken: aws.String(tok),
 	}
 	if w.duration > 0 {
@@ -357,7 +361,7 @@ func (w *webIdentity) RetrieveStsCredentials(ctx context.Context) (*ststypes.Cre
 	if err != nil {
 		return nil, fmt.Errorf("assuming %s with a web identity: %w", w.roleARN, err)
 	}
-	log.Printf("assumed %s with a web identity, session %s", w.roleARN, w.sessionName)
+	log.Printf("assumed %s with a web identity, session %s", w.roleARN, session)
 	return out.Credentials, nil
 }
 

@@ -3,10 +3,12 @@ package profiles
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -572,23 +574,81 @@ func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, erro
 			sp = ssoLoginGate{p, vault.OIDCTokenKeyring{Keyring: c.kr}, pc}
 		}
 		return c.cached("sso.GetRoleCredentials", pc, pc.SSOStartURL, "SSO in "+c.region(pc.SSORegion), sp), nil
+	case pc.HasWebIdentity() && pc.WebIdentityTokenFile == "":
+		log.Printf("profile %q: using web identity from its web_identity_token_process", pc.ProfileName)
+		name, process := pc.ProfileName, pc.WebIdentityTokenProcess
+		w := &webIdentity{
+			what:         "web_identity_token_process",
+			roleARN:      pc.RoleARN,
+			sessionName:  pc.RoleSessionName,
+			duration:     pc.AssumeRoleDuration,
+			tokenProcess: process,
+			token: func(ctx context.Context) (string, error) {
+				return runHelper(ctx, "web_identity_token_process", name, process, c.helperBound())
+			},
+			sts: c.stsClient(pc, aws.AnonymousCredentials{}),
+		}
+		return c.cached("sts.AssumeRoleWithWebIdentity", pc, "", "STS in "+c.region(pc.Region), w), nil
 	case pc.HasWebIdentity():
 		log.Printf("profile %q: using web identity", pc.ProfileName)
 		p := &vault.AssumeRoleWithWebIdentityProvider{
-			StsClient:               c.stsClient(pc, aws.AnonymousCredentials{}),
-			RoleARN:                 pc.RoleARN,
-			RoleSessionName:         pc.RoleSessionName,
-			WebIdentityTokenFile:    pc.WebIdentityTokenFile,
-			WebIdentityTokenProcess: pc.WebIdentityTokenProcess,
-			Duration:                pc.AssumeRoleDuration,
+			StsClient:            c.stsClient(pc, aws.AnonymousCredentials{}),
+			RoleARN:              pc.RoleARN,
+			RoleSessionName:      pc.RoleSessionName,
+			WebIdentityTokenFile: pc.WebIdentityTokenFile,
+			Duration:             pc.AssumeRoleDuration,
 		}
 		return c.cached("sts.AssumeRoleWithWebIdentity", pc, "", "STS in "+c.region(pc.Region), p), nil
 	case pc.HasCredentialProcess():
 		log.Printf("profile %q: using credential process", pc.ProfileName)
-		p := &vault.CredentialProcessProvider{CredentialProcess: pc.CredentialProcess}
+		p := &credentialProcess{profile: pc.ProfileName, process: pc.CredentialProcess, bound: c.helperBound()}
 		return c.cached("credential_process", pc, "", "", p), nil
 	}
 	return nil, &NoCredentialsError{Profile: pc.ProfileName}
+}
+
+// helperBound bounds a credential_process or web_identity_token_process: one AWS call's.
+func (c *chain) helperBound() time.Duration { return cmp.Or(c.opts.AWSTimeout, DefaultAWSTimeout) }
+
+// credentialProcess is aws-vault's CredentialProcessProvider, with the process run under
+// the call's context (runHelper): a hung one is bounded and killed, never waited for.
+type credentialProcess struct {
+	profile, process string
+	bound            time.Duration
+}
+
+func (p *credentialProcess) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	c, err := p.RetrieveStsCredentials(ctx)
+	if err != nil {
+		return aws.Credentials{}, err
+	}
+	return aws.Credentials{
+		AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey),
+		SessionToken: aws.ToString(c.SessionToken), CanExpire: true, Expires: aws.ToTime(c.Expiration),
+	}, nil
+}
+
+func (p *credentialProcess) RetrieveStsCredentials(ctx context.Context) (*ststypes.Credentials, error) {
+	out, err := runHelper(ctx, "credential_process", p.profile, p.process, p.bound)
+	if err != nil {
+		return nil, err
+	}
+	var creds ststypes.Credentials
+	if err := json.Unmarshal([]byte(out), &creds); err != nil {
+		// Never the parse error: it may quote the output, which holds secrets.
+		return nil, fmt.Errorf("profile %q: its credential_process printed no JSON credentials", p.profile)
+	}
+	var missing []string
+	for name, v := range map[string]bool{"AccessKeyId": creds.AccessKeyId == nil, "SecretAccessKey": creds.SecretAccessKey == nil, "SessionToken": creds.SessionToken == nil, "Expiration": creds.Expiration == nil} {
+		if v {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return nil, fmt.Errorf("profile %q: the JSON credentials of its credential_process lack %s", p.profile, strings.Join(missing, ", "))
+	}
+	return &creds, nil
 }
 
 func (c *chain) sourceCredentials(pc *vault.ProfileConfig, stored bool) (aws.CredentialsProvider, error) {

@@ -671,6 +671,19 @@ func (w *walker) walk(p any) []step {
 		}}
 	case *vault.CredentialProcessProvider:
 		return []step{{Kind: "credential_process", Of: p.CredentialProcess}}
+	case *credentialProcess:
+		// av's port: the same process and protocol, run under the call's context.
+		return []step{{Kind: "credential_process", Of: p.process}}
+	case *webIdentity:
+		// av's, for a web_identity_token_process run under the call's context.
+		return append(w.walk(p.sts.Options().Credentials), step{
+			Kind: "AssumeRoleWithWebIdentity",
+			Of:   p.roleARN,
+			Detail: fmt.Sprintf("session=%q token_file=%q token_process=%q external_id=%q",
+				p.sessionName, "", p.tokenProcess, ""),
+			Duration: p.duration,
+			Endpoint: w.stsEndpoint(p.sts),
+		})
 	}
 	w.t.Errorf("the walk knows no %T: add it", p)
 	return []step{{Kind: fmt.Sprintf("%T", p)}}

@@ -26,21 +26,29 @@ var ErrNeedsMFA = errors.New("an MFA code is needed and av does not prompt while
 // promptMethods guards av's use of aws-vault's table of prompt methods (prompt.Methods).
 var promptMethods sync.Mutex
 
-// mfa is aws-vault's NewMfa for pc, with av's prompt bound to this call: the end of c.ctx
-// ends it, and with c.noPrompt it is ErrNeedsMFA. aws-vault finds a prompt by name in a
-// global table when the Mfa is made (never later), and the Mfa cannot be given a function
-// otherwise: so the call's prompt is entered under a name of its own for that moment only.
-// A code given (--mfa-token) and mfa_process are aws-vault's, as they are.
+// mfa is aws-vault's NewMfa for pc, with av's prompt and mfa_process bound to this call:
+// the end of c.ctx ends the prompt, and the mfa_process (run by runHelper, bounded by
+// MFAProcessTimeout, killed with the run); with c.noPrompt a prompt is ErrNeedsMFA. aws-vault
+// finds a prompt by name in a global table when the Mfa is made (never later), and the Mfa
+// cannot be given a function otherwise: so the call's prompt is entered under a name of
+// its own for that moment only. A code given (--mfa-token) is aws-vault's, as it is.
 func (c *chain) mfa(pc *vault.ProfileConfig) vault.Mfa {
-	if pc.MfaToken != "" || pc.MfaProcess != "" || (pc.MfaPromptMethod != ttyPromptMethod && !c.noPrompt) {
-		return vault.NewMfa(pc)
-	}
 	ctx := c.ctx
-	ask := func(serial string) (string, error) {
-		return readFromTTY(ctx, fmt.Sprintf("Enter MFA code for %s: ", serial), echoOn)
-	}
-	if c.noPrompt {
+	var ask func(serial string) (string, error)
+	switch {
+	case pc.MfaToken != "":
+		return vault.NewMfa(pc)
+	case pc.MfaProcess != "":
+		profile, process := pc.ProfileName, pc.MfaProcess
+		ask = func(string) (string, error) { return runHelper(ctx, "mfa_process", profile, process, MFAProcessTimeout) }
+	case c.noPrompt:
 		ask = func(string) (string, error) { return "", ErrNeedsMFA }
+	case pc.MfaPromptMethod == ttyPromptMethod:
+		ask = func(serial string) (string, error) {
+			return readFromTTY(ctx, fmt.Sprintf("Enter MFA code for %s: ", serial), echoOn)
+		}
+	default:
+		return vault.NewMfa(pc) // a prompt AWS_VAULT_PROMPT names (zenity, osascript, ...)
 	}
 	const name = "av-this-call"
 	promptMethods.Lock()
@@ -48,7 +56,7 @@ func (c *chain) mfa(pc *vault.ProfileConfig) vault.Mfa {
 	prompt.Methods[name] = ask
 	defer delete(prompt.Methods, name)
 	this := *pc
-	this.MfaPromptMethod = name
+	this.MfaProcess, this.MfaPromptMethod = "", name
 	return vault.NewMfa(&this)
 }
 

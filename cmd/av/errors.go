@@ -91,6 +91,7 @@ func withHint(err error) error {
 		noVault  *profiles.NoVaultError
 		noID     *profiles.NoIdentityError
 		jobID    *profiles.JobIdentityError
+		helper   *profiles.HelperTimeoutError
 	)
 	switch {
 	case errors.As(err, &already):
@@ -101,6 +102,10 @@ func withHint(err error) error {
 		return hinted{err, noVaultHint(noID.NoVault, noID.Profile, false)}
 	case errors.As(err, &noID):
 		return hinted{err, fmt.Sprintf("name the profile: `av PROFILE -- COMMAND`, add its keys with `av add %s`, or give the job an AWS identity", shellWord(noID.Profile))}
+	case errors.As(err, &helper) && helper.What == "mfa_process":
+		return hinted{err, "check the profile's mfa_process; give the code with --mfa-token instead"}
+	case errors.As(err, &helper):
+		return hinted{err, fmt.Sprintf("check the profile's %s; if it is only slow, allow more with AV_AWS_TIMEOUT or --aws-timeout", helper.What)}
 	case errors.As(err, &jobID):
 		return hinted{err, "name the run's profile (`av PROFILE -- COMMAND`), or set AV_AMBIENT=1 to use the job's identity for every profile"}
 	case errors.As(err, &unknown) && unknown.Suggestion != "":

@@ -1,0 +1,79 @@
+package profiles
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// MFAProcessTimeout bounds an mfa_process: it may wait for a person (a code from a phone,
+// a push to approve), so it gets the same bound as a wait for the vault's lock.
+const MFAProcessTimeout = DefaultLockTimeout
+
+// helperWaitDelay is how long a helper's output is read after it exited or was killed:
+// a process it left behind that holds its stdout must not hold av.
+const helperWaitDelay = time.Second
+
+// HelperTimeoutError says a helper program of the profile's ran for its whole bound.
+type HelperTimeoutError struct {
+	What    string // "credential_process", "mfa_process", "web_identity_token_process"
+	Profile string
+	Bound   time.Duration
+}
+
+func (e *HelperTimeoutError) Error() string {
+	return fmt.Sprintf("profile %q: %s did not finish within %s: av stopped it", e.Profile, e.What, e.Bound)
+}
+
+// runHelper runs one of the profile's helper programs (credential_process, mfa_process,
+// web_identity_token_process) as aws-vault does (/bin/sh -c, av's environment, the
+// terminal's stdin and stderr, its stdout read), but under the run's context: it ends with
+// ctx (Ctrl-C, SIGTERM) or after bound, killed with what it started, and a process it
+// left behind holding its stdout holds av a second at most. aws-vault runs them with
+// exec.Command and no context.
+//
+// A helper that may need the terminal (a prompt, gpg's pinentry) keeps it: where av is in
+// the terminal's foreground, the helper stays in av's process group (and only it is
+// killed); elsewhere it leads a group of its own, and the whole group is killed.
+func runHelper(ctx context.Context, what, profile, process string, bound time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", process)
+	cmd.Env = os.Environ()
+	cmd.Stdin, cmd.Stderr = os.Stdin, os.Stderr
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.WaitDelay = helperWaitDelay
+	group := !inTerminalForeground()
+	if group {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
+	}
+	log.Printf("profile %q: running its %s", profile, what)
+	err := cmd.Run()
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return "", &HelperTimeoutError{What: what, Profile: profile, Bound: bound}
+	case ctx.Err() != nil:
+		return "", ctx.Err()
+	case err != nil && !errors.Is(err, exec.ErrWaitDelay):
+		return "", fmt.Errorf("profile %q: running its %s: %w", profile, what, err)
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// inTerminalForeground reports whether av's stdin is a terminal whose foreground process
+// group is av's.
+func inTerminalForeground() bool {
+	pgrp, err := unix.IoctlGetInt(int(os.Stdin.Fd()), unix.TIOCGPGRP)
+	return err == nil && pgrp == unix.Getpgrp()
+}
