@@ -2,6 +2,144 @@
 // config file, the encrypted vault (keyring), STS sessions, MFA and aws-vault's session
 // cache. It is the only package that imports aws-vault and keyring.
 //
+// # The vault and its lock
+//
+// A Vault guards itself: callers never wrap it in a lock of theirs. Its lock has two
+// halves, taken together by Vault.Lock for a Section and let go by its Unlock: within the
+// process, the turn channel, which lets one Section at a time in; across processes,
+// flock(2) on the vault's lock file (vaultLock), shared for reads and exclusive for
+// writes. A read or write made outside a Section (Vault.HasCredentials, the keyring that
+// av list and aws-vault's types read through) is a Section of its own, for that one call.
+// Sections do not nest: code that runs inside one passes it on instead of locking again,
+// as CredentialsOptions.Section does for the token cache, which gets a profile's session
+// within its own exclusive section; the vault as seen inside a Section (vaultKeyring with
+// sec set) takes no further lock. So the token renewal and the credential endpoint of one
+// run share one Vault, each taking the lock for itself.
+//
+// Never wait for the vault while holding Profile.mu (see Profile.keep): a token renewal
+// holds the vault's lock and asks the profile for its session, while the credential
+// endpoint asks the profile, which then takes the vault's lock; a mutex held across that
+// wait would deadlock the two. Profile.mu guards the last session alone, and two calls
+// that miss together are made one by the vault's lock, not by the mutex.
+//
+// The lock belongs to the vault, not to a run: every av on one vault takes one lock,
+// whatever its --runtime-dir and whichever path names the vault (a file vault's directory
+// is resolved through symlinks first). placeLock in lock.go is the one rule for where the
+// lock file goes, and its doc states it; cmd/av only passes the places it may use
+// (LockPlaces) and decides nothing. What the rule weighs: the file holds no secret (only
+// the pid of an exclusive holder, for a waiter's message), so any filesystem will do; it
+// must not sit where another user can make or replace a file, who could then hold the
+// lock and stop every run; and a file vault's lock sits beside the vault, never inside
+// (keyring takes every entry of its directory for an item). A CI job's own cache
+// (OpenAmbient) is not the user's vault, and keeps its lock beside it, in the run's
+// runtime directory.
+//
+// The file exists only while someone holds or awaits the lock: the last holder removes it
+// (vaultLock.release), and a waiter that finds it gone once it gets the lock opens the
+// new one. The kernel drops a flock when its holder dies, even by SIGKILL, and the
+// descriptor is close-on-exec, so neither a killed av nor the command it started leaves
+// the vault locked. A wait ends with the run's context and is bounded by
+// VaultOptions.LockTimeout (DefaultLockTimeout, 2 minutes: a holder may be waiting for a
+// person's MFA code); LockTimeoutError names the holders, from /proc/locks on Linux, else
+// from the pid the holder wrote into the file.
+//
+// LookThenFetch is the one double-checked lock of every cache in the vault: aws-vault's
+// sessions (Profile.Credentials) and av's registry tokens (env/ecr's TokenCache). Its fn
+// looks first with the lock shared and cacheOnly set, so a warm run shares the vault with
+// every other reader and calls no AWS service; only if something is missing (ErrNotCached)
+// does it run again holding the lock exclusive, look again (another run may have stored
+// it meanwhile), and fetch what is still missing. Of N avs started together on a cold
+// cache, one calls STS and ECR while the others wait, then read what it stored. Inside a
+// caller's Section, Credentials looks and fetches once, as that Section's mode allows.
+//
+// The MFA prompt is bound per call (chain.mfa). aws-vault finds a prompt method by name
+// in a global table (prompt.Methods) when its Mfa is made, and takes no function
+// otherwise; so each chain enters a prompt of its own into the table, under its own
+// name, for the moment vault.NewMfa looks it up (promptMethods guards the table), and the
+// Mfa keeps that function. The end of the call's context ends that prompt (Ctrl-C), and a
+// call with NoPrompt (a renewal while the command has the terminal) gets ErrNeedsMFA
+// instead of a prompt. Two calls at once, a renewal and the credential endpoint, never
+// get each other's prompt.
+//
+// # Whose credentials a run uses
+//
+// Resolve holds the rule, and its doc states it: AV_AMBIENT makes every profile the job's
+// own identity; a profile named (on the command line, or by AWS_PROFILE) is that profile,
+// from the vault and the config file, never another identity in its place; a profile not
+// named that has no credentials of its own (HasOwnCredentials) is the job's identity, so
+// that `av -- COMMAND` in CI needs no setting; a profile named for a registry never falls
+// to the job's identity unless AV_AMBIENT says every profile does. aws-vault's default
+// backend not opening (no D-Bus session in a CI job) counts as an empty vault; a backend
+// AWS_VAULT_BACKEND names that does not open is an error. TestResolve (resolve_test.go)
+// checks the rule row by row, on a laptop and in CI. Its failures are typed
+// (NoVaultError, NoIdentityError, JobIdentityError), and cmd/av words them.
+//
+// # The session cache, shared with aws-vault
+//
+// Sessions (GetSessionToken, AssumeRole with MFA, SSO role credentials, web identity,
+// credential_process) are cached in aws-vault's own session cache, read and written
+// through aws-vault's CachedSessionProvider and SessionKeyring with aws-vault's expiry
+// window (AWS_MIN_TTL, default 5 minutes): one cache, one freshness rule, shared with
+// aws-vault in both directions. env/ecr's item holds registry tokens only, no copy of a
+// session. Master keys (--no-session) are never copied anywhere: they are read from their
+// own item on each call, and Credentials keeps only sessions that expire.
+//
+// A role assumed without MFA, which aws-vault assumes again on every run and never
+// caches, is cached under av's own session type (roleSessionType, "av.sts.AssumeRole"),
+// so that make -j8 assumes it once. It is keyed by the profile's identity digest where
+// aws-vault's sessions have the MFA serial, so a changed role_arn is never served the old
+// role's session; and its name has the shape of aws-vault's (CacheKey), so aws-vault
+// lists it, and clears it with the profile's sessions.
+//
+// A warm run so decrypts two items, its registry tokens and its session; the file
+// backend's key derivation (below) is what keeps that cheap.
+//
+// # Whole items, and damaged ones
+//
+// With the file backend av writes items whole (Vault.setWhole): keyring writes the new
+// item into a scratch directory beside the vault's (never inside: keyring takes every
+// entry of its directory for an item), and it is renamed over the old one, so a reader
+// that takes no lock (aws-vault) never sees a truncated item. aws-vault itself rewrites
+// items in place: an av read that overlaps such a write gets an item that does not
+// decrypt, so a file item that does not decrypt is read again, twice, a moment apart
+// (decodeRetries). aws-vault's session reads remove expired sessions as they go; removing
+// is an unlink, which a reader sees whole or not at all, so a shared hold allows it.
+//
+// An item that still does not decrypt is damaged (ErrDamagedItem) when the passphrase is
+// known to be right: another item has decrypted in this run, or does now
+// (Vault.passphraseRight tries three at most, master keys first, as the items rewritten
+// least often). When no other item decrypts, a damaged item cannot be told from a wrong
+// passphrase (ErrVaultLocked). A damaged cache item is a miss: ReadCache removes av's own
+// registry tokens, to be minted again, rather than block the profile until `av clear`;
+// and aws-vault's CachedSessionProvider takes any failed read of a session (aws-vault's,
+// or a role session of av's) for a miss, fetches it again and replaces the item. A
+// profile's damaged master keys, which are no cache, are an ItemError naming the item,
+// which cmd/av words with a hint to add the keys again. Every error names an item by its
+// key, never its content: a decrypt or parse error may quote the item.
+//
+// # The file backend's key
+//
+// keyring encrypts each file item as a JWE under a key derived from the passphrase
+// (PBES2-HS256+A128KW: PBKDF2-HMAC-SHA256, 8192 rounds, a salt of its own per item), and
+// that derivation is a warm run's costliest step. av derives it with Go's standard PBKDF2
+// (package pbes2; filekeys.go registers it with jose2go in place of jose2go's own): 1.6 ms
+// here against 2.1 ms for jose2go's, the same key, so av and aws-vault read and write each
+// other's items. An item's header may ask for any number of rounds; pbes2.Params bounds
+// them, so a damaged or hostile item cannot cost hours.
+//
+// Once Resolve has the run's profile name, the items the run will read are known: the
+// newest live av item and aws-vault session of each profile (Vault.DeriveAhead, from the
+// directory's listing and the items' headers, never their contents). av begins deriving
+// their keys, two at most (pbes2.MaxAhead), one goroutine each, and goes on with the
+// profile's lookup; each decrypt then takes the key derived ahead, or derives it itself
+// if the item was replaced meanwhile (keys are matched by passphrase, salt and rounds). A
+// wrong guess costs one derivation on a spare core. It happens only with the file backend
+// and the passphrase at hand (AWS_VAULT_FILE_PASSPHRASE, or already asked for); the keys
+// stay in av's memory, as the passphrase does. Nothing of this runs before main: no
+// package of av starts goroutines, reads files or parses os.Args while it initialises (an
+// earlier version guessed the profile from the command line in an init; that guess is
+// gone).
+//
 // # Differences from aws-vault v7.2.0
 //
 // The chain of providers (credentials.go) is a port of aws-vault's

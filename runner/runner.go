@@ -1,6 +1,3 @@
-// Package runner runs the child and stands between it and whoever started av: exec, pty,
-// signals, process groups, job control, terminal restore and exit status. It knows
-// nothing of AWS.
 package runner
 
 import (

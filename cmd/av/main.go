@@ -1,5 +1,3 @@
-// Command av runs a command with an AWS profile's credentials from the aws-vault keyring
-// and a throwaway registry login for Amazon ECR, and shreds that login afterwards.
 package main
 
 import (
