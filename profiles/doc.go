@@ -188,9 +188,15 @@
 //   - Ambient credentials (OpenAmbient: keys in the environment, a CI job's web identity,
 //     container or instance credentials) have no aws-vault counterpart.
 //
-// Known difference to come: credential_process, web_identity_token_process and
-// mfa_process are run by aws-vault's code (vault.executeProcess and
-// vault.ProcessMfaProvider: exec.Command, no context), while av holds the vault's lock
-// exclusive; neither Ctrl-C nor Options.AWSTimeout ends them. A later change runs them
-// under the run's context.
+//   - credential_process, web_identity_token_process and mfa_process are run by av
+//     (runHelper: credentialProcess, webIdentity, chain.mfa), under the call's context:
+//     bounded (Options.AWSTimeout; mfa_process by MFAProcessTimeout, as it may wait for a
+//     person), killed with their process group on Ctrl-C, SIGTERM or the bound, and a
+//     process they leave behind holding stdout holds av a second at most; aws-vault runs
+//     them with exec.Command and no context. The process, its protocol and its
+//     environment are aws-vault's.
+//
+// Known difference still open: a session is fetched holding the vault's lock exclusive,
+// so a helper that hangs (within its bound) holds up every other run on the vault, of any
+// profile, not only runs of its own.
 package profiles
