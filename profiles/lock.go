@@ -20,9 +20,8 @@ import (
 type LockMode int
 
 const (
-	unlocked LockMode = iota
 	// Shared lets other readers in and keeps writers out.
-	Shared
+	Shared LockMode = iota + 1
 	// Exclusive keeps everyone else out: for writes, and for "look, mint if missing, store"
 	// sections that must run once however many avs start together.
 	Exclusive

@@ -40,7 +40,9 @@ func (c *chain) mfa(pc *vault.ProfileConfig) vault.Mfa {
 		return vault.NewMfa(pc)
 	case pc.MfaProcess != "":
 		profile, process := pc.ProfileName, pc.MfaProcess
-		ask = func(string) (string, error) { return runHelper(ctx, "mfa_process", profile, process, MFAProcessTimeout) }
+		ask = func(string) (string, error) {
+			return runHelper(ctx, "mfa_process", profile, process, MFAProcessTimeout)
+		}
 	case c.noPrompt:
 		ask = func(string) (string, error) { return "", ErrNeedsMFA }
 	case pc.MfaPromptMethod == ttyPromptMethod:
