@@ -33,4 +33,15 @@ func TestMasker(t *testing.T) {
 	if strings.Contains(out.String(), "two") {
 		t.Errorf("a value with a line break was printed: %q", out.String())
 	}
+
+	// Once the command runs, it may be mid-line: each batch starts on a fresh line.
+	out.Reset()
+	m = ciMasks(func(string) string { return "true" }, &out)
+	m.started()
+	if !m.add(ecr.Logins{"a.example": auth}, nil) || out.String() != "\n::add-mask::"+auth+"\n::add-mask::the-password\n" {
+		t.Errorf("a renewal's masks: %q", out.String())
+	}
+	if m.add(ecr.Logins{"a.example": auth}, nil) {
+		t.Errorf("a token masked already was masked again")
+	}
 }

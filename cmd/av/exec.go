@@ -262,6 +262,7 @@ func (c *CLI) start(ctx context.Context, sup supervisor, w *who, in *login, dir 
 	command := c.command(w.inv, child, dir)
 	req := in.req
 	req.NoPrompt = true // the command has the terminal
+	masks.started()
 	stopRenewal := renew(ctx, sup, in.cache, req, files, in.tokens.Expires, c.MinTTL, masks)
 	status, err := sup.Run(command)
 	stopRenewal()
@@ -328,7 +329,9 @@ func renew(ctx context.Context, sup supervisor, cache *ecr.TokenCache, req ecr.T
 				if err != nil {
 					return nil, time.Time{}, withHint(err)
 				}
-				masks.add(t.Logins, nil)
+				if masks.add(t.Logins, nil) {
+					time.Sleep(maskSettle) // the masks first, then the files that hold the token
+				}
 				return t.Logins, t.Expires, nil
 			},
 			Warn: func(msg string) { fmt.Fprintf(os.Stderr, "av: warning: %s\n", msg) },
