@@ -65,6 +65,7 @@ type CLI struct {
 	MFAToken        string `name:"mfa-token" short:"t" help:"The MFA code, for a profile that needs one, instead of a prompt (as aws-vault exec --mfa-token)." placeholder:"CODE"`
 
 	Exec  ExecCmd  `cmd:"" default:"withargs" hidden:""`
+	home  home     // HOME as av found it (ensureHome)
 	Clear ClearCmd `cmd:"" help:"Remove av's cached registry tokens and role sessions from the vault. av's own command, whatever the profiles are called: run a profile named clear with AWS_PROFILE=clear av COMMAND."`
 	// The vault's own commands, as aws-vault's: av's whatever the profiles are called.
 	Add        AddCmd        `cmd:"" help:"Store a profile's AWS keys in the vault, as aws-vault add does (the same item: each tool uses what the other stored)."`

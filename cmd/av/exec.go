@@ -277,7 +277,7 @@ func (c *CLI) start(ctx context.Context, sup supervisor, w *who, in *login, dir 
 // a pty of its own when av has a terminal.
 func (c *CLI) command(inv invocation, child env.Child, dir *env.Dir) runner.Command {
 	// The command's processes hold the directory's lock: no sweep takes it while they live.
-	command := runner.Command{Env: child.Environ(os.Environ()), ExtraFiles: []*os.File{dir.Lock()}}
+	command := runner.Command{Env: c.home.environ(child.Environ(os.Environ())), ExtraFiles: []*os.File{dir.Lock()}}
 	switch {
 	case len(inv.Command) == 0:
 		command.Name, command.PTY = defaultShell(), runner.PTYIfTerminal

@@ -23,6 +23,7 @@ func main() {
 	kctx, err := parser.Parse(os.Args[1:])
 	parser.FatalIfErrorf(err)
 	setupLogging(cli.Debug)
+	cli.home = ensureHome()
 
 	err = kctx.Run()
 	status := exitStatus(err) // the command's own, carried by err (ended), or av's
