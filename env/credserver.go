@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -64,7 +65,20 @@ type ServerOptions struct {
 	// both may be called from several goroutines at once.
 	Served func(aws.Credentials)
 	Failed func(error)
+	// Panicked is told of a panic in a request's handler, which net/http would otherwise
+	// swallow: av stops the command for it, as for any of its panics. Nil: re-panicked.
+	Panicked func(value any, stack []byte)
 }
+
+// The endpoint is a loopback port, open to every user of the machine: what another user
+// can make it hold is bounded.
+const (
+	// maxConns bounds the connections open at once, far below av's descriptor limit; more
+	// wait in the kernel's accept queue.
+	maxConns = 64
+	// headerTimeout bounds reading a request's header: the SDKs send theirs at once.
+	headerTimeout = 2 * time.Second
+)
 
 // credentialsPath is the only path served: any other gets 404.
 const credentialsPath = "/av/credentials"
@@ -94,7 +108,7 @@ func StartCredentialServer(o ServerOptions) (*CredentialServer, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.http = &http.Server{
 		Handler:           s,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: headerTimeout,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      o.Timeout + 10*time.Second,
 		IdleTimeout:       time.Minute,
@@ -103,7 +117,7 @@ func StartCredentialServer(o ServerOptions) (*CredentialServer, error) {
 	}
 	go func() {
 		defer close(s.done)
-		s.http.Serve(ln) // returns http.ErrServerClosed at Close
+		s.http.Serve(limitListener(ln, maxConns)) // returns http.ErrServerClosed at Close
 	}()
 	return s, nil
 }
@@ -145,13 +159,17 @@ func (s *CredentialServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.inFlight.Add(1)
 	s.mu.Unlock()
 	defer s.inFlight.Done()
-	// The token first, whatever the path: without it, nothing about the server is told.
+	defer s.recoverPanic()
+	// The token first, whatever the path: without it, nothing about the server is told,
+	// and the connection is closed (another user's flood of them must hold nothing open).
 	got := r.Header.Get("Authorization")
 	if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.Token)) != 1 {
+		w.Header().Set("Connection", "close")
 		writeCredentialError(w, http.StatusUnauthorized, "Unauthorized", "a missing or wrong authorization token")
 		return
 	}
 	if r.URL.Path != credentialsPath {
+		w.Header().Set("Connection", "close")
 		writeCredentialError(w, http.StatusNotFound, "NotFound", "no such path")
 		return
 	}
@@ -196,6 +214,55 @@ func (s *CredentialServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Token:           c.SessionToken,
 		Expiration:      exp.UTC().Format(time.RFC3339),
 	})
+}
+
+// recoverPanic hands a panic in a handler to Panicked: net/http would log it and go on.
+func (s *CredentialServer) recoverPanic() {
+	r := recover()
+	if r == nil || r == http.ErrAbortHandler {
+		if r != nil {
+			panic(r)
+		}
+		return
+	}
+	if s.opts.Panicked == nil {
+		panic(r)
+	}
+	s.opts.Panicked(r, debug.Stack())
+	panic(http.ErrAbortHandler) // this request gets no answer; its connection is closed
+}
+
+// limitListener accepts at most n connections open at once; the others wait to be
+// accepted until one closes.
+func limitListener(ln net.Listener, n int) net.Listener {
+	return &limited{Listener: ln, slots: make(chan struct{}, n)}
+}
+
+type limited struct {
+	net.Listener
+	slots chan struct{}
+}
+
+func (l *limited) Accept() (net.Conn, error) {
+	l.slots <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &slotConn{Conn: c, free: func() { <-l.slots }}, nil
+}
+
+type slotConn struct {
+	net.Conn
+	once sync.Once
+	free func()
+}
+
+func (c *slotConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.free)
+	return err
 }
 
 // writeCredentialError answers as the container endpoints do: {"code", "message"}, which

@@ -44,7 +44,7 @@ type Session struct {
 	AWS aws.Config
 
 	load func(ctx context.Context) (aws.Config, error) // builds AWS; nil once built
-	mu   sync.Mutex                                    // guards last alone (see keep)
+	mu   sync.Mutex                                    // guards load and AWS
 }
 
 // Config returns an SDK config with the session's credentials, ready for more clients

@@ -23,7 +23,8 @@ const ttyPromptMethod = "av-terminal"
 // ErrNeedsMFA says an MFA code was needed where av may not ask for one.
 var ErrNeedsMFA = errors.New("an MFA code is needed and av does not prompt while the command runs")
 
-// promptMethods guards av's use of aws-vault's table of prompt methods (prompt.Methods).
+// promptMethods guards every use of aws-vault's table of prompt methods (prompt.Methods),
+// a global map that chain.mfa writes.
 var promptMethods sync.Mutex
 
 // mfa is aws-vault's NewMfa for pc, with av's prompt and mfa_process bound to this call:
@@ -49,8 +50,10 @@ func (c *chain) mfa(pc *vault.ProfileConfig) vault.Mfa {
 		ask = func(serial string) (string, error) {
 			return readFromTTY(ctx, fmt.Sprintf("Enter MFA code for %s: ", serial), echoOn)
 		}
-	default:
-		return vault.NewMfa(pc) // a prompt AWS_VAULT_PROMPT names (zenity, osascript, ...)
+	default: // a prompt AWS_VAULT_PROMPT names (zenity, osascript, ...)
+		promptMethods.Lock()
+		defer promptMethods.Unlock()
+		return vault.NewMfa(pc)
 	}
 	const name = "av-this-call"
 	promptMethods.Lock()

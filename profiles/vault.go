@@ -92,7 +92,7 @@ type Vault struct {
 	// ctx ends waits for the lock by reads and writes outside a Section that come through
 	// keyring's interface, which takes no context (av list's, say).
 	ctx  context.Context
-	lock *vaultLock // the cross-process lock; nil without VaultOptions.LockDir
+	lock *vaultLock // the cross-process lock; nil without VaultOptions.Lock
 	// turn is the in-process half of the lock: a Section holds it from Lock to Unlock.
 	turn chan struct{}
 
@@ -771,7 +771,10 @@ func filePassphrase(ctx context.Context, message string) (string, error) {
 // where av's own prompt stands in for aws-vault's (see ttyPromptMethod).
 func mfaPromptMethod() string {
 	p := os.Getenv("AWS_VAULT_PROMPT")
-	if _, ok := prompt.Methods[p]; ok && p != "terminal" {
+	promptMethods.Lock()
+	_, ok := prompt.Methods[p]
+	promptMethods.Unlock()
+	if ok && p != "terminal" {
 		return p
 	}
 	return ttyPromptMethod

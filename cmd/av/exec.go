@@ -67,12 +67,18 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup supervisor) (runner.Sta
 			"leave that shell or command first, or pass --nest to run av inside av on purpose",
 		}
 	}
+	// The user's client configs first: their failures need no secret and no network, and
+	// finding the job's identity may call the platform's endpoint.
+	user, err := readUserFiles(ctx)
+	if err != nil {
+		return runner.Status{}, err
+	}
 	who, err := cli.resolve(ctx, e.Args)
 	if err != nil {
 		return runner.Status{}, err
 	}
 	defer who.run.Close()
-	dir, user, err := prepareDir(ctx, who.base)
+	dir, err := makeDir(who.base)
 	if err != nil {
 		return runner.Status{}, err
 	}
@@ -152,16 +158,16 @@ func (c *CLI) resolve(ctx context.Context, args []string) (*who, error) {
 	return &who{inv: inv, cfg: cfg, base: base, run: run}, nil
 }
 
-// prepareDir makes the run's directory, after sweeping those of runs that were killed, and
-// reads the user's client configs that its files merge.
-func prepareDir(ctx context.Context, base string) (*env.Dir, env.UserFiles, error) {
+// readUserFiles reads the user's client configs that the run's files merge.
+func readUserFiles(ctx context.Context) (env.UserFiles, error) {
+	// They may sit on a hung network filesystem too.
+	return interruptible(ctx, func() (env.UserFiles, error) { return env.ReadUserConfig(env.FindUserConfig(os.Getenv)) })
+}
+
+// makeDir makes the run's directory, after sweeping those of runs that were killed.
+func makeDir(base string) (*env.Dir, error) {
 	env.Sweep(base)
-	user, err := interruptible(ctx, func() (env.UserFiles, error) { return env.ReadUserConfig(env.FindUserConfig(os.Getenv)) })
-	if err != nil {
-		return nil, env.UserFiles{}, err
-	}
-	dir, err := env.NewDir(base)
-	return dir, user, err
+	return env.NewDir(base)
 }
 
 // shred removes the run's directory and every secret in it.
@@ -251,7 +257,7 @@ func (c *CLI) start(ctx context.Context, sup supervisor, w *who, in *login, dir 
 	// put the very secrets in it.
 	masks := ciMasks(os.Getenv, os.Stderr)
 	if in.endpoint {
-		srv, err := c.serveCredentials(run, masks)
+		srv, err := c.serveCredentials(sup, run, masks)
 		if err != nil {
 			return runner.Status{}, err
 		}
@@ -291,8 +297,9 @@ func (c *CLI) command(inv invocation, child env.Child, dir *env.Dir) runner.Comm
 }
 
 // serveCredentials starts av's credential endpoint for the profile: the vault guards itself,
-// so the endpoint and the token renewal share it.
-func (c *CLI) serveCredentials(run *profiles.Profile, masks *masker) (*env.CredentialServer, error) {
+// so the endpoint and the token renewal share it. A panic in it stops the command, as any
+// of av's panics does: it is raised again on the supervisor's watch.
+func (c *CLI) serveCredentials(sup supervisor, run *profiles.Profile, masks *masker) (*env.CredentialServer, error) {
 	warn := endpointWarnings(run.Name)
 	srv, err := env.StartCredentialServer(env.ServerOptions{
 		Source:  run,
@@ -302,6 +309,10 @@ func (c *CLI) serveCredentials(run *profiles.Profile, masks *masker) (*env.Crede
 			warn(nil)
 		},
 		Failed: warn,
+		Panicked: func(v any, stack []byte) {
+			log.Printf("panic in the credential endpoint: %v\n%s", v, stack)
+			sup.Go("the credential endpoint", func() { panic(v) })
+		},
 	})
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,11 +22,11 @@ import (
 // fakeMinter mints a token for each spec, or fails with err; it counts its calls.
 type fakeMinter struct {
 	err   error
-	calls int
+	calls atomic.Int32 // mints run in parallel
 }
 
 func (m *fakeMinter) Mint(_ context.Context, cfg aws.Config, spec ecr.RegistrySpec) (ecr.Registry, error) {
-	m.calls++
+	m.calls.Add(1)
 	if m.err != nil {
 		return ecr.Registry{}, m.err
 	}
@@ -141,8 +142,8 @@ func TestRunPhases(t *testing.T) {
 
 	// A warm run: the token comes from the vault, ECR is not asked again.
 	t.Setenv(profiles.PassphraseVar, "test-passphrase") // each run takes it out of the environment
-	if _, err := e.run(context.Background(), cli, &fakeSupervisor{t: t}); err != nil || minter.calls != 1 {
-		t.Errorf("a warm run: %v, %d mints in all; want 1", err, minter.calls)
+	if _, err := e.run(context.Background(), cli, &fakeSupervisor{t: t}); err != nil || minter.calls.Load() != 1 {
+		t.Errorf("a warm run: %v, %d mints in all; want 1", err, minter.calls.Load())
 	}
 }
 
