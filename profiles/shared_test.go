@@ -2,8 +2,10 @@ package profiles
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -131,5 +133,11 @@ func TestSectionUnlockTwice(t *testing.T) {
 	defer cancel()
 	if _, err := v.Lock(ctx, Shared); err != context.DeadlineExceeded {
 		t.Errorf("a second section while one is held: %v, want the context's end", err)
+	}
+	// Bounded as a wait for another process is, and named.
+	v.opts.LockTimeout = 50 * time.Millisecond
+	var te *LockTimeoutError
+	if _, err := v.Lock(context.Background(), Exclusive); !errors.As(err, &te) || !strings.Contains(te.Error(), "this av") {
+		t.Errorf("a second section past the lock timeout: %v, want a LockTimeoutError naming this av", err)
 	}
 }

@@ -270,10 +270,17 @@ type Section struct {
 // Section's Unlock. The end of ctx ends the wait, and the wait for another process is
 // bounded by VaultOptions.LockTimeout. Sections do not nest: code inside one passes it on.
 func (v *Vault) Lock(ctx context.Context, mode LockMode) (*Section, error) {
+	// Another goroutine of this av holds it (the renewal, the endpoint): as long a wait as
+	// for another process, then a named error rather than a silent hang.
+	wait := orDefaultDuration(v.opts.LockTimeout, DefaultLockTimeout)
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	select {
 	case v.turn <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-timer.C:
+		return nil, &LockTimeoutError{Waited: wait, Holders: []string{fmt.Sprintf("pid %d (this av)", os.Getpid())}}
 	}
 	var f *os.File
 	if v.lock != nil {
