@@ -332,7 +332,14 @@ type webIdentity struct {
 }
 
 func (w *webIdentity) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	c, err := w.RetrieveStsCredentials(ctx)
+	return retrieveSession(ctx, w)
+}
+
+// retrieveSession is a session provider's Retrieve: its STS credentials, as the SDK's.
+func retrieveSession(ctx context.Context, p interface {
+	RetrieveStsCredentials(context.Context) (*ststypes.Credentials, error)
+}) (aws.Credentials, error) {
+	c, err := p.RetrieveStsCredentials(ctx)
 	if err != nil {
 		return aws.Credentials{}, err
 	}

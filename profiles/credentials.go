@@ -618,14 +618,7 @@ type credentialProcess struct {
 }
 
 func (p *credentialProcess) Retrieve(ctx context.Context) (aws.Credentials, error) {
-	c, err := p.RetrieveStsCredentials(ctx)
-	if err != nil {
-		return aws.Credentials{}, err
-	}
-	return aws.Credentials{
-		AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey),
-		SessionToken: aws.ToString(c.SessionToken), CanExpire: true, Expires: aws.ToTime(c.Expiration),
-	}, nil
+	return retrieveSession(ctx, p)
 }
 
 func (p *credentialProcess) RetrieveStsCredentials(ctx context.Context) (*ststypes.Credentials, error) {
