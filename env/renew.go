@@ -42,7 +42,7 @@ func Renew(ctx context.Context, o RenewOptions) {
 		}
 		logins, expires, err := o.Login(ctx)
 		if err == nil {
-			err = o.Files.Renew(logins)
+			err = o.Files.Renew(ctx, logins)
 		}
 		if ctx.Err() != nil {
 			return
@@ -122,10 +122,10 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 // it, such as its own `docker login` to another registry, stays), then replaced whole: a
 // new file in the same directory renamed over the old one, so a client reading it
 // meanwhile gets the old file or the new one, at the same path.
-func (f Files) Renew(logins ecr.Logins) error {
+func (f Files) Renew(ctx context.Context, logins ecr.Logins) error {
 	docker := func(cur []byte) ([]byte, error) {
 		// av's own file always has auths, so docker would detect no store for it.
-		m, err := MergeDockerConfig(cur, logins, ListCredentialStore, func() string { return "" })
+		m, err := MergeDockerConfig(cur, logins, CredentialStoreLister(ctx), func() string { return "" })
 		return m.Config, err
 	}
 	auth := func(cur []byte) ([]byte, error) { return MergeAuthFiles([][]byte{cur}, logins) }

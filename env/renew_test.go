@@ -108,7 +108,7 @@ func TestFilesRenew(t *testing.T) {
 		inodes[p] = inode(t, p)
 	}
 
-	if err := files.Renew(ecr.Logins{"ecr.example": auth("new")}); err != nil {
+	if err := files.Renew(context.Background(), ecr.Logins{"ecr.example": auth("new")}); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range paths {

@@ -2,6 +2,7 @@ package env
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -306,7 +307,7 @@ func TestRenewReadsOnlyWhatAvWouldWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	var err error
-	if grew := heapGrowth(func() { err = files.Renew(ecr.Logins{"ecr.example": auth("new")}) }); grew > 32<<20 {
+	if grew := heapGrowth(func() { err = files.Renew(context.Background(), ecr.Logins{"ecr.example": auth("new")}) }); grew > 32<<20 {
 		t.Errorf("Renew allocated %d MiB for a sparse file", grew>>20)
 	}
 	if err == nil {
@@ -319,7 +320,7 @@ func TestRenewReadsOnlyWhatAvWouldWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- files.Renew(ecr.Logins{"ecr.example": auth("new")}) }()
+	go func() { done <- files.Renew(context.Background(), ecr.Logins{"ecr.example": auth("new")}) }()
 	select {
 	case err := <-done:
 		if err == nil || !strings.Contains(err.Error(), "not a regular file") {

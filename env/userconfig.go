@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"syscall"
 	"time"
 
 	"github.com/av-cli/av/profiles"
@@ -148,15 +149,38 @@ func readUserFile(path string) ([]byte, error) {
 }
 
 // ListCredentialStore runs `docker-credential-NAME list`, which prints the registries the
-// helper holds as {"server": "username"}: names only, never secrets. The helper gets av's
-// environment without its secrets (withoutSecrets): it needs none of them to list.
+// helper holds as {"server": "username"}: names only, never secrets (CredentialStoreLister
+// with no run to end it).
 func ListCredentialStore(helper string) ([]string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	return listCredentialStore(context.Background(), helper)
+}
+
+// CredentialStoreLister is ListCredentialStore under the run's context: Ctrl-C or SIGTERM
+// end the helper at once, with what it started, not after its bound.
+func CredentialStoreLister(ctx context.Context) StoreLister {
+	return func(helper string) ([]string, error) { return listCredentialStore(ctx, helper) }
+}
+
+// storeListTimeout bounds a credential helper's list; a process it leaves holding its
+// stdout holds av a second at most.
+const storeListTimeout = 10 * time.Second
+
+// listCredentialStore runs the helper's list. It gets av's environment without its secrets
+// (withoutSecrets): it needs none of them to list; and no terminal (it asks nobody
+// anything), in a process group of its own, killed whole when ctx ends.
+func listCredentialStore(ctx context.Context, helper string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, storeListTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker-credential-"+helper, "list")
 	cmd.Env = withoutSecrets(os.Environ())
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
 	out, err := cmd.Output()
-	if err != nil {
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("listing its logins: %w", ctx.Err())
+	}
+	if err != nil && !errors.Is(err, exec.ErrWaitDelay) {
 		return nil, err
 	}
 	var servers map[string]string

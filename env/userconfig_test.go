@@ -1,9 +1,13 @@
 package env
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -80,4 +84,60 @@ func TestListCredentialStoreEnviron(t *testing.T) {
 	if strings.Join(hosts, " ") != strings.Join(want, " ") {
 		t.Errorf("the helper saw %q, want %q: the secrets kept from it, the rest of the environment passed on", hosts, want)
 	}
+}
+
+// TestCredentialStoreListerEndsWithTheRun: a credential helper that hangs, with a child of
+// its own, ends when the run does (Ctrl-C, SIGTERM), both of them; one that answers but
+// leaves a process holding its stdout is not waited for.
+func TestCredentialStoreListerEndsWithTheRun(t *testing.T) {
+	dir := t.TempDir()
+	pids := filepath.Join(dir, "pids")
+	hang := "#!/bin/sh\necho $$ >> " + pids + "\nsleep 3600 &\necho $! >> " + pids + "\nwait\n"
+	leaves := "#!/bin/sh\nsleep 3600 2>/dev/null &\necho $! >> " + pids + "\necho '{\"r.example\": \"u\"}'\n"
+	for name, script := range map[string]string{"hang": hang, "leaves": leaves} {
+		if err := os.WriteFile(filepath.Join(dir, "docker-credential-"+name), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Cleanup(func() {
+		data, _ := os.ReadFile(pids)
+		for _, p := range strings.Fields(string(data)) {
+			if pid, err := strconv.Atoi(p); err == nil {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	if _, err := CredentialStoreLister(ctx)("hang"); !errors.Is(err, context.Canceled) {
+		t.Errorf("a hung helper when the run ends: %v, want context.Canceled", err)
+	}
+	data, _ := os.ReadFile(pids)
+	for _, p := range strings.Fields(string(data)) {
+		pid, _ := strconv.Atoi(p)
+		for deadline := time.Now().Add(10 * time.Second); syscall.Kill(pid, 0) == nil && !zombie(pid); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Errorf("pid %d of the hung helper still runs", pid)
+				break
+			}
+		}
+	}
+
+	// Longer than go test waits, if it were waited for.
+	if hosts, err := CredentialStoreLister(context.Background())("leaves"); err != nil || strings.Join(hosts, " ") != "r.example" {
+		t.Errorf("a helper that leaves a process: %q, %v", hosts, err)
+	}
+}
+
+// zombie reports whether pid has died and waits to be reaped.
+func zombie(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
 }

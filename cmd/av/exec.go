@@ -91,7 +91,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup supervisor) (runner.Sta
 	if err != nil {
 		return runner.Status{}, err
 	}
-	files, err := writeFiles(dir, in, user)
+	files, err := writeFiles(ctx, dir, in, user)
 	if err != nil {
 		return runner.Status{}, err
 	}
@@ -231,8 +231,8 @@ func (c *CLI) logIn(ctx context.Context, w *who, dir *env.Dir, user env.UserFile
 }
 
 // writeFiles is the third phase: the registry files, the user's own configs merged in.
-func writeFiles(dir *env.Dir, in *login, user env.UserFiles) (env.Files, error) {
-	files, notes, err := dir.WriteRegistryFiles(env.FilesOptions{Logins: in.tokens.Logins, User: user})
+func writeFiles(ctx context.Context, dir *env.Dir, in *login, user env.UserFiles) (env.Files, error) {
+	files, notes, err := dir.WriteRegistryFiles(env.FilesOptions{Logins: in.tokens.Logins, User: user, ListStore: env.CredentialStoreLister(ctx)})
 	if err != nil {
 		return env.Files{}, err
 	}
