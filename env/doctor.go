@@ -452,9 +452,11 @@ func (o CheckupOptions) clients(getenv func(string) string, u UserConfig, docker
 	return out
 }
 
-// avVars are the variables av sets for its command, and DOCKER_AUTH_CONFIG, which it
-// removes: a shell's start-up file that sets one undoes av in the shells av starts.
-var avVars = []string{"DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "HELM_REGISTRY_CONFIG", "DOCKER_AUTH_CONFIG"}
+// avVars are the variables av sets for its command, DOCKER_AUTH_CONFIG, which it removes,
+// and AWS_PROFILE, which the SDKs read before av's credential endpoint: a shell's start-up
+// file that sets one undoes av in the shells av starts (the last silently: the shell's
+// AWS calls run as that profile, not av's).
+var avVars = []string{"DOCKER_CONFIG", "REGISTRY_AUTH_FILE", "HELM_REGISTRY_CONFIG", "DOCKER_AUTH_CONFIG", "AWS_PROFILE"}
 
 // startupPatterns recognise a setting of one of avVars: sh's `VAR=…`, `export VAR=…`
 // (declare/typeset -x, readonly) at a line's start, and fish's `set [-gx…] VAR value`.
@@ -467,6 +469,14 @@ var startupPatterns = sync.OnceValues(func() (sh, fish *regexp.Regexp) {
 
 // maxStartupFile bounds what is read of a shell's start-up file.
 const maxStartupFile = 1 << 20
+
+// StartupSettings finds the lines of the user's shell start-up files (bash, zsh, fish,
+// .profile) that would undo av in a shell it starts (avVars): av warns of them as the
+// shell starts, as av doctor does.
+func StartupSettings(getenv func(string) string) []StartupSetting {
+	home := getenv("HOME")
+	return startupSettings(getenv, home, xdgConfigHome(getenv))
+}
 
 // startupSettings finds the lines of the user's shell start-up files that set one of
 // avVars unconditionally. A file that mentions AV_PROFILE is taken to guard its settings

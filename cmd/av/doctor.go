@@ -129,7 +129,7 @@ func diagnose(f doctorFacts, home string) diagnosis {
 		}
 	}
 	for _, s := range f.Checkup.Startup {
-		add("startup-file", s.Path, startupProblem(s, home), startupFix(s))
+		add("startup-file", s.Path, startupProblem(s, home, "in a shell av starts (`av PROFILE`)"), startupFix(s))
 	}
 	if v := f.Vault; v.Opens == profiles.VaultFails {
 		d.Vault.Error = errorText(v.Err)
@@ -316,12 +316,15 @@ func plainLoginFix(p env.Place, secrets []env.Secret, home, them string) string 
 	return "remove " + them + logout(p, secrets, home)
 }
 
-func startupProblem(s env.StartupSetting, home string) string {
+func startupProblem(s env.StartupSetting, home, where string) string {
 	what := "points the clients back at your own files, hiding av's logins"
-	if s.Var == "DOCKER_AUTH_CONFIG" {
+	switch s.Var {
+	case "DOCKER_AUTH_CONFIG":
 		what = "hides av's logins from docker (and keeps logins in plain text in that file)"
+	case "AWS_PROFILE":
+		what = "makes the AWS SDKs use that profile instead of av's credentials, silently"
 	}
-	return fmt.Sprintf("%s line %d sets %s: in a shell av starts (`av PROFILE`), it %s", tilde(s.Path, home), s.Line, s.Var, what)
+	return fmt.Sprintf("%s line %d sets %s: %s, it %s", tilde(s.Path, home), s.Line, s.Var, where, what)
 }
 
 func startupFix(s env.StartupSetting) string {

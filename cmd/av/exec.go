@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"runtime/debug"
@@ -266,6 +267,9 @@ func (c *CLI) start(ctx context.Context, sup supervisor, w *who, in *login, dir 
 	}
 	masks.add(in.tokens.Logins, child.HandedCredentials())
 	command := c.command(w.inv, child, dir)
+	if len(w.inv.Command) == 0 {
+		warnStartupFiles(os.Stderr, run.Name)
+	}
 	req := in.req
 	req.NoPrompt = true // the command has the terminal
 	masks.started()
@@ -277,6 +281,16 @@ func (c *CLI) start(ctx context.Context, sup supervisor, w *who, in *login, dir 
 		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command.Name, shellWord(command.Name))}
 	}
 	return status, err
+}
+
+// warnStartupFiles says, as av's shell starts, which lines of the user's start-up files
+// will undo av in it: an `export AWS_PROFILE=work` in ~/.bashrc would make every AWS call
+// of the shell run as work, not as the profile av was asked for, with nothing to say so.
+func warnStartupFiles(w io.Writer, profile string) {
+	home := os.Getenv("HOME")
+	for _, s := range env.StartupSettings(os.Getenv) {
+		fmt.Fprintf(w, "av: warning: %s\nav: hint: %s\n", startupProblem(s, home, fmt.Sprintf("in this shell (profile %q)", profile)), startupFix(s))
+	}
 }
 
 // command is what the runner starts: the words after the profile, else the user's shell on
