@@ -19,7 +19,8 @@ import (
 // own state; and no two sections ever overlap in one process where one is exclusive.
 func TestOneVaultSharedByGoroutines(t *testing.T) {
 	v := fileVault(t, filepath.Join(t.TempDir(), "keys"), t.TempDir())
-	v.lock.timeout = time.Minute // a safety net: the holders are all in this process
+	// Safety nets: the holders are all in this process, and -race makes them slow.
+	v.lock.timeout, v.opts.LockTimeout = time.Minute, time.Minute
 	p := devProfile(t, v, Options{})
 	putSession(t, v, "dev", time.Now().Add(time.Hour))
 	ctx := context.Background()
