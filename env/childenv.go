@@ -36,7 +36,14 @@ type Child struct {
 	RegistryOnly bool
 	// Endpoint, if set, gives the command the credential endpoint instead of keys.
 	Endpoint *CredentialServer
+	// Platform gives the command the platform's own credentials as it would find them
+	// without av (the container endpoint's variables, or nothing for an instance role),
+	// instead of keys: its SDK renews them, where fixed keys would run out.
+	Platform bool
 }
+
+// platformVars are the container credentials' variables, passed on with Platform.
+var platformVars = []string{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"}
 
 // registryOnlyStripped are also kept from a registry-only command: what would let it get AWS
 // credentials of its own from the job's identity.
@@ -46,8 +53,8 @@ var registryOnlyStripped = []string{"ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_
 // registry-only command): the access key id, secret key and session token, or the
 // endpoint's token.
 func (c Child) HandedCredentials() []string {
-	if c.RegistryOnly {
-		return nil
+	if c.RegistryOnly || (c.Platform && c.Endpoint == nil) {
+		return nil // the platform's, as the job has them: not av's to mask
 	}
 	if c.Endpoint != nil {
 		return []string{c.Endpoint.Token}
@@ -74,6 +81,10 @@ func (c Child) Environ(parent []string) []string {
 		set = append(set,
 			[2]string{"AWS_CONTAINER_CREDENTIALS_FULL_URI", c.Endpoint.URL},
 			[2]string{"AWS_CONTAINER_AUTHORIZATION_TOKEN", c.Endpoint.Token})
+	} else if c.Platform {
+		for _, k := range platformVars {
+			delete(drop, k)
+		}
 	} else {
 		set = append(set,
 			[2]string{"AWS_ACCESS_KEY_ID", c.Credentials.AccessKeyID},

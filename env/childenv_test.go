@@ -101,3 +101,22 @@ func TestEnvironRegistryOnly(t *testing.T) {
 		t.Errorf("HandedCredentials = %q, want none", h)
 	}
 }
+
+// TestEnvironPlatform: with the platform's own credentials (a container's), the command
+// gets the platform's variables as av got them, and no fixed keys that would run out.
+func TestEnvironPlatform(t *testing.T) {
+	parent := []string{"AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.23/v1/credentials", "AWS_CONTAINER_AUTHORIZATION_TOKEN=platform-token", "AWS_ACCESS_KEY_ID=stale"}
+	c := Child{Profile: "default", Credentials: aws.Credentials{AccessKeyID: "AKIDFIXED", SecretAccessKey: "s"}, Platform: true}
+	got := strings.Join(c.Environ(parent), "\n")
+	for _, want := range []string{"AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.23/v1/credentials", "AWS_CONTAINER_AUTHORIZATION_TOKEN=platform-token"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the command lacks %s:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "AWS_ACCESS_KEY_ID") || strings.Contains(got, "AKIDFIXED") {
+		t.Errorf("the command got fixed keys:\n%s", got)
+	}
+	if h := c.HandedCredentials(); len(h) != 0 {
+		t.Errorf("HandedCredentials = %q, want none of av's", h)
+	}
+}

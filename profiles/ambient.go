@@ -97,6 +97,9 @@ type ambientSource struct {
 	sdk aws.CredentialsProvider
 	// web is the web identity role (nil for the default chain).
 	web *webIdentity
+	// platform: the credentials are the platform's own (a container's, an instance's),
+	// which the command's SDK finds and renews itself.
+	platform bool
 }
 
 // OpenAmbient resolves the ambient identity and opens its cache. It reads what needs no
@@ -181,7 +184,8 @@ func resolveAmbient(ctx context.Context, o AmbientOptions, region string) (*ambi
 	if err != nil {
 		return nil, nil, &NoAmbientCredentialsError{Err: err}
 	}
-	src := &ambientSource{what: sourceName(creds.Source), sdk: c.Credentials}
+	what := sourceName(creds.Source)
+	src := &ambientSource{what: what, sdk: c.Credentials, platform: what == sourceInstance || what == sourceContainer}
 	return src, []byte(creds.AccessKeyID + "\x00" + creds.SecretAccessKey + "\x00" + creds.SessionToken), nil
 }
 
@@ -192,6 +196,18 @@ var sdkLogger = logging.LoggerFunc(func(_ logging.Classification, format string,
 })
 
 // sourceName words the SDK's credential source names.
+// The platform's own credentials, as --debug names them.
+const (
+	sourceInstance  = "instance metadata (instance role)"
+	sourceContainer = "container credentials endpoint"
+)
+
+// PlatformRenews reports whether the profile's credentials are the platform's own (an
+// instance role, a container's credentials: CodeBuild, ECS, EKS Pod Identity), which the
+// command's SDK would find and renew by itself: fixed keys would run out in a long job
+// where the same job without av goes on.
+func (p *Profile) PlatformRenews() bool { return p.ambient != nil && p.ambient.platform }
+
 func sourceName(s string) string {
 	switch {
 	case strings.HasPrefix(s, "EnvConfigCredentials"):
@@ -199,9 +215,9 @@ func sourceName(s string) string {
 	case strings.HasPrefix(s, "SharedConfigCredentials"):
 		return "shared credentials file"
 	case strings.Contains(s, "EC2RoleProvider"):
-		return "instance metadata (instance role)"
+		return sourceInstance
 	case strings.Contains(s, "ecs") || strings.Contains(s, "Endpoint"):
-		return "container credentials endpoint"
+		return sourceContainer
 	case strings.Contains(s, "WebIdentity"):
 		return "web identity (AWS_WEB_IDENTITY_TOKEN_FILE)"
 	case strings.Contains(s, "Process"):

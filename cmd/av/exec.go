@@ -249,7 +249,8 @@ func writeFiles(ctx context.Context, dir *env.Dir, in *login, user env.UserFiles
 // it gets one, and the renewal of its files beside it, until it ends.
 func (c *CLI) start(ctx context.Context, sup supervisor, w *who, in *login, dir *env.Dir, files env.Files) (runner.Status, error) {
 	run := w.run.Profile
-	child := env.Child{Profile: run.Name, Region: run.Region, Credentials: in.sess.Credentials, Files: files, RegistryOnly: in.registryOnly}
+	child := env.Child{Profile: run.Name, Region: run.Region, Credentials: in.sess.Credentials, Files: files, RegistryOnly: in.registryOnly,
+		Platform: run.PlatformRenews()}
 	if in.registryOnly {
 		log.Printf("registry only: the command gets no AWS credentials")
 	}
