@@ -74,7 +74,7 @@ type ServerOptions struct {
 // can make it hold is bounded.
 const (
 	// maxConns bounds the connections open at once, far below av's descriptor limit; more
-	// wait in the kernel's accept queue.
+	// wait in the kernel's accept queue (limitListener).
 	maxConns = 64
 	// headerTimeout bounds reading a request's header: the SDKs send theirs at once.
 	headerTimeout = 2 * time.Second
@@ -115,9 +115,11 @@ func StartCredentialServer(o ServerOptions) (*CredentialServer, error) {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          nil,
 	}
+	limited := limitListener(ln, maxConns)
+	s.http.ConnState = limited.track
 	go func() {
 		defer close(s.done)
-		s.http.Serve(limitListener(ln, maxConns)) // returns http.ErrServerClosed at Close
+		s.http.Serve(limited) // returns http.ErrServerClosed at Close
 	}()
 	return s, nil
 }
@@ -232,25 +234,78 @@ func (s *CredentialServer) recoverPanic() {
 	panic(http.ErrAbortHandler) // this request gets no answer; its connection is closed
 }
 
-// limitListener accepts at most n connections open at once; the others wait to be
-// accepted until one closes.
-func limitListener(ln net.Listener, n int) net.Listener {
-	return &limited{Listener: ln, slots: make(chan struct{}, n)}
+// limitListener accepts at most n connections open at once. When all n are taken, one that
+// idles between requests (an SDK client's keep-alive) is closed to make room: a burst of
+// the command's own clients never waits for another's idle timeout. Otherwise the next
+// connection waits, in the kernel's queue, until one closes. track is the server's
+// ConnState hook.
+func limitListener(ln net.Listener, n int) *limited {
+	return &limited{Listener: ln, slots: make(chan struct{}, n), idle: map[net.Conn]bool{}, wentIdle: make(chan struct{}, 1)}
 }
 
+// limited is a listener of at most cap(slots) open connections; mu guards idle.
 type limited struct {
 	net.Listener
-	slots chan struct{}
+	slots    chan struct{}
+	wentIdle chan struct{} // a connection went idle since Accept last looked
+	mu       sync.Mutex
+	idle     map[net.Conn]bool
 }
 
 func (l *limited) Accept() (net.Conn, error) {
-	l.slots <- struct{}{}
+	for taken := false; !taken; {
+		select {
+		case l.slots <- struct{}{}:
+			taken = true
+		default:
+			if !l.closeOneIdle() {
+				// All busy: wait for one to close, or to go idle (then close it).
+				select {
+				case l.slots <- struct{}{}:
+					taken = true
+				case <-l.wentIdle:
+				}
+			}
+		}
+	}
 	c, err := l.Listener.Accept()
 	if err != nil {
 		<-l.slots
 		return nil, err
 	}
 	return &slotConn{Conn: c, free: func() { <-l.slots }}, nil
+}
+
+// track keeps the set of idle connections (http.Server.ConnState).
+func (l *limited) track(c net.Conn, state http.ConnState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if state == http.StateIdle {
+		l.idle[c] = true
+		select {
+		case l.wentIdle <- struct{}{}:
+		default:
+		}
+	} else {
+		delete(l.idle, c)
+	}
+}
+
+// closeOneIdle closes an idle connection, if there is one, and reports whether it did.
+func (l *limited) closeOneIdle() bool {
+	l.mu.Lock()
+	var victim net.Conn
+	for c := range l.idle {
+		victim = c
+		delete(l.idle, c)
+		break
+	}
+	l.mu.Unlock()
+	if victim == nil {
+		return false
+	}
+	victim.Close()
+	return true
 }
 
 type slotConn struct {

@@ -176,3 +176,29 @@ type panicSource struct{}
 func (panicSource) Credentials(context.Context, profiles.CredentialsOptions) (*profiles.Session, error) {
 	panic("the source broke")
 }
+
+// TestCredentialServerBurstOfClients: more of the command's own clients at once than the
+// endpoint keeps connections for, each keeping its connection alive after its answer (as
+// SDK clients do): each idle one gives way, so none waits for another's idle timeout (a
+// minute). The 20 s bound is many times what the burst takes (well under a second here).
+func TestCredentialServerBurstOfClients(t *testing.T) {
+	s := startTestServer(t, safeSource{}, ServerOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for range 3 * maxConns {
+		wg.Go(func() {
+			p := endpointcreds.New(s.URL, func(o *endpointcreds.Options) { o.AuthorizationToken = s.Token })
+			if _, err := p.Retrieve(ctx); err != nil {
+				if failed.Add(1) == 1 {
+					t.Errorf("a client of the burst: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := failed.Load(); n > 0 {
+		t.Errorf("%d of %d clients got no credentials", n, 3*maxConns)
+	}
+}

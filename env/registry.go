@@ -58,6 +58,7 @@ func (d *Dir) WriteRegistryFiles(o FilesOptions) (Files, []string, error) {
 	if err := f.own.writeExclusive(filepath.Join(f.DockerConfig, "config.json"), docker.Config); err != nil {
 		return Files{}, nil, fmt.Errorf("writing config.json: %w", err)
 	}
+	ensureDockerState(o.User.DockerDir)
 	if err := linkDockerDir(o.User.DockerDir, f.DockerConfig); err != nil {
 		return Files{}, nil, err
 	}

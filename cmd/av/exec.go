@@ -96,7 +96,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup supervisor) (runner.Sta
 	if err != nil {
 		return runner.Status{}, err
 	}
-	return cli.start(ctx, sup, who, in, dir, files)
+	return cli.start(ctx, sup, who, in, dir, files, user)
 }
 
 // supervisor runs the command and the work beside it: *runner.Supervisor.
@@ -246,8 +246,10 @@ func writeFiles(ctx context.Context, dir *env.Dir, in *login, user env.UserFiles
 }
 
 // start is the last phase: the command, with its environment, av's credential endpoint if
-// it gets one, and the renewal of its files beside it, until it ends.
-func (c *CLI) start(ctx context.Context, sup supervisor, w *who, in *login, dir *env.Dir, files env.Files) (runner.Status, error) {
+// it gets one, and the renewal of its files beside it, until it ends; then a `docker
+// context use` it made is kept in the user's config (the rest of docker's state is in the
+// user's directory already, linked in).
+func (c *CLI) start(ctx context.Context, sup supervisor, w *who, in *login, dir *env.Dir, files env.Files, user env.UserFiles) (runner.Status, error) {
 	run := w.run.Profile
 	child := env.Child{Profile: run.Name, Region: run.Region, Credentials: in.sess.Credentials, Files: files, RegistryOnly: in.registryOnly,
 		Platform: run.PlatformRenews()}
@@ -277,6 +279,9 @@ func (c *CLI) start(ctx context.Context, sup supervisor, w *who, in *login, dir 
 	stopRenewal := renew(ctx, sup, in.cache, req, files, in.tokens.Expires, c.MinTTL, masks)
 	status, err := sup.Run(command)
 	stopRenewal()
+	if kerr := files.KeepCurrentContext(user); kerr != nil {
+		fmt.Fprintf(os.Stderr, "av: warning: %v\n", kerr)
+	}
 	var ee *runner.ExecError
 	if errors.As(err, &ee) && ee.Code == 127 && !w.inv.Explicit && len(w.inv.Command) > 0 {
 		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command.Name, shellWord(command.Name))}
