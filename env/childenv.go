@@ -77,6 +77,8 @@ func (c Child) Environ(parent []string) []string {
 		for _, k := range registryOnlyStripped {
 			drop[k] = true
 		}
+		// Nor an instance role's, which the SDKs would find on their own.
+		set = append(set, [2]string{"AWS_EC2_METADATA_DISABLED", "true"})
 	} else if c.Endpoint != nil {
 		set = append(set,
 			[2]string{"AWS_CONTAINER_CREDENTIALS_FULL_URI", c.Endpoint.URL},

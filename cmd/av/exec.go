@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -252,7 +253,7 @@ func writeFiles(ctx context.Context, dir *env.Dir, in *login, user env.UserFiles
 func (c *CLI) start(ctx context.Context, sup supervisor, w *who, in *login, dir *env.Dir, files env.Files, user env.UserFiles) (runner.Status, error) {
 	run := w.run.Profile
 	child := env.Child{Profile: run.Name, Region: run.Region, Credentials: in.sess.Credentials, Files: files, RegistryOnly: in.registryOnly,
-		Platform: run.PlatformRenews()}
+		Platform: platformCredentials(w.cfg, run)}
 	if in.registryOnly {
 		log.Printf("registry only: the command gets no AWS credentials")
 	}
@@ -297,6 +298,22 @@ func warnStartupFiles(w io.Writer, profile string) {
 	for _, s := range env.StartupSettings(os.Getenv) {
 		fmt.Fprintf(w, "av: warning: %s\nav: hint: %s\n", startupProblem(s, home, fmt.Sprintf("in this shell (profile %q)", profile)), startupFix(s))
 	}
+}
+
+// platformCredentials reports whether the command gets the platform's own credentials (an
+// instance role's, a container's) as it would find them without av, which its SDK renews:
+// not where the shared files' [default] holds credentials, which its SDK would read first
+// (av's own lookup skips the files): then it gets av's keys, the identity av used.
+func platformCredentials(cfg *profiles.Config, run *profiles.Profile) bool {
+	if !run.PlatformRenews() {
+		return false
+	}
+	shadow, err := cfg.DefaultShadow()
+	if err != nil || shadow != "" {
+		log.Printf("the command gets fixed keys, not the platform's credentials: the AWS SDKs would take %s first", cmp.Or(shadow, "an unreadable shared file"))
+		return false
+	}
+	return true
 }
 
 // command is what the runner starts: the words after the profile, else the user's shell on
