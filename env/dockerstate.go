@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/av-cli/av/profiles"
+	"golang.org/x/sys/unix"
 )
 
 // dockerStateDirs are the entries of the user's docker directory where docker keeps state
@@ -26,6 +27,12 @@ var dockerStateDirs = []string{"contexts", "buildx"}
 func ensureDockerState(userDir string) {
 	if err := os.MkdirAll(userDir, 0o700); err != nil {
 		log.Printf("docker's state stays in the run: %v", err)
+		return
+	}
+	// Only in a directory of av's own user: under sudo with HOME kept, root must not
+	// make directories in another user's docker directory that it then cannot use.
+	var st unix.Stat_t
+	if unix.Stat(userDir, &st) != nil || int(st.Uid) != os.Getuid() {
 		return
 	}
 	for _, d := range dockerStateDirs {
@@ -47,7 +54,8 @@ func currentContext(data []byte) string {
 // KeepCurrentContext carries a `docker context use` made inside the run back to the user's
 // config.json: docker keeps the choice in config.json, and the run's is shredded. Only the
 // `currentContext` key of the user's file is changed, and only if the command changed it;
-// every other byte of the user's JSON is kept as it is, and the file is replaced whole.
+// every other key keeps its value (the file is written again, indented, as docker writes
+// it), and the file is replaced whole.
 func (f Files) KeepCurrentContext(user UserFiles) error {
 	data, err := profiles.ReadCapped(filepath.Join(f.DockerConfig, "config.json"), profiles.ReadOptions{Limit: maxUserConfig, NoFollow: true})
 	if err != nil {
@@ -87,9 +95,19 @@ func (f Files) KeepCurrentContext(user UserFiles) error {
 	return nil
 }
 
-// replaceUserFile writes data to a new file beside path, mode 0600, and renames it over
-// path: a reader sees the old file or the new one.
+// replaceUserFile writes data to a new file beside path and renames it over path, so that
+// a reader sees the old file or the new one. The new file has the old one's mode and, where
+// av may set them (as root), its owner: as docker's own save does (a group-shared config,
+// a user's file written under sudo); 0600 for a new one.
 func replaceUserFile(path string, data []byte) error {
+	mode, uid, gid := os.FileMode(0o600), -1, -1
+	var st unix.Stat_t
+	if unix.Stat(path, &st) == nil {
+		mode = os.FileMode(st.Mode & 0o777)
+		if os.Getuid() == 0 {
+			uid, gid = int(st.Uid), int(st.Gid)
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
@@ -102,9 +120,15 @@ func replaceUserFile(path string, data []byte) error {
 		tmp.Close()
 		return err
 	}
-	if err := tmp.Chmod(0o600); err != nil {
+	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()
 		return err
+	}
+	if uid >= 0 {
+		if err := tmp.Chown(uid, gid); err != nil {
+			tmp.Close()
+			return err
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return err

@@ -18,7 +18,7 @@ func TestKeepCurrentContext(t *testing.T) {
 	os.MkdirAll(userDir, 0o700)
 	real := filepath.Join(dotfiles, "docker-config.json")
 	orig := `{"credsStore": "pass", "proxies": {"default": {"httpProxy": "http://p:3128"}}}`
-	os.WriteFile(real, []byte(orig), 0o600)
+	os.WriteFile(real, []byte(orig), 0o640) // group-shared, say
 	os.Symlink(real, filepath.Join(userDir, "config.json"))
 	user := UserFiles{UserConfig: UserConfig{DockerDir: userDir}, Docker: []byte(orig)}
 
@@ -46,6 +46,9 @@ func TestKeepCurrentContext(t *testing.T) {
 	}
 	if strings.Contains(string(got), "auths") || strings.Contains(string(got), "c2VjcmV0") {
 		t.Errorf("a login of the run's reached the user's file:\n%s", got)
+	}
+	if fi, err := os.Stat(real); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Errorf("the user's file lost its mode: %v, %v", fi.Mode(), err)
 	}
 	if fi, err := os.Lstat(filepath.Join(userDir, "config.json")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Errorf("the user's config.json is no longer a link: %v", err)
