@@ -19,6 +19,10 @@ import (
 // a push to approve), so it gets the same bound as a wait for the vault's lock.
 const MFAProcessTimeout = DefaultLockTimeout
 
+// maxHelperOutput bounds what av reads of a helper's output: credentials, a code or a
+// token are a few KiB; a helper that prints without end is stopped.
+const maxHelperOutput = 1 << 20
+
 // helperWaitDelay is how long a helper's output is read after it exited or was killed:
 // a process it left behind that holds its stdout must not hold av.
 const helperWaitDelay = time.Second
@@ -50,8 +54,8 @@ func runHelper(ctx context.Context, what, profile, process string, bound time.Du
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", process)
 	cmd.Env = os.Environ()
 	cmd.Stdin, cmd.Stderr = os.Stdin, os.Stderr
-	var out bytes.Buffer
-	cmd.Stdout = &out
+	out := &cappedBuffer{limit: maxHelperOutput, over: cancel}
+	cmd.Stdout = out
 	cmd.WaitDelay = helperWaitDelay
 	group := !inTerminalForeground()
 	if group {
@@ -61,6 +65,8 @@ func runHelper(ctx context.Context, what, profile, process string, bound time.Du
 	log.Printf("profile %q: running its %s", profile, what)
 	err := cmd.Run()
 	switch {
+	case out.exceeded:
+		return "", fmt.Errorf("profile %q: its %s printed more than %d KiB: av stopped it", profile, what, maxHelperOutput>>10)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return "", &HelperTimeoutError{What: what, Profile: profile, Bound: bound}
 	case ctx.Err() != nil:
@@ -68,12 +74,43 @@ func runHelper(ctx context.Context, what, profile, process string, bound time.Du
 	case err != nil && !errors.Is(err, exec.ErrWaitDelay):
 		return "", fmt.Errorf("profile %q: running its %s: %w", profile, what, err)
 	}
-	return strings.TrimSpace(out.String()), nil
+	return strings.TrimSpace(out.buf.String()), nil
 }
 
-// inTerminalForeground reports whether av's stdin is a terminal whose foreground process
-// group is av's.
+// cappedBuffer keeps at most limit bytes; past that it calls over (which ends the helper)
+// and refuses the rest.
+type cappedBuffer struct {
+	buf      bytes.Buffer
+	limit    int
+	over     func()
+	exceeded bool
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if b.buf.Len()+len(p) > b.limit {
+		b.exceeded = true
+		b.over()
+		return 0, errors.New("too much output")
+	}
+	return b.buf.Write(p)
+}
+
+// inTerminalForeground reports whether av has a controlling terminal (/dev/tty, whatever
+// its stdin is: `av dev -- cmd </dev/null` in a terminal still has one) whose foreground
+// process group is av's: a helper that reads it (`read code </dev/tty`) must stay there.
 func inTerminalForeground() bool {
-	pgrp, err := unix.IoctlGetInt(int(os.Stdin.Fd()), unix.TIOCGPGRP)
-	return err == nil && pgrp == unix.Getpgrp()
+	tty, err := os.OpenFile("/dev/tty", os.O_RDONLY|unix.O_NOCTTY, 0)
+	if err != nil {
+		return false
+	}
+	defer tty.Close()
+	sc, err := tty.SyscallConn()
+	if err != nil {
+		return false
+	}
+	pgrp, ioErr := 0, error(nil)
+	if err := sc.Control(func(fd uintptr) { pgrp, ioErr = unix.IoctlGetInt(int(fd), unix.TIOCGPGRP) }); err != nil {
+		return false
+	}
+	return ioErr == nil && pgrp == unix.Getpgrp()
 }

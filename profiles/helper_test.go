@@ -20,6 +20,9 @@ func TestRunHelper(t *testing.T) {
 	if _, err := runHelper(ctx, "credential_process", "p", "exit 3", time.Minute); err == nil {
 		t.Error("a helper that failed gave no error")
 	}
+	if _, err := runHelper(ctx, "credential_process", "p", "yes", time.Minute); err == nil || !strings.Contains(err.Error(), "printed more than") {
+		t.Errorf("a helper that prints without end: %v", err)
+	}
 	var te *HelperTimeoutError
 	if _, err := runHelper(ctx, "mfa_process", "p", "sleep 30", 100*time.Millisecond); !errors.As(err, &te) || te.What != "mfa_process" {
 		t.Errorf("a hung helper: %v, want a HelperTimeoutError", err)
