@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -49,7 +50,16 @@ type Catch struct {
 func CatchSignals() *Catch {
 	c := &Catch{sigs: make(chan os.Signal, 8), ready: make(chan struct{})}
 	go func() {
-		notifyUnlessIgnored(c.sigs, Forwarded...)
+		sigs := Forwarded
+		if signal.Ignored(unix.SIGINT) {
+			// A shell starts a background job with SIGINT and SIGQUIT ignored, together.
+			// Go's runtime takes SIGQUIT over even when it was ignored (signal.Ignored
+			// cannot tell), so SIGINT tells for both: SIGQUIT is ignored again, for av and
+			// across exec for the command.
+			signal.Ignore(unix.SIGQUIT)
+			sigs = slices.DeleteFunc(slices.Clone(sigs), func(s os.Signal) bool { return s == unix.SIGQUIT })
+		}
+		notifyUnlessIgnored(c.sigs, sigs...)
 		close(c.ready)
 	}()
 	return c
