@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -234,7 +235,8 @@ func (s *CredentialServer) recoverPanic() {
 	panic(http.ErrAbortHandler) // this request gets no answer; its connection is closed
 }
 
-// limitListener accepts at most n connections open at once. When all n are taken, one that
+// limitListener accepts at most n connections open at once, and none of another user's
+// (peerUID, where the system tells). When all n are taken, one that
 // idles between requests (an SDK client's keep-alive) is closed to make room: a burst of
 // the command's own clients never waits for another's idle timeout. Otherwise the next
 // connection waits, in the kernel's queue, until one closes. track is the server's
@@ -253,27 +255,41 @@ type limited struct {
 }
 
 func (l *limited) Accept() (net.Conn, error) {
-	for taken := false; !taken; {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		// Another user's connection is closed at once, unread, and takes no slot: a flood
+		// of them, slow ones included, drains at the speed of accept. Root's may stay (it
+		// can read av's memory anyway), as may those of av's own user: the command's.
+		if uid, ok := peerUID(c); ok && uid != os.Getuid() && uid != 0 {
+			c.Close()
+			continue
+		}
+		l.takeSlot()
+		return &slotConn{Conn: c, free: func() { <-l.slots }}, nil
+	}
+}
+
+// takeSlot waits for a free slot; when none is, an idle connection gives way.
+func (l *limited) takeSlot() {
+	for {
 		select {
 		case l.slots <- struct{}{}:
-			taken = true
+			return
 		default:
-			if !l.closeOneIdle() {
-				// All busy: wait for one to close, or to go idle (then close it).
-				select {
-				case l.slots <- struct{}{}:
-					taken = true
-				case <-l.wentIdle:
-				}
-			}
+		}
+		if l.closeOneIdle() {
+			continue
+		}
+		// All busy: wait for one to close, or to go idle (then close it).
+		select {
+		case l.slots <- struct{}{}:
+			return
+		case <-l.wentIdle:
 		}
 	}
-	c, err := l.Listener.Accept()
-	if err != nil {
-		<-l.slots
-		return nil, err
-	}
-	return &slotConn{Conn: c, free: func() { <-l.slots }}, nil
 }
 
 // track keeps the set of idle connections (http.Server.ConnState).

@@ -88,14 +88,75 @@ func TestCredentialServerHoldsAgainstAFlood(t *testing.T) {
 	}
 }
 
-// TestFloodHelper is the flood, run as another user by TestCredentialServerHoldsAgainstAFlood.
+// TestFloodHelper is the flood, run as another user by TestCredentialServerHoldsAgainstAFlood
+// (or, with AV_TEST_FLOOD_SILENT set, silent connections for TestCredentialServerSilentFlood).
 func TestFloodHelper(t *testing.T) {
 	url := os.Getenv(floodEnv)
 	if url == "" {
 		t.Skip("run by TestCredentialServerHoldsAgainstAFlood")
 	}
+	if os.Getenv("AV_TEST_FLOOD_SILENT") != "" {
+		silentFlood(url, 300, 5*time.Second)
+		return
+	}
 	if err := floodServer(url, 20000); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// silentFlood keeps n connections open to url's host for d, each sending nothing (or a
+// byte now and then), opening another whenever one is closed.
+func silentFlood(url string, n int, d time.Duration) {
+	host := strings.TrimPrefix(url, "http://")
+	host = host[:strings.IndexByte(host, '/')]
+	end := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for time.Now().Before(end) {
+				c, err := net.DialTimeout("tcp", host, time.Second)
+				if err != nil {
+					time.Sleep(10 * time.Millisecond)
+					continue
+				}
+				c.SetDeadline(end)
+				c.Write([]byte("G")) // a header begun, never finished
+				c.Read(make([]byte, 1))
+				c.Close()
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestCredentialServerSilentFlood: another local user holds 300 connections open without
+// sending a request (a slow-loris), opening more as they are closed. The command's own SDK
+// keeps getting its credentials all the while: another user's connections are closed at
+// once, unread, and take none of the endpoint's 64. Needs root (to be another user).
+func TestCredentialServerSilentFlood(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to run the flood as uid 65534")
+	}
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("setpriv (util-linux) is not installed")
+	}
+	s := startTestServer(t, safeSource{}, ServerOptions{})
+	cmd := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", os.Args[0], "-test.run=^TestFloodHelper$")
+	cmd.Env = append(os.Environ(), floodEnv+"="+s.URL, "AV_TEST_FLOOD_SILENT=1")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	time.Sleep(time.Second) // the flood under way (this only lets it start: any moment will do)
+	provider := endpointcreds.New(s.URL, func(o *endpointcreds.Options) { o.AuthorizationToken = s.Token })
+	for i := range 10 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // botocore's
+		_, err := provider.Retrieve(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("call %d of the command's SDK during the silent flood: %v", i, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -146,6 +207,9 @@ func oneRequest(host string) error {
 		if err != nil { // the server closed it: all it will say is said
 			break
 		}
+	}
+	if len(got) == 0 {
+		return nil // closed at once, unread: another user's connection
 	}
 	status, _, _ := strings.Cut(string(got), "\r\n")
 	if code, _ := strconv.Atoi(strings.Fields(status + " x x")[1]); code != 401 {
