@@ -110,7 +110,7 @@ func StartCredentialServer(o ServerOptions) (*CredentialServer, error) {
 	s.http = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: headerTimeout,
-		ReadTimeout:       10 * time.Second,
+		ReadTimeout:       headerTimeout, // the SDKs send a GET, with no body to wait for
 		WriteTimeout:      o.Timeout + 10*time.Second,
 		IdleTimeout:       time.Minute,
 		MaxHeaderBytes:    16 << 10,
