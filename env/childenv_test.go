@@ -88,11 +88,12 @@ func TestEnvironRegistryOnly(t *testing.T) {
 	got := c.Environ([]string{"AWS_ACCESS_KEY_ID=inherited", "AWS_SESSION_TOKEN=inherited", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=x", "ACTIONS_ID_TOKEN_REQUEST_URL=y", "PATH=/bin"})
 	for _, kv := range got {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "AWS_") && k != "AWS_REGION" && k != "AWS_DEFAULT_REGION" && k != "AWS_VAULT" || strings.HasPrefix(k, "ACTIONS_ID_TOKEN") {
+		if strings.HasPrefix(k, "AWS_") && k != "AWS_REGION" && k != "AWS_DEFAULT_REGION" && k != "AWS_VAULT" && kv != "AWS_EC2_METADATA_DISABLED=true" || strings.HasPrefix(k, "ACTIONS_ID_TOKEN") {
 			t.Errorf("a registry-only child gets %s", kv)
 		}
 	}
-	for _, want := range []string{"PATH=/bin", "AWS_REGION=eu-west-1", "DOCKER_CONFIG=/d", "AV_PROFILE=ci"} {
+	// Nor the instance role's: the SDKs would find it on their own.
+	for _, want := range []string{"PATH=/bin", "AWS_REGION=eu-west-1", "DOCKER_CONFIG=/d", "AV_PROFILE=ci", "AWS_EC2_METADATA_DISABLED=true"} {
 		if !slices.Contains(got, want) {
 			t.Errorf("missing %s in %q", want, got)
 		}
