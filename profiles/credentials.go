@@ -584,7 +584,7 @@ func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, erro
 			duration:     pc.AssumeRoleDuration,
 			tokenProcess: process,
 			token: func(ctx context.Context) (string, error) {
-				return runHelper(ctx, "web_identity_token_process", name, process, c.helperBound())
+				return helper{what: "web_identity_token_process", profile: name, process: process, bound: c.helperBound(), noTerminal: c.noPrompt}.run(ctx)
 			},
 			sts: c.stsClient(pc, aws.AnonymousCredentials{}),
 		}
@@ -601,7 +601,7 @@ func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, erro
 		return c.cached("sts.AssumeRoleWithWebIdentity", pc, "", "STS in "+c.region(pc.Region), p), nil
 	case pc.HasCredentialProcess():
 		log.Printf("profile %q: using credential process", pc.ProfileName)
-		p := &credentialProcess{profile: pc.ProfileName, process: pc.CredentialProcess, bound: c.helperBound()}
+		p := &credentialProcess{helper{what: "credential_process", profile: pc.ProfileName, process: pc.CredentialProcess, bound: c.helperBound(), noTerminal: c.noPrompt}}
 		return c.cached("credential_process", pc, "", "", p), nil
 	}
 	return nil, &NoCredentialsError{Profile: pc.ProfileName}
@@ -611,18 +611,15 @@ func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, erro
 func (c *chain) helperBound() time.Duration { return cmp.Or(c.opts.AWSTimeout, DefaultAWSTimeout) }
 
 // credentialProcess is aws-vault's CredentialProcessProvider, with the process run under
-// the call's context (runHelper): a hung one is bounded and killed, never waited for.
-type credentialProcess struct {
-	profile, process string
-	bound            time.Duration
-}
+// the call's context (helper.run): a hung one is bounded and killed, never waited for.
+type credentialProcess struct{ helper }
 
 func (p *credentialProcess) Retrieve(ctx context.Context) (aws.Credentials, error) {
 	return retrieveSession(ctx, p)
 }
 
 func (p *credentialProcess) RetrieveStsCredentials(ctx context.Context) (*ststypes.Credentials, error) {
-	out, err := runHelper(ctx, "credential_process", p.profile, p.process, p.bound)
+	out, err := p.helper.run(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -202,7 +202,7 @@
 //     container or instance credentials) have no aws-vault counterpart.
 //
 //   - credential_process, web_identity_token_process and mfa_process are run by av
-//     (runHelper: credentialProcess, webIdentity, chain.mfa), under the call's context:
+//     (helper.run: credentialProcess, webIdentity, chain.mfa), under the call's context:
 //     bounded (Options.AWSTimeout; mfa_process by MFAProcessTimeout, as it may wait for a
 //     person), killed with their process group on Ctrl-C, SIGTERM or the bound, and a
 //     process they leave behind holding stdout holds av a second at most; aws-vault runs

@@ -38,27 +38,42 @@ func (e *HelperTimeoutError) Error() string {
 	return fmt.Sprintf("profile %q: %s did not finish within %s: av stopped it", e.Profile, e.What, e.Bound)
 }
 
-// runHelper runs one of the profile's helper programs (credential_process, mfa_process,
-// web_identity_token_process) as aws-vault does (/bin/sh -c, av's environment, the
-// terminal's stdin and stderr, its stdout read), but under the run's context: it ends with
-// ctx (Ctrl-C, SIGTERM) or after bound, killed with what it started, and a process it
-// left behind holding its stdout holds av a second at most. aws-vault runs them with
-// exec.Command and no context.
+// helper is one of the profile's helper programs (credential_process, mfa_process,
+// web_identity_token_process), as run.
+type helper struct {
+	what, profile, process string
+	bound                  time.Duration
+	// noTerminal: the command has the terminal (a renewal, the credential endpoint). The
+	// helper gets no stdin and no controlling terminal, so one that would prompt fails at
+	// once, rather than read keys meant for the command.
+	noTerminal bool
+}
+
+// run runs the helper as aws-vault does (/bin/sh -c, av's environment, the terminal's stdin
+// and stderr, its stdout read), but under the run's context: it ends with ctx (Ctrl-C,
+// SIGTERM) or after its bound, killed with what it started, and a process it left behind
+// holding its stdout holds av a second at most. aws-vault runs them with exec.Command and
+// no context.
 //
 // A helper that may need the terminal (a prompt, gpg's pinentry) keeps it: where av is in
 // the terminal's foreground, the helper stays in av's process group (and only it is
 // killed); elsewhere it leads a group of its own, and the whole group is killed.
-func runHelper(ctx context.Context, what, profile, process string, bound time.Duration) (string, error) {
+func (h helper) run(ctx context.Context) (string, error) {
+	what, profile, bound := h.what, h.profile, h.bound
 	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", process)
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", h.process)
 	cmd.Env = os.Environ()
 	cmd.Stdin, cmd.Stderr = os.Stdin, os.Stderr
 	out := &cappedBuffer{limit: maxHelperOutput, over: cancel}
 	cmd.Stdout = out
 	cmd.WaitDelay = helperWaitDelay
-	group := !inTerminalForeground()
-	if group {
+	switch {
+	case h.noTerminal:
+		cmd.Stdin = nil // /dev/null
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
+	case !inTerminalForeground():
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
 	}

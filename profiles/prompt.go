@@ -28,7 +28,7 @@ var ErrNeedsMFA = errors.New("an MFA code is needed and av does not prompt while
 var promptMethods sync.Mutex
 
 // mfa is aws-vault's NewMfa for pc, with av's prompt and mfa_process bound to this call:
-// the end of c.ctx ends the prompt, and the mfa_process (run by runHelper, bounded by
+// the end of c.ctx ends the prompt, and the mfa_process (run by helper.run, bounded by
 // MFAProcessTimeout, killed with the run); with c.noPrompt a prompt is ErrNeedsMFA. aws-vault
 // finds a prompt by name in a global table when the Mfa is made (never later), and the Mfa
 // cannot be given a function otherwise: so the call's prompt is entered under a name of
@@ -40,10 +40,8 @@ func (c *chain) mfa(pc *vault.ProfileConfig) vault.Mfa {
 	case pc.MfaToken != "":
 		return vault.NewMfa(pc)
 	case pc.MfaProcess != "":
-		profile, process := pc.ProfileName, pc.MfaProcess
-		ask = func(string) (string, error) {
-			return runHelper(ctx, "mfa_process", profile, process, MFAProcessTimeout)
-		}
+		h := helper{what: "mfa_process", profile: pc.ProfileName, process: pc.MfaProcess, bound: MFAProcessTimeout, noTerminal: c.noPrompt}
+		ask = func(string) (string, error) { return h.run(ctx) }
 	case c.noPrompt:
 		ask = func(string) (string, error) { return "", ErrNeedsMFA }
 	case pc.MfaPromptMethod == ttyPromptMethod:
