@@ -176,15 +176,19 @@ func listCredentialStore(ctx context.Context, helper string) ([]string, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
-	out, err := cmd.Output()
-	if ctx.Err() != nil {
+	out := &profiles.CappedWriter{Limit: maxUserConfig, Over: cancel}
+	cmd.Stdout = out
+	err := cmd.Run()
+	switch {
+	case out.Exceeded:
+		return nil, fmt.Errorf("its list is larger than %d MiB", maxUserConfig>>20)
+	case ctx.Err() != nil:
 		return nil, fmt.Errorf("listing its logins: %w", ctx.Err())
-	}
-	if err != nil && !errors.Is(err, exec.ErrWaitDelay) {
+	case err != nil && !errors.Is(err, exec.ErrWaitDelay):
 		return nil, err
 	}
 	var servers map[string]string
-	if err := json.Unmarshal(out, &servers); err != nil {
+	if err := json.Unmarshal(out.Bytes(), &servers); err != nil {
 		return nil, errors.New("its answer is not a JSON object")
 	}
 	hosts := make([]string, 0, len(servers))

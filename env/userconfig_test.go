@@ -94,7 +94,7 @@ func TestCredentialStoreListerEndsWithTheRun(t *testing.T) {
 	pids := filepath.Join(dir, "pids")
 	hang := "#!/bin/sh\necho $$ >> " + pids + "\nsleep 3600 &\necho $! >> " + pids + "\nwait\n"
 	leaves := "#!/bin/sh\nsleep 3600 2>/dev/null &\necho $! >> " + pids + "\necho '{\"r.example\": \"u\"}'\n"
-	for name, script := range map[string]string{"hang": hang, "leaves": leaves} {
+	for name, script := range map[string]string{"hang": hang, "leaves": leaves, "flood": "#!/bin/sh\nexec yes\n"} {
 		if err := os.WriteFile(filepath.Join(dir, "docker-credential-"+name), []byte(script), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -123,6 +123,11 @@ func TestCredentialStoreListerEndsWithTheRun(t *testing.T) {
 				break
 			}
 		}
+	}
+
+	// A list without end is stopped, not read into memory.
+	if _, err := CredentialStoreLister(context.Background())("flood"); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("a helper that prints without end: %v", err)
 	}
 
 	// Longer than go test waits, if it were waited for.

@@ -1,7 +1,6 @@
 package profiles
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -65,7 +64,7 @@ func (h helper) run(ctx context.Context) (string, error) {
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", h.process)
 	cmd.Env = os.Environ()
 	cmd.Stdin, cmd.Stderr = os.Stdin, os.Stderr
-	out := &cappedBuffer{limit: maxHelperOutput, over: cancel}
+	out := &CappedWriter{Limit: maxHelperOutput, Over: cancel}
 	cmd.Stdout = out
 	cmd.WaitDelay = helperWaitDelay
 	switch {
@@ -80,7 +79,7 @@ func (h helper) run(ctx context.Context) (string, error) {
 	log.Printf("profile %q: running its %s", profile, what)
 	err := cmd.Run()
 	switch {
-	case out.exceeded:
+	case out.Exceeded:
 		return "", fmt.Errorf("profile %q: its %s printed more than %d KiB: av stopped it", profile, what, maxHelperOutput>>10)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return "", &HelperTimeoutError{What: what, Profile: profile, Bound: bound}
@@ -89,25 +88,7 @@ func (h helper) run(ctx context.Context) (string, error) {
 	case err != nil && !errors.Is(err, exec.ErrWaitDelay):
 		return "", fmt.Errorf("profile %q: running its %s: %w", profile, what, err)
 	}
-	return strings.TrimSpace(out.buf.String()), nil
-}
-
-// cappedBuffer keeps at most limit bytes; past that it calls over (which ends the helper)
-// and refuses the rest.
-type cappedBuffer struct {
-	buf      bytes.Buffer
-	limit    int
-	over     func()
-	exceeded bool
-}
-
-func (b *cappedBuffer) Write(p []byte) (int, error) {
-	if b.buf.Len()+len(p) > b.limit {
-		b.exceeded = true
-		b.over()
-		return 0, errors.New("too much output")
-	}
-	return b.buf.Write(p)
+	return strings.TrimSpace(string(out.Bytes())), nil
 }
 
 // inTerminalForeground reports whether av has a controlling terminal (/dev/tty, whatever

@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -59,3 +60,25 @@ func ReadCapped(path string, o ReadOptions) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// CappedWriter keeps at most Limit bytes of what a helper program prints (its stdout): past
+// that it calls Over, which ends the program, sets Exceeded and refuses the rest. A program
+// that prints without end must not fill av's memory.
+type CappedWriter struct {
+	Limit    int
+	Over     func()
+	Exceeded bool
+	buf      bytes.Buffer
+}
+
+func (w *CappedWriter) Write(p []byte) (int, error) {
+	if w.buf.Len()+len(p) > w.Limit {
+		w.Exceeded = true
+		w.Over()
+		return 0, errors.New("too much output")
+	}
+	return w.buf.Write(p)
+}
+
+// Bytes is what was kept.
+func (w *CappedWriter) Bytes() []byte { return w.buf.Bytes() }
