@@ -114,8 +114,9 @@ tools:
 demo: tools
 	$(GO) run ./tests/cmd/av-demo
 
-# The token lifecycle's figures on this machine (README, "Cost"): warm path against /bin/true
-# and aws-vault, cold path with 1, 16 and 64 runs at once, peak RSS. Not part of `make test`.
+# The token lifecycle's figures on this machine (tests/cmd/av-bench/README.md): warm path
+# against /bin/true and aws-vault, cold path with 1, 16 and 64 runs at once, peak RSS. Not
+# part of `make test`.
 bench:
 	$(GO) run ./tests/cmd/av-bench
 
