@@ -8,13 +8,15 @@
 // command ends. It behaves as a shell does with a job, in one of three modes (mode in
 // route.go), decided once, when the command starts:
 //
-//   - detached, when av has no terminal or is not in its foreground (CI, make -j in the
-//     background): the command leads a process group of its own (Setpgid), so a signal
-//     av passes on reaches whatever the command started too, and a CI cancel stops
-//     grandchildren.
-//   - foreground, when av is in its terminal's foreground group: the command stays in
-//     av's group, which keeps the terminal, so editors, pagers, read and Ctrl-Z work as
-//     without av. av never signals that group: it is not av's alone.
+//   - detached, when av has no controlling terminal (CI, a service, setsid): the command
+//     leads a process group of its own (Setpgid), so a signal av passes on reaches
+//     whatever the command started too, and a CI cancel stops grandchildren.
+//   - shared, when av has a controlling terminal, in its foreground or in the background
+//     (`av dev -- cat &`): the command stays in av's group, the shell's job, as
+//     aws-vault exec's command does; so editors, pagers, read, Ctrl-Z, fg and bg work as
+//     without av. A command in a group of its own would never be the terminal's
+//     foreground: started with `&`, it stopped to read the terminal and `fg` could not
+//     give it the terminal back. av never signals that group: it is not av's alone.
 //   - session, with a pty (Command.PTY: the interactive shell, --pty): the command leads
 //     a new session with the pty as its controlling terminal (Setsid, Setctty), and av
 //     relays between the pty and its own stdin and stdout.
@@ -41,10 +43,10 @@
 //     them back would cost the same round trip, and let a late signal end av with another
 //     status than the command's.
 //
-// route, per mode: detached, every forwarded signal goes to the command's group, once. In
-// a terminal's foreground only SIGTERM is passed on, to the command alone: SIGINT,
-// SIGQUIT and SIGHUP come from the terminal (Ctrl-C, Ctrl-\, a hang-up), which has
-// already sent them to the whole foreground group, the command included, and sending
+// route, per mode: detached, every forwarded signal goes to the command's group, once.
+// Shared, only SIGTERM is passed on, to the command alone: SIGINT, SIGQUIT and SIGHUP
+// come from the terminal (Ctrl-C, Ctrl-\, a hang-up) or from the shell (kill %1, its own
+// hang-up), which have already sent them to the whole job, the command included, and sending
 // them again would deliver them twice; so kill -INT aimed at av's pid alone does not
 // reach the command. In a pty session, av's terminal is raw and Ctrl-C reaches the pty as
 // a byte, so a SIGINT or SIGQUIT av gets came from kill(1), and goes to the pty's
@@ -67,23 +69,35 @@
 // # Job control
 //
 // Unless detached, av and the command stay one job for the shell that started av
-// (jobControl). In a terminal's foreground, Ctrl-Z stops the whole group, av with it (in
-// a session it is a key for the shell inside). When the command
-// stops alone (SIGSTOP, or it suspended only itself), av stops itself with the same
-// signal, so the shell gets the terminal back and reports the job as it would; when the
-// shell continues av, av continues the command if it is still stopped (an editor redraws
-// on every SIGCONT). Whether it is stopped is asked without reaping it, which is
-// exec.Cmd.Wait's job: waitid(WNOWAIT) on a pidfd on Linux, the process table (sysctl
-// kern.proc.pid) on macOS, never wait4. jobControl catches its signals before the command
-// starts, so one that stops at once is not missed. Detached, av does not stop with the
-// command: nobody would continue it.
+// (jobControl). Shared, Ctrl-Z stops the whole group, av with it, and a command that reads
+// the terminal from the background stops the group with SIGTTIN, as it would alone; the
+// shell's fg and bg continue the group. When the command stops alone (SIGSTOP, or it
+// suspended only itself), av stops itself with the same signal, so the shell gets the
+// terminal back and reports the job as it would; when the shell continues av, av
+// continues the command if it is still stopped (an editor redraws on every SIGCONT).
+// Whether it is stopped is asked without reaping it, which is exec.Cmd.Wait's job:
+// waitid(WNOWAIT) on a pidfd on Linux, the process table (sysctl kern.proc.pid) on macOS,
+// never wait4. jobControl catches its signals before the command starts, so one that stops
+// at once is not missed. Detached, av does not stop with the command: nobody would
+// continue it.
 //
-// In a session, av catches SIGTSTP (its raw terminal sends none: only kill(1) does), puts
-// its terminal back while it is stopped, and takes raw mode and the window size again when
-// continued; SIGWINCH copies the window size to the pty. A command in a terminal's
-// foreground killed by a signal gets the terminal's settings put back as it found them,
-// as bash does, so a killed editor does not leave it raw (only from the foreground:
-// changing the terminal from the background would stop av with SIGTTOU).
+// In a session, av's terminal is raw, and its keys relayed, only while av's job has the
+// terminal's foreground (ptySession.claim): a background job that changed the terminal or
+// read it would be stopped (SIGTTOU, SIGTTIN), and would take keys meant for the shell in
+// front. Started with `&` or continued with `bg`, the command runs on, on its pty, and av
+// takes the terminal when the shell continues it in front (SIGCONT), or, since zsh's fg of
+// a running job sends no SIGCONT, when the input relay next looks (foregroundPoll, 100
+// ms). av catches SIGTSTP (its raw terminal sends none: only kill(1) does), puts its
+// terminal back while it is stopped, and takes raw mode and the window size again when
+// continued in front; SIGWINCH copies the window size to the pty. Ctrl-Z is a key for the
+// pty. A shell inside does its own job control with it; a command alone on the pty is
+// its session's leader, whose parent (av) is in another session, so its group is
+// orphaned and the kernel drops the key's SIGTSTP: av stops that group with SIGSTOP when
+// it relays the pty's suspend key (ptySession.suspendKey), and job control then stops av.
+//
+// A command in av's group killed by a signal gets the terminal's settings put back as it
+// found them, as bash does, so a killed editor does not leave it raw (only from the
+// foreground: changing the terminal from the background would stop av with SIGTTOU).
 //
 // # The pty
 //
@@ -91,7 +105,7 @@
 // deadline can end the relay; every ioctl on it goes through SyscallConn, never Fd, which
 // would make it blocking again. av's stdin and stdout are used as descriptor numbers for
 // the same reason: their non-blocking flag is shared with the shell that started av. av's
-// terminal is put in raw mode, so that every key, Ctrl-C and Ctrl-Z included, reaches the
+// terminal is put in raw mode while av's job is in front (above), so that every key, Ctrl-C and Ctrl-Z included, reaches the
 // pty and the shell's own job control, and the state av found is put back exactly on every
 // way out (ptySession.end). The input relay polls rather than blocks in read, so that no
 // read is left pending to swallow the next key the user types for the shell av returns

@@ -76,7 +76,7 @@ func (jc *jobControl) loop() {
 			if jc.sess != nil {
 				jc.sess.resume()
 			}
-			// Only if still stopped: in foreground mode the shell's SIGCONT reached the
+			// Only if still stopped: in shared mode the shell's SIGCONT reached the
 			// child already, and an editor redraws on each one.
 			if _, ok := jc.stopped(); ok {
 				log.Printf("continued: continuing the command")

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,17 +34,24 @@ type inputWait struct{ fd, wake int }
 func newInputWait(fd, wake int) *inputWait { return &inputWait{fd: fd, wake: wake} }
 
 // wait blocks until fd has input (or its end, or an error to read) or wake is written.
+// With watch false it does not look at fd, and returns after timeout at the latest.
 // select's sets hold descriptors below FD_SETSIZE (1024) only; av's stdin and a pipe made
 // early in its run are far below it, and one above ends the relay as a failed poll would.
-func (w *inputWait) wait() (input, woken bool, err error) {
+func (w *inputWait) wait(watch bool, timeout time.Duration) (input, woken bool, err error) {
 	if w.fd >= unix.FD_SETSIZE || w.wake >= unix.FD_SETSIZE {
 		return false, false, unix.EINVAL
 	}
 	var r unix.FdSet
-	r.Set(w.fd)
+	var tv *unix.Timeval
+	if watch {
+		r.Set(w.fd)
+	} else {
+		t := unix.NsecToTimeval(timeout.Nanoseconds())
+		tv = &t
+	}
 	r.Set(w.wake)
-	if _, err := unix.Select(max(w.fd, w.wake)+1, &r, nil, nil, nil); err != nil {
+	if _, err := unix.Select(max(w.fd, w.wake)+1, &r, nil, nil, tv); err != nil {
 		return false, false, err
 	}
-	return r.IsSet(w.fd), r.IsSet(w.wake), nil
+	return watch && r.IsSet(w.fd), r.IsSet(w.wake), nil
 }

@@ -11,20 +11,21 @@ import (
 type mode int
 
 const (
-	// detached: av is not in a terminal's foreground (CI, make -j in the background). The
-	// child leads its own process group, so a signal can reach its children too.
+	// detached: av has no controlling terminal (CI, a service, setsid). The child leads
+	// its own process group, so a signal can reach its children too.
 	detached mode = iota
-	// foreground: av is in its terminal's foreground group and the child shares it, so
-	// editors, pagers, `read` and Ctrl-Z work as without av.
-	foreground
+	// shared: av has a controlling terminal, and the child shares av's process group,
+	// which is the shell's job: whether the job is in the terminal's foreground or in the
+	// background (`&`), editors, pagers, `read`, Ctrl-Z, `fg` and `bg` work as without av.
+	shared
 	// session: the child leads a new session on a pty that av relays (an interactive shell).
 	session
 )
 
 func (m mode) String() string {
 	switch m {
-	case foreground:
-		return "terminal foreground"
+	case shared:
+		return "av's process group"
 	case session:
 		return "pty session"
 	}
@@ -53,10 +54,11 @@ const (
 // period after which av sends SIGKILL.
 func route(m mode, sig syscall.Signal) (a action, escalate bool) {
 	switch m {
-	case foreground:
+	case shared:
 		if sig == unix.SIGTERM {
 			// Only SIGTERM comes from someone other than the terminal (kill, a
-			// supervisor): the terminal sends SIGINT, SIGQUIT and SIGHUP to the group.
+			// supervisor): the terminal sends SIGINT, SIGQUIT and SIGHUP to the
+			// foreground group, and a shell's kill %job and hang-up to the job's group.
 			return toChild, true
 		}
 		return skip, false

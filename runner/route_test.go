@@ -20,10 +20,10 @@ func TestRoute(t *testing.T) {
 		{detached, unix.SIGHUP, toGroup, false},
 		{detached, unix.SIGQUIT, toGroup, false},
 		// The terminal delivered INT, QUIT and HUP to the child itself.
-		{foreground, unix.SIGINT, skip, false},
-		{foreground, unix.SIGQUIT, skip, false},
-		{foreground, unix.SIGHUP, skip, false},
-		{foreground, unix.SIGTERM, toChild, true},
+		{shared, unix.SIGINT, skip, false},
+		{shared, unix.SIGQUIT, skip, false},
+		{shared, unix.SIGHUP, skip, false},
+		{shared, unix.SIGTERM, toChild, true},
 		// A pty: kill(1)'s INT and QUIT as keys would be; TERM and HUP hang up.
 		{session, unix.SIGINT, toForeground, false},
 		{session, unix.SIGQUIT, toForeground, false},

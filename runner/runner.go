@@ -154,7 +154,7 @@ type Supervisor struct {
 // job is the running child and what it takes to signal it.
 type job struct {
 	mode  mode
-	pid   int      // also the child's process group, except in foreground mode
+	pid   int      // also the child's process group, except in shared mode
 	pty   *os.File // session mode: the pty's master, to find its foreground group
 	fg    int      // session mode: the pty's foreground group when av hung up
 	grace *time.Timer
@@ -304,7 +304,7 @@ func (s *Supervisor) forward(j *job, sig syscall.Signal) {
 // kill sends SIGKILL to the child and, where av may, to its process group.
 func (j *job) kill() {
 	switch j.mode {
-	case foreground:
+	case shared:
 		// The child shares av's group: the group is not av's to kill.
 		_ = unix.Kill(j.pid, unix.SIGKILL)
 	case session:
@@ -331,10 +331,11 @@ func groups(pgs ...int) []int {
 
 // Run starts the child, relays signals (and, with PTY, the terminal) and waits.
 //
-// Without a terminal the child leads its own process group, so a signal to av reaches the
-// child's children too (a CI cancel stops grandchildren). In a terminal's foreground the
-// child stays in av's group, which keeps the terminal: editors, pagers and Ctrl-Z work.
-// With PTY the child leads a session on a new pty, and av's terminal is raw meanwhile.
+// Without a controlling terminal the child leads its own process group, so a signal to av
+// reaches the child's children too (a CI cancel stops grandchildren). With one, the child
+// stays in av's group, the shell's job, in the foreground or not: editors, pagers, Ctrl-Z,
+// fg and bg work. With PTY the child leads a session on a new pty, and av's terminal is
+// raw while av's job has the terminal's foreground.
 func (s *Supervisor) Run(c Command) (Status, error) {
 	path, err := lookPath(c.Name)
 	if err != nil {
@@ -349,7 +350,7 @@ func (s *Supervisor) Run(c Command) (Status, error) {
 
 	j := &job{mode: detached}
 	var sess *ptySession
-	var found *term.State // foreground mode: av's terminal as the child found it
+	var found *term.State // shared mode: av's terminal as the child found it
 	switch {
 	case c.PTY.wantPTY(term.IsTerminal(stdinFD)):
 		j.mode = session
@@ -358,8 +359,11 @@ func (s *Supervisor) Run(c Command) (Status, error) {
 		}
 		defer sess.end()
 		j.pty = sess.master
-	case inTerminalForeground():
-		j.mode = foreground
+	case hasTerminal():
+		// In the background too (`av dev -- cat &`): a command in a process group of its
+		// own would never be the terminal's foreground, and `fg` could not give it the
+		// terminal it stopped to read.
+		j.mode = shared
 		found, _ = term.GetState(stdinFD)
 	default:
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -411,7 +415,7 @@ func (s *Supervisor) Run(c Command) (Status, error) {
 	}
 
 	if sess != nil {
-		sess.relay(s.Go)
+		sess.relay(j.pid, s.Go)
 	}
 	if jc != nil {
 		jc.watch(j.pid, s.Go)
@@ -487,6 +491,16 @@ func unwrapAll(err error) error {
 		}
 		err = next
 	}
+}
+
+// hasTerminal reports whether av has a controlling terminal.
+func hasTerminal() bool {
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		return false
+	}
+	tty.Close()
+	return true
 }
 
 // inTerminalForeground reports whether av runs in its controlling terminal's foreground
