@@ -53,8 +53,8 @@ func FuzzArgumentRule(f *testing.F) {
 		if len(args) > len(argv) || !slices.Equal(args, argv[len(argv)-len(args):]) {
 			t.Fatalf("argv %q: the rule got %q, not the end of argv", argv, args)
 		}
-		if dir, named := lastRuntimeDir(argv[:len(argv)-len(args)]); named && cli.RuntimeDir != dir {
-			t.Fatalf("argv %q: --runtime-dir is %q, want %q", argv, cli.RuntimeDir, dir)
+		if dir, named := lastRuntimeDir(argv[:len(argv)-len(args)]); named && cli.Exec.RuntimeDir != dir {
+			t.Fatalf("argv %q: --runtime-dir is %q, want %q", argv, cli.Exec.RuntimeDir, dir)
 		}
 		inv := splitArgs(args, func(s string) bool { return known[s] }, envProfile)
 		var again []string
