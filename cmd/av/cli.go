@@ -35,6 +35,15 @@ type CLI struct {
 	Completion CompletionCmd `cmd:"" help:"Print the shell's completion code."`
 }
 
+// Validate rejects what kong's types let through, for the run only: kong would put
+// "exec: " before the run's own Validate's words.
+func (c *CLI) Validate(kctx *kong.Context) error {
+	if sel := kctx.Selected(); sel != nil && sel == kctx.Model.DefaultCmd {
+		return c.Exec.validate()
+	}
+	return nil
+}
+
 // runtimeDirFlag is --runtime-dir, for each command that reads it: the run (its files),
 // the vault's commands (where the vault's lock goes when the user's lock directory cannot
 // be had) and av doctor (which checks it).

@@ -367,3 +367,22 @@ func TestRunFlagsBeforeProfile(t *testing.T) {
 		t.Errorf("av dev with AV_MIN_TTL=soon: %v", err)
 	}
 }
+
+// The run's values kong's types let through are usage errors in the flag's own words; no
+// other command minds them (it has no such flag).
+func TestRunValidate(t *testing.T) {
+	for argv, want := range map[string]string{
+		"--grace=-1s dev":      "--grace must not be negative",
+		"--aws-timeout=0s dev": "--aws-timeout must be more than 0",
+	} {
+		_, err := parseQuiet(t, strings.Fields(argv)...)
+		if err == nil || err.Error() != want {
+			t.Errorf("av %s: %v, want %q", argv, err, want)
+		}
+	}
+	for _, argv := range [][]string{{"list"}, {"doctor"}, {"completion", "bash"}, {}, {"dev"}} {
+		if _, err := parseQuiet(t, argv...); err != nil {
+			t.Errorf("av %q: %v", argv, err)
+		}
+	}
+}

@@ -53,8 +53,8 @@ func (e *ExecCmd) Help() string {
 	return runDetail
 }
 
-// Validate rejects what kong's types let through.
-func (e *ExecCmd) Validate() error {
+// validate rejects what kong's types let through (CLI.Validate).
+func (e *ExecCmd) validate() error {
 	if e.Grace < 0 {
 		return fmt.Errorf("--grace must not be negative")
 	}
