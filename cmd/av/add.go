@@ -18,6 +18,7 @@ import (
 type AddCmd struct {
 	Profile string `arg:"" help:"The profile to store the keys for." predictor:"profile"`
 	Env     bool   `help:"Read the keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY instead of asking on the terminal."`
+	vaultFlags
 }
 
 // Help is shown by av add --help.
@@ -37,7 +38,7 @@ func (cmd *AddCmd) Examples() []string {
 }
 
 // Run stores the profile's keys in the vault.
-func (cmd *AddCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) error {
+func (cmd *AddCmd) Run(catch *runner.Catch, kctx *kong.Context) error {
 	if err := refuseCommand("add", kctx); err != nil {
 		return err
 	}
@@ -68,7 +69,7 @@ func (cmd *AddCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) error 
 			os.Unsetenv("AWS_ACCESS_KEY_ID")
 			os.Unsetenv("AWS_SECRET_ACCESS_KEY")
 		}
-		vault, err := cli.openVault(ctx, vaultSetup{Fallback: cli.runtimeDirFallback, Create: true})
+		vault, err := cmd.openVault(ctx, vaultSetup{Fallback: cmd.runtimeDirFallback, Create: true})
 		if err != nil {
 			return err
 		}

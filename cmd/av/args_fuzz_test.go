@@ -16,7 +16,8 @@ import (
 // What must hold: the words av gives the rule are the end of argv, untouched (kong
 // neither drops nor reorders nor invents any); and the rule loses no word: PROFILE, the
 // "--" after it if any, and COMMAND are those words again. After "PROFILE --" nothing is
-// av's: `av dev -- ls --help` runs ls --help.
+// av's: `av dev -- ls --help` runs ls --help. And a flag only the run reads is never
+// taken by another command (`av list --pty`, `av --pty list`): kong refuses it.
 func FuzzArgumentRule(f *testing.F) {
 	for _, seed := range []struct{ argv, profiles, env string }{
 		{"dev\x00--\x00crane\x00push\x00x", "dev\x00prod", ""},
@@ -36,6 +37,13 @@ func FuzzArgumentRule(f *testing.F) {
 		{"--grace=-1s\x00dev", "dev", ""},
 		{"--runtime-dir\x00/dev/shm/av-test\x00dev\x00--\x00true", "dev", ""},
 		{"--runtime-dir=/tmp/caf\xe9\x00dev\x00--\x00cat\x00caf\xe9.txt", "dev", ""},
+		{"list\x00--pty", "dev", ""},
+		{"--pty\x00list", "dev", ""},
+		{"list\x00--runtime-dir\x00/dev/shm/x\x00--lock-timeout=5s\x00--json", "", ""},
+		{"--lock-timeout=5s\x00doctor", "", ""},
+		{"completion\x00--runtime-dir=/x\x00bash", "", ""},
+		{"--debug\x00remove\x00dev\x00--grace=1s", "dev", ""},
+		{"-r\x00public.ecr.aws\x00dev\x00--\x00true", "dev", ""},
 	} {
 		f.Add(seed.argv, seed.profiles, seed.env)
 	}
@@ -45,16 +53,32 @@ func FuzzArgumentRule(f *testing.F) {
 		for _, p := range words(profileWords) {
 			known[p] = true
 		}
-		cli, ok := parseExecArgs(t, argv)
-		if !ok {
-			return // a usage error, --help, --version, or av clear
+		cli, kctx := parseArgv(t, argv)
+		if kctx == nil {
+			return // a usage error, --help or --version
+		}
+		if sel := kctx.Selected(); sel != nil && !sel.Hidden {
+			// One of av's own commands: it took none of the run's flags.
+			runOnly := map[*kong.Flag]bool{}
+			for _, f := range kctx.Model.DefaultCmd.Flags {
+				runOnly[f] = true
+			}
+			for _, p := range kctx.Path {
+				if p.Flag != nil && runOnly[p.Flag] {
+					t.Fatalf("argv %q: av %s took the run's --%s", argv, sel.Name, p.Flag.Name)
+				}
+				if p.Flag != nil && !slices.Contains(sel.Flags, p.Flag) && !slices.Contains(kctx.Model.Flags, p.Flag) {
+					t.Fatalf("argv %q: av %s took --%s, neither its flag nor av's", argv, sel.Name, p.Flag.Name)
+				}
+			}
+			return
 		}
 		args := cli.Exec.Args
 		if len(args) > len(argv) || !slices.Equal(args, argv[len(argv)-len(args):]) {
 			t.Fatalf("argv %q: the rule got %q, not the end of argv", argv, args)
 		}
-		if dir, named := lastRuntimeDir(argv[:len(argv)-len(args)]); named && cli.RuntimeDir != dir {
-			t.Fatalf("argv %q: --runtime-dir is %q, want %q", argv, cli.RuntimeDir, dir)
+		if dir, named := lastRuntimeDir(argv[:len(argv)-len(args)]); named && cli.Exec.RuntimeDir != dir {
+			t.Fatalf("argv %q: --runtime-dir is %q, want %q", argv, cli.Exec.RuntimeDir, dir)
 		}
 		inv := splitArgs(args, func(s string) bool { return known[s] }, envProfile)
 		var again []string
@@ -86,6 +110,17 @@ func FuzzArgumentRule(f *testing.F) {
 // the parse ends elsewhere (an error, --help, --version, clear).
 func parseExecArgs(t *testing.T, argv []string) (*CLI, bool) {
 	t.Helper()
+	cli, kctx := parseArgv(t, argv)
+	if kctx == nil || !strings.HasPrefix(kctx.Command(), "exec") {
+		return nil, false
+	}
+	return cli, true
+}
+
+// parseArgv parses argv with av's own command line; a nil context for an error, --help or
+// --version.
+func parseArgv(t *testing.T, argv []string) (*CLI, *kong.Context) {
+	t.Helper()
 	var cli CLI
 	exited := false
 	parser, err := kong.New(&cli, append(parserOptions("fuzz"),
@@ -96,10 +131,10 @@ func parseExecArgs(t *testing.T, argv []string) (*CLI, bool) {
 		t.Fatal(err)
 	}
 	kctx, err := parser.Parse(argv)
-	if err != nil || exited || kctx == nil || !strings.HasPrefix(kctx.Command(), "exec") {
-		return nil, false
+	if err != nil || exited {
+		return nil, nil
 	}
-	return &cli, true
+	return &cli, kctx
 }
 
 // lastRuntimeDir is the value of the last --runtime-dir among av's flags.

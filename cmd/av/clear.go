@@ -14,11 +14,18 @@ import (
 type ClearCmd struct {
 	Profile  string `arg:"" optional:"" predictor:"profile" help:"Only this profile's items."`
 	Sessions bool   `help:"Also remove aws-vault's cached sessions and SSO tokens, as aws-vault clear does."`
+	vaultFlags
+}
+
+// Help is shown by av clear --help.
+func (cmd *ClearCmd) Help() string {
+	return `The next run mints its registry tokens again. av clear is av's own command, whatever
+the profiles are called: run a profile named clear with AWS_PROFILE=clear av COMMAND.`
 }
 
 // Run removes av's cached items from the vault.
-func (cmd *ClearCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) error {
-	cfg, vault, err := cli.openForCommand("clear", catch, kctx)
+func (cmd *ClearCmd) Run(catch *runner.Catch, kctx *kong.Context) error {
+	cfg, vault, err := cmd.openForCommand("clear", catch, kctx)
 	if err != nil {
 		return err
 	}

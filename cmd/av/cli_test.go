@@ -2,14 +2,19 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/alecthomas/kong"
 	"github.com/av-cli/av/profiles"
+	"github.com/av-cli/av/runner"
 )
 
 // parseCLI parses argv with av's own parser options, as main does.
@@ -80,11 +85,11 @@ func TestBoolFlags(t *testing.T) {
 			if err != nil {
 				t.Fatalf("av %q: %v", tc.argv, err)
 			}
-			if cli.RegistryOnly != tc.registryOnly {
-				t.Errorf("av %q: RegistryOnly = %v, want %v", tc.argv, cli.RegistryOnly, tc.registryOnly)
+			if cli.Exec.RegistryOnly != tc.registryOnly {
+				t.Errorf("av %q: RegistryOnly = %v, want %v", tc.argv, cli.Exec.RegistryOnly, tc.registryOnly)
 			}
-			if (cli.ECSServer == nil) != (tc.ecsServer == nil) || (cli.ECSServer != nil && *cli.ECSServer != *tc.ecsServer) {
-				t.Errorf("av %q: ECSServer = %s, want %s", tc.argv, showBool(cli.ECSServer), showBool(tc.ecsServer))
+			if (cli.Exec.ECSServer == nil) != (tc.ecsServer == nil) || (cli.Exec.ECSServer != nil && *cli.Exec.ECSServer != *tc.ecsServer) {
+				t.Errorf("av %q: ECSServer = %s, want %s", tc.argv, showBool(cli.Exec.ECSServer), showBool(tc.ecsServer))
 			}
 			if strings.Join(cli.Exec.Args, " ") != strings.Join(tc.args, " ") {
 				t.Errorf("av %q: words %q, want %q", tc.argv, cli.Exec.Args, tc.args)
@@ -106,20 +111,17 @@ func showBool(b *bool) string {
 // Every bool flag is still shown as one that takes no value, and short bools still
 // bundle: kong reads both from the mapper's IsBool.
 func TestBoolFlagsHelp(t *testing.T) {
-	var out bytes.Buffer
-	var cli CLI
-	parser := kong.Must(&cli, append(parserOptions("test"), kong.Writers(&out, &out), kong.Exit(func(int) {}))...)
-	parser.Parse([]string{"--help"})
+	out := helpOf(t, "exec", "--help")
 	for _, want := range []string{"--registry-only ", "--[no-]ecs-server ", "-n, --no-session "} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("av --help has no %q:\n%s", want, out.String())
+		if !strings.Contains(out, want) {
+			t.Errorf("av exec --help has no %q:\n%s", want, out)
 		}
 	}
-	if strings.Contains(out.String(), "--registry-only=") {
-		t.Errorf("av --help shows a value for --registry-only:\n%s", out.String())
+	if strings.Contains(out, "--registry-only=") {
+		t.Errorf("av exec --help shows a value for --registry-only:\n%s", out)
 	}
 	c, err := parseCLI(t, "-n", "--pty", "dev")
-	if err != nil || !c.NoSession || !c.PTY || strings.Join(c.Exec.Args, " ") != "dev" {
+	if err != nil || !c.Exec.NoSession || !c.Exec.PTY || strings.Join(c.Exec.Args, " ") != "dev" {
 		t.Errorf("av -n --pty dev: %+v, %v", c, err)
 	}
 }
@@ -148,7 +150,7 @@ av_ecs_server = nope
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cli CLI
+	var cli ExecCmd
 	if got, err := cli.registryOnly(cfg, "on"); !got || err != nil {
 		t.Errorf("registryOnly(on) = %v, %v", got, err)
 	}
@@ -176,5 +178,211 @@ av_ecs_server = nope
 	}
 	if _, err := cli.endpointOn(cfg, "typo", true, false); err == nil || err.Error() != `profile "typo": av_ecs_server: "nope" is not a boolean (true/false, yes/no, on/off, 1/0)` {
 		t.Errorf("endpointOn(typo) error = %v", err)
+	}
+}
+
+// helpOf is what av prints for argv, a --help.
+func helpOf(t *testing.T, argv ...string) string {
+	t.Helper()
+	var out bytes.Buffer
+	var cli CLI
+	parser := kong.Must(&cli, append(parserOptions("test"), kong.Writers(&out, &out), kong.Exit(func(int) {}))...)
+	parser.Parse(argv) // kong goes on after the help; a missing argument is then an error
+	return out.String()
+}
+
+// model is av's kong model: its own flags, the run (DefaultCmd) and the commands.
+func model(t *testing.T) *kong.Application {
+	t.Helper()
+	var cli CLI
+	return kong.Must(&cli, parserOptions("test")...).Model
+}
+
+// flagNames are the names of a node's own flags, as --NAME.
+func flagNames(n *kong.Node) []string {
+	var names []string
+	for _, f := range n.Flags {
+		names = append(names, "--"+f.Name)
+	}
+	return names
+}
+
+// Each command takes, and its --help lists, the flags it reads and av's own, no others:
+// `av list --help` listed every flag of the run.
+func TestEachCommandHasItsOwnFlags(t *testing.T) {
+	own := []string{"--help", "--debug", "--version"}
+	vault := []string{"--runtime-dir", "--lock-timeout"}
+	want := map[string][]string{
+		"add":        append([]string{"--env"}, vault...),
+		"list":       append([]string{"--json"}, vault...),
+		"remove":     append([]string{"--force", "--sessions-only"}, vault...),
+		"clear":      append([]string{"--sessions"}, vault...),
+		"doctor":     {"--json", "--runtime-dir"},
+		"completion": nil,
+	}
+	app := model(t)
+	if got := flagNames(app.Node); !slices.Equal(got, own) {
+		t.Errorf("av's own flags: %q, want %q", got, own)
+	}
+	run := flagNames(app.DefaultCmd)
+	for _, c := range app.Children {
+		if c.Hidden {
+			continue
+		}
+		w, ok := want[c.Name]
+		if !ok {
+			t.Errorf("av %s: a command this test does not know: say which flags it takes", c.Name)
+			continue
+		}
+		if got := flagNames(c); !sameSet(got, w) {
+			t.Errorf("av %s takes %q, want %q", c.Name, got, w)
+		}
+		help := helpOf(t, c.Name, "--help")
+		for _, f := range append(own, w...) {
+			if !strings.Contains(help, f) {
+				t.Errorf("av %s --help does not list %s:\n%s", c.Name, f, help)
+			}
+		}
+		for _, f := range run {
+			shown := regexp.MustCompile(`--(\[no-\])?` + regexp.QuoteMeta(f[2:]) + `[ =]`)
+			if !slices.Contains(w, f) && shown.MatchString(help) {
+				t.Errorf("av %s --help lists the run's %s:\n%s", c.Name, f, help)
+			}
+		}
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+// A flag only the run takes is kong's usage error (exit status 80) for any other command,
+// after the command's name or before it; av's own --debug goes anywhere.
+func TestRunFlagsRefusedElsewhere(t *testing.T) {
+	app := model(t)
+	for _, c := range app.Children {
+		if c.Hidden {
+			continue
+		}
+		takes := flagNames(c)
+		argv := []string{c.Name}
+		if len(c.Positional) > 0 {
+			argv = append(argv, map[string]string{"completion": "bash"}[c.Name]) // a valid word
+			if argv[1] == "" {
+				argv[1] = "dev"
+			}
+		}
+		for _, f := range app.DefaultCmd.Flags {
+			name := "--" + f.Name
+			if slices.Contains(takes, name) {
+				continue
+			}
+			value := name
+			if !f.IsBool() {
+				value += "=1s" // a word, a duration, a registry
+			}
+			for _, line := range [][]string{append(slices.Clone(argv), value), append([]string{value}, argv...)} {
+				_, err := parseQuiet(t, line...)
+				var perr *kong.ParseError
+				if err == nil || !errors.As(err, &perr) || perr.ExitCode() != 80 {
+					t.Errorf("av %q: %v, want kong's usage error (80)", line, err)
+					continue
+				}
+				if line[0] == value && !strings.Contains(err.Error(), "flag "+name+" applies to the default command") ||
+					line[0] != value && err.Error() != "unknown flag "+name {
+					t.Errorf("av %q: %v", line, err)
+				}
+			}
+		}
+		if _, err := parseQuiet(t, append([]string{"--debug"}, argv...)...); err != nil {
+			t.Errorf("av --debug %q: %v", argv, err)
+		}
+		if _, err := parseQuiet(t, append(slices.Clone(argv), "--debug")...); err != nil {
+			t.Errorf("av %q --debug: %v", argv, err)
+		}
+	}
+}
+
+// parseQuiet parses argv as main does, its help and errors discarded.
+func parseQuiet(t *testing.T, argv ...string) (*kong.Context, error) {
+	t.Helper()
+	var cli CLI
+	parser := kong.Must(&cli, append(parserOptions("test"), kong.Writers(io.Discard, io.Discard), kong.Exit(func(int) {}))...)
+	return parser.Parse(argv)
+}
+
+// The run's flags still come before PROFILE, and their variables still give their values.
+func TestRunFlagsBeforeProfile(t *testing.T) {
+	for _, v := range []string{"AV_RUNTIME_DIR", "AV_MIN_TTL", "AV_LOCK_TIMEOUT", "AV_AWS_TIMEOUT", "AV_AMBIENT", "AV_ROLE_ARN", "AV_ROLE_SESSION_NAME", "AV_REGISTRY_ONLY", "AV_ECS_SERVER"} {
+		if val, ok := os.LookupEnv(v); ok {
+			t.Setenv(v, val) // restored afterwards
+			os.Unsetenv(v)
+		}
+	}
+	c, err := parseCLI(t, "--debug", "--region", "eu-west-2", "-r", "public.ecr.aws", "--registry=us-east-1=ops", "-d", "2h", "-n", "-t", "123456",
+		"--runtime-dir", "/dev/shm/x", "--lock-timeout=5s", "--min-ttl", "20m", "--aws-timeout", "9s", "--nest", "--pty", "--grace", "0s",
+		"--ambient", "--role-arn", "arn:aws:iam::1:role/r", "--role-session-name", "s", "--registry-only", "--no-ecs-server", "dev", "--", "true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := c.Exec
+	if !c.Debug || e.Region != "eu-west-2" || !slices.Equal(e.Registry, []string{"public.ecr.aws", "us-east-1=ops"}) || e.Duration != 2*time.Hour ||
+		!e.NoSession || e.MFAToken != "123456" || e.RuntimeDir != "/dev/shm/x" || e.LockTimeout != 5*time.Second || e.MinTTL != 20*time.Minute ||
+		e.AWSTimeout != 9*time.Second || !e.Nest || !e.PTY || e.Grace != 0 || !e.Ambient || e.RoleARN != "arn:aws:iam::1:role/r" ||
+		e.RoleSessionName != "s" || !e.RegistryOnly || e.ECSServer == nil || *e.ECSServer || !slices.Equal(e.Args, []string{"dev", "--", "true"}) {
+		t.Errorf("the run's flags: %+v", e)
+	}
+	// The defaults, and the variables.
+	if c, err := parseCLI(t, "dev"); err != nil || c.Exec.MinTTL != 15*time.Minute || c.Exec.LockTimeout != 2*time.Minute || c.Exec.Grace != runner.DefaultGrace {
+		t.Errorf("av dev: %+v, %v", c.Exec, err)
+	}
+	for k, v := range map[string]string{"AV_RUNTIME_DIR": "/dev/shm/y", "AV_MIN_TTL": "30m", "AV_LOCK_TIMEOUT": "7s", "AV_AWS_TIMEOUT": "8s",
+		"AV_AMBIENT": "on", "AV_ROLE_ARN": "arn", "AV_ROLE_SESSION_NAME": "n", "AV_REGISTRY_ONLY": "1", "AV_ECS_SERVER": "on"} {
+		t.Setenv(k, v)
+	}
+	c, err = parseCLI(t, "make", "images")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e = c.Exec
+	if e.RuntimeDir != "/dev/shm/y" || e.MinTTL != 30*time.Minute || e.LockTimeout != 7*time.Second || e.AWSTimeout != 8*time.Second ||
+		!e.Ambient || e.RoleARN != "arn" || e.RoleSessionName != "n" || !e.RegistryOnly || e.ECSServer == nil || !*e.ECSServer {
+		t.Errorf("the run's variables: %+v", e)
+	}
+	// The vault's commands read AV_RUNTIME_DIR and AV_LOCK_TIMEOUT too, and no other: a
+	// run's variable that holds a bad word is not theirs to refuse.
+	t.Setenv("AV_MIN_TTL", "soon")
+	t.Setenv("AV_AMBIENT", "perhaps")
+	c, err = parseCLI(t, "list")
+	if err != nil || c.List.RuntimeDir != "/dev/shm/y" || c.List.LockTimeout != 7*time.Second {
+		t.Errorf("av list: %+v, %v", c.List, err)
+	}
+	if c, err := parseCLI(t, "doctor"); err != nil || c.Doctor.RuntimeDir != "/dev/shm/y" {
+		t.Errorf("av doctor: %+v, %v", c.Doctor, err)
+	}
+	if _, err := parseCLI(t, "dev"); err == nil || !strings.Contains(err.Error(), "AV_MIN_TTL") {
+		t.Errorf("av dev with AV_MIN_TTL=soon: %v", err)
+	}
+}
+
+// The run's values kong's types let through are usage errors in the flag's own words; no
+// other command minds them (it has no such flag).
+func TestRunValidate(t *testing.T) {
+	for argv, want := range map[string]string{
+		"--grace=-1s dev":      "--grace must not be negative",
+		"--aws-timeout=0s dev": "--aws-timeout must be more than 0",
+	} {
+		_, err := parseQuiet(t, strings.Fields(argv)...)
+		if err == nil || err.Error() != want {
+			t.Errorf("av %s: %v, want %q", argv, err, want)
+		}
+	}
+	for _, argv := range [][]string{{"list"}, {"doctor"}, {"completion", "bash"}, {}, {"dev"}} {
+		if _, err := parseQuiet(t, argv...); err != nil {
+			t.Errorf("av %q: %v", argv, err)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -107,19 +108,45 @@ func completeIfAsked(parser *kong.Kong, out io.Writer) bool {
 	return true
 }
 
-// completionModel is av's command line for posener/complete: kongplete's model of the
-// subcommands, under av's own rule for the first word.
+// completionModel is av's command line for posener/complete: kongplete's model of av's
+// own flags and its subcommands, and of the run's flags, under av's own rule for the first
+// word.
 func completionModel(parser *kong.Kong) (complete.Command, error) {
-	model, err := kongplete.Command(parser,
+	opts := []kongplete.Option{
 		kongplete.WithPredictor("profile", complete.PredictFunc(func(complete.Args) []string { return configProfiles() })),
 		kongplete.WithPredictor("dir", complete.PredictDirs("*")),
-	)
+	}
+	model, run, err := completionModels(parser, opts...)
 	if err != nil {
 		return complete.Command{}, err
 	}
 	// No Sub: posener/complete would take any word on the line for a subcommand, so
 	// `av dev -- make clear` would complete as `av clear`.
-	return complete.Command{Args: argRule{model: model, profiles: configProfiles, commands: commandsOnPath}}, nil
+	return complete.Command{Args: argRule{model: model, runFlags: run.GlobalFlags, profiles: configProfiles, commands: commandsOnPath}}, nil
+}
+
+// completionModels are kongplete's models of av (its own flags in GlobalFlags, each
+// subcommand in Sub with av's own flags added to its) and of the run (its flags in
+// GlobalFlags). kongplete leaves hidden commands out, the run among them, and models a
+// command it is given whole: the run's is the run's node, given as an application.
+func completionModels(parser *kong.Kong, opts ...kongplete.Option) (model, run complete.Command, err error) {
+	model, err = kongplete.Command(parser, opts...)
+	if err != nil {
+		return model, run, err
+	}
+	if d := parser.Model.DefaultCmd; d != nil {
+		if run, err = kongplete.Command(&kong.Kong{Model: &kong.Application{Node: d}}, opts...); err != nil {
+			return model, run, err
+		}
+	}
+	for name, sub := range model.Sub {
+		flags := complete.Flags{}
+		maps.Copy(flags, model.GlobalFlags)
+		maps.Copy(flags, sub.GlobalFlags)
+		sub.GlobalFlags = flags
+		model.Sub[name] = sub
+	}
+	return model, run, nil
 }
 
 // configProfiles are the profiles the AWS config file defines (none if it cannot be read).
@@ -135,19 +162,25 @@ func configProfiles() []string {
 	return slices.DeleteFunc(cfg.Names(), func(n string) bool { return shellWord(n) != n })
 }
 
-// argRule completes av's words as the command line reads them (splitArgs): root flags,
-// then a subcommand or a profile; after PROFILE --, a command; after the command, nothing
-// (the shell's own file names).
+// argRule completes av's words as the command line reads them (splitArgs): av's own flags
+// and the run's, then a subcommand or a profile; after PROFILE --, a command; after the
+// command, nothing (the shell's own file names). A run's flag before the first word makes
+// it a run: kong refuses it before a subcommand, which is then not offered.
 type argRule struct {
-	model    complete.Command // kongplete's: root flags in GlobalFlags, subcommands in Sub
+	model    complete.Command // kongplete's: av's own flags in GlobalFlags, subcommands in Sub
+	runFlags complete.Flags   // the run's flags, which come before PROFILE
 	profiles func() []string
 	commands func(prefix string) []string
 }
 
 func (r argRule) Predict(a complete.Args) []string {
 	words := a.Completed
-	i := 0
+	i, run := 0, false
 	for i < len(words) && strings.HasPrefix(words[i], "-") && words[i] != "--" {
+		name, _, _ := strings.Cut(words[i], "=")
+		if _, own := r.model.GlobalFlags[name]; !own {
+			run = true
+		}
 		if r.takesValue(words[i]) {
 			i++ // its value is the next word
 		}
@@ -155,7 +188,7 @@ func (r argRule) Predict(a complete.Args) []string {
 	}
 	if i > len(words) {
 		// The value of the last flag is being typed.
-		if p := r.model.GlobalFlags[a.LastCompleted]; p != nil {
+		if p := r.flag(a.LastCompleted); p != nil {
 			return p.Predict(a)
 		}
 		return nil
@@ -166,15 +199,20 @@ func (r argRule) Predict(a complete.Args) []string {
 			return r.flagNames()
 		}
 		out := r.profiles()
-		for name := range r.model.Sub {
-			out = append(out, name)
+		if !run {
+			for name := range r.model.Sub {
+				out = append(out, name)
+			}
 		}
 		slices.Sort(out)
 		return slices.Compact(out)
 	}
 	first, rest := words[i], words[i+1:]
 	if sub, ok := r.model.Sub[first]; ok {
-		return sub.Predict(complete.Args{All: a.All[i+1:], Completed: rest, Last: a.Last, LastCompleted: a.LastCompleted})
+		if run {
+			return nil // kong refuses a run's flag before a subcommand
+		}
+		return sub.Predict(r.subArgs(rest, a.Last))
 	}
 	switch {
 	case len(rest) >= 1 && rest[0] == "--":
@@ -192,23 +230,47 @@ func (r argRule) Predict(a complete.Args) []string {
 	return nil
 }
 
-// takesValue reports whether a root flag word is followed by its value ("--region X";
-// not "--region=X", nor a boolean).
-func (r argRule) takesValue(word string) bool {
-	if strings.Contains(word, "=") {
-		return false
+// subArgs are a subcommand's words for its model, without av's own flags, which take no
+// value: kongplete's model of a subcommand counts its arguments past its own flags only,
+// and `av remove --debug pr` completes PROFILE.
+func (r argRule) subArgs(completed []string, last string) complete.Args {
+	completed = slices.DeleteFunc(slices.Clone(completed), func(w string) bool {
+		_, own := r.model.GlobalFlags[w]
+		return own
+	})
+	a := complete.Args{All: append(slices.Clone(completed), last), Completed: completed, Last: last}
+	if n := len(completed); n > 0 {
+		a.LastCompleted = completed[n-1]
 	}
-	p, ok := r.model.GlobalFlags[word]
-	return ok && p != nil // a boolean's is nil (kongplete: complete.PredictNothing)
+	return a
 }
 
+// flag is the predictor of the value of a flag word before the first word, av's own or
+// the run's; nil for none or a boolean (kongplete: complete.PredictNothing, which is nil).
+func (r argRule) flag(word string) complete.Predictor {
+	if p, ok := r.model.GlobalFlags[word]; ok {
+		return p
+	}
+	return r.runFlags[word]
+}
+
+// takesValue reports whether a flag word before the first word is followed by its value
+// ("--region X"; not "--region=X", nor a boolean).
+func (r argRule) takesValue(word string) bool {
+	return !strings.Contains(word, "=") && r.flag(word) != nil
+}
+
+// flagNames are the flags that may come before the first word: av's own and the run's.
 func (r argRule) flagNames() []string {
 	var names []string
 	for name := range r.model.GlobalFlags {
 		names = append(names, name)
 	}
+	for name := range r.runFlags {
+		names = append(names, name)
+	}
 	slices.Sort(names)
-	return names
+	return slices.Compact(names)
 }
 
 // commandsOnPath lists the programs on PATH whose names start with prefix, as a shell

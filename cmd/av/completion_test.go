@@ -32,14 +32,15 @@ func argsOf(line string) complete.Args {
 func TestArgRule(t *testing.T) {
 	var cli CLI
 	parser := kong.Must(&cli, parserOptions("test")...)
-	model, err := kongplete.Command(parser,
+	model, run, err := completionModels(parser,
 		kongplete.WithPredictor("profile", complete.PredictSet("dev", "prod")),
-		kongplete.WithPredictor("dir", complete.PredictNothing))
+		kongplete.WithPredictor("dir", complete.PredictSet("/dev/shm/")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := argRule{
 		model:    model,
+		runFlags: run.GlobalFlags,
 		profiles: func() []string { return []string{"dev", "prod"} },
 		commands: func(prefix string) []string { return []string{prefix + "-cmd"} },
 	}
@@ -51,13 +52,29 @@ func TestArgRule(t *testing.T) {
 	}{
 		{line: "av ", want: []string{"dev", "prod", "add", "list", "remove", "clear", "completion"}, not: []string{"--region"}},
 		{line: "av --reg", want: []string{"--region", "--registry", "--registry-only"}, not: []string{"dev"}},
-		{line: "av --region eu-west-1 ", want: []string{"dev", "list"}},
+		{line: "av --region eu-west-1 ", want: []string{"dev"}, not: []string{"list"}},
 		{line: "av --region=eu-west-1 ", want: []string{"dev"}},
 		{line: "av --debug ", want: []string{"dev", "add"}},
 		{line: "av --region ", wantNone: true},
+		{line: "av --", want: []string{"--debug", "--pty", "--grace", "--role-arn", "--runtime-dir", "--help"}},
+		{line: "av --runtime-dir ", want: []string{"/dev/shm/"}, not: []string{"dev", "list"}},
+		{line: "av --runtime-dir=/dev/shm/x ", want: []string{"dev"}, not: []string{"list"}},
+		{line: "av --lock-timeout 5s ", want: []string{"dev"}, not: []string{"list"}},
+		{line: "av -t 123456 ", want: []string{"dev"}, not: []string{"clear"}},
+		// A run's flag before the first word makes it a run: kong refuses it before a
+		// subcommand, so none is offered, nor anything after one.
+		{line: "av --pty ", want: []string{"dev", "prod"}, not: []string{"list", "add", "completion"}},
+		{line: "av --region eu-west-1 remove ", wantNone: true},
+		{line: "av --debug remove ", want: []string{"dev", "prod"}},
 		{line: "av remove ", want: []string{"dev", "prod"}, not: []string{"add"}},
-		{line: "av remove --", want: []string{"--force", "--sessions-only"}},
+		{line: "av remove --debug p", want: []string{"prod"}},
+		{line: "av remove --", want: []string{"--force", "--sessions-only", "--runtime-dir", "--lock-timeout", "--debug"}, not: []string{"--pty", "--region", "--json"}},
+		{line: "av list --", want: []string{"--json", "--runtime-dir", "--lock-timeout", "--debug"}, not: []string{"--pty", "--grace", "--role-arn", "--region", "--registry"}},
+		{line: "av doctor --", want: []string{"--json", "--runtime-dir"}, not: []string{"--lock-timeout", "--pty"}},
+		{line: "av completion --", want: []string{"--debug"}, not: []string{"--pty", "--role-arn", "--runtime-dir", "--lock-timeout"}},
 		{line: "av completion ", want: []string{"bash", "zsh", "fish"}},
+		{line: "av add --", want: []string{"--env", "--runtime-dir"}, not: []string{"--ambient"}},
+		{line: "av clear --", want: []string{"--sessions", "--lock-timeout"}, not: []string{"--min-ttl"}},
 		{line: "av dev -- ma", want: []string{"ma-cmd"}, not: []string{"--"}},
 		{line: "av dev ma", want: []string{"ma-cmd", "--"}},
 		{line: "av dev -- make cl", wantNone: true},

@@ -4,7 +4,7 @@
 // # Layout
 //
 // cmd/av owns the command line, the wiring of the packages and the one os.Exit (main.go).
-// One file per command, each a kong struct with the flags it uses and a Run method:
+// One file per command, each a kong struct with the flags it reads and a Run method:
 //
 //   - exec.go, av's main job (`av [PROFILE --] COMMAND`), whose run reads top to bottom as
 //     four phases, each small enough to unit-test: resolve (what the words mean, and whose
@@ -19,8 +19,10 @@
 //   - doctor.go: av doctor's report;
 //   - completion.go: the shell's completion hook, and the answers av gives it.
 //
-// cli.go is the flags every command shares (the CLI struct, kong's options, the one
-// grammar of booleans). errors.go words every error and hint, and says how av exits;
+// cli.go is av's own flags (the CLI struct), the flags several commands read
+// (runtimeDirFlag, vaultFlags: each command embeds those it reads, so that kong refuses
+// the rest), kong's options and the one grammar of booleans; help.go is av --help, one
+// screen. errors.go words every error and hint, and says how av exits;
 // firstrun.go words what a new user meets first (a vault backend that does not open
 // here), words.go prints names from users' files safely, ci.go masks secrets in a
 // GitHub Actions log, examples.go ends every --help with examples. testonly*.go are the

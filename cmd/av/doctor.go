@@ -25,6 +25,14 @@ import (
 // with its fix.
 type DoctorCmd struct {
 	JSON bool `name:"json" help:"Print the report as JSON, for scripts (never a secret's value either)."`
+	runtimeDirFlag
+}
+
+// Help is shown by av doctor --help.
+func (cmd *DoctorCmd) Help() string {
+	return `Finds every registry and AWS credential kept in plain text on this machine, what each
+client reads, and whether av's vault and runtime directory work; changes nothing. Exit
+status 1 when something needs attention.`
 }
 
 // Examples end av doctor --help.
@@ -38,7 +46,7 @@ func (cmd *DoctorCmd) Examples() []string {
 
 // Run prints the report. It ends av with status 1, and no error line, when something
 // needs attention: the report says what.
-func (cmd *DoctorCmd) Run(cli *CLI, catch *runner.Catch) error {
+func (cmd *DoctorCmd) Run(catch *runner.Catch) error {
 	catch.Stop() // no child: signals do what they would do to any program
 	if p := os.Getenv(env.MarkerVar); p != "" {
 		// DOCKER_CONFIG, REGISTRY_AUTH_FILE and HELM_REGISTRY_CONFIG name av's throwaway
@@ -52,7 +60,7 @@ func (cmd *DoctorCmd) Run(cli *CLI, catch *runner.Catch) error {
 	d := diagnose(doctorFacts{
 		Checkup:    env.Check(env.CheckupOptions{}),
 		Vault:      profiles.CheckVault(profiles.VaultOptionsFromEnv()),
-		RuntimeDir: env.CheckBase(cli.RuntimeDir),
+		RuntimeDir: env.CheckBase(cmd.RuntimeDir),
 	}, home)
 	if cmd.JSON {
 		enc := json.NewEncoder(os.Stdout)

@@ -13,7 +13,7 @@ import (
 func TestHelpEndsWithExamples(t *testing.T) {
 	var cli CLI
 	probe := kong.Must(&cli, parserOptions("test")...)
-	argvs := [][]string{{"--help"}, {"--region", "eu-west-1", "--help"}}
+	argvs := [][]string{{"--help"}, {"--region", "eu-west-1", "--help"}, {"exec", "--help"}}
 	for _, c := range probe.Model.Children {
 		if !c.Hidden {
 			argvs = append(argvs, []string{c.Name, "--help"})

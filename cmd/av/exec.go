@@ -20,17 +20,55 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
-// ExecCmd is av's main job, `av [PROFILE --] COMMAND`: the default command.
+// ExecCmd is av's main job, `av [PROFILE --] COMMAND`: the default command, and the flags
+// that only it reads. kong takes them before PROFILE (`av --region eu-west-1 dev -- …`),
+// as the default command's, and refuses them for any other command.
 type ExecCmd struct {
+	Region     string        `help:"AWS region for the credentials and the ECR token, instead of the profile's." placeholder:"REGION"`
+	Duration   time.Duration `short:"d" help:"Length of the STS session (GetSessionToken or AssumeRole), as aws-vault exec --duration. Default: the profile's duration_seconds, else 1h."`
+	NoSession  bool          `short:"n" help:"Use the vault's master credentials without a GetSessionToken session, as aws-vault exec --no-session."`
+	MFAToken   string        `name:"mfa-token" short:"t" help:"The MFA code, for a profile that needs one, instead of a prompt (as aws-vault exec --mfa-token)." placeholder:"CODE"`
+	Registry   []string      `short:"r" help:"Also log in to this registry: an ECR host, public.ecr.aws, or a region; =PROFILE mints it with another profile. Repeatable; adds to av_registries in the profile." placeholder:"ENTRY[=PROFILE]"`
+	vaultFlags               // --runtime-dir, --lock-timeout
+	MinTTL     time.Duration `name:"min-ttl" env:"AV_MIN_TTL" default:"15m" help:"Use a cached ECR token only if it has more than this left, and renew a running command's token this long before it expires."`
+	AWSTimeout time.Duration `name:"aws-timeout" env:"AV_AWS_TIMEOUT" default:"${awsTimeout}" help:"How long one AWS call (STS, ECR, SSO) may take before av gives up, its retries included; each attempt gets an equal share (the SDK tries 3 times, or AWS_MAX_ATTEMPTS)."`
+	Nest       bool          `help:"Allow av to run inside another av's child."`
+	PTY        bool          `name:"pty" help:"Run COMMAND on a new pseudo-terminal, as the shell runs when there is no COMMAND (for programs that need to own a terminal)."`
+	Grace      time.Duration `default:"${grace}" help:"How long COMMAND has to exit after av passes SIGTERM on before av kills it with SIGKILL (0: never)."`
+
+	Ambient         bool   `env:"AV_AMBIENT" help:"Take the credentials from the job's own AWS identity, as the AWS SDKs find it (keys in the environment, a web identity, container or instance credentials), never from the vault: for CI. PROFILE then only names the run; its region and av_ settings in the config file still apply."`
+	RoleARN         string `name:"role-arn" env:"AV_ROLE_ARN" help:"Assume this role with the job's web identity token: GitHub Actions' OIDC token (the job needs permissions: id-token: write), else AWS_WEB_IDENTITY_TOKEN_FILE's. Implies --ambient." placeholder:"ARN"`
+	RoleSessionName string `name:"role-session-name" env:"AV_ROLE_SESSION_NAME" help:"Name of the --role-arn session. Default: AWS_ROLE_SESSION_NAME, else one naming the CI run (av-gh-RUNID-ATTEMPT on GitHub Actions)." placeholder:"NAME"`
+	RegistryOnly    bool   `name:"registry-only" env:"AV_REGISTRY_ONLY" help:"Give COMMAND the registry logins and AWS_REGION, and no AWS credentials at all, neither av's nor inherited ones (also av_registry_only = true in the profile)."`
+	ECSServer       *bool  `name:"ecs-server" negatable:"" env:"AV_ECS_SERVER" help:"Serve the AWS credentials to COMMAND from a local endpoint (the ECS container-credentials format, as aws-vault exec --ecs-server), which renews them while COMMAND runs, instead of putting keys in its environment. Default: on for the shell (no COMMAND), off for a command; also av_ecs_server = true|false in the profile. Off with --registry-only."`
+
 	Args []string `arg:"" optional:"" passthrough:"" type:"raw" help:"[PROFILE --] COMMAND [ARGS...]"`
 
+	home           home       // HOME as av found it (CLI.home)
 	testOnlyMinter ecr.Minter // a unit test's, instead of ECR's
+}
+
+// Help is shown by the run's own help, av exec --help, after the usage line.
+func (e *ExecCmd) Help() string {
+	return runDetail
+}
+
+// validate rejects what kong's types let through (CLI.Validate).
+func (e *ExecCmd) validate() error {
+	if e.Grace < 0 {
+		return fmt.Errorf("--grace must not be negative")
+	}
+	if e.AWSTimeout <= 0 {
+		return fmt.Errorf("--aws-timeout must be more than 0")
+	}
+	return nil
 }
 
 // Run runs the command with the profile's credentials and registry logins; its error
 // carries how the command ended (ended), when that is not a plain success.
 func (e *ExecCmd) Run(cli *CLI, catch *runner.Catch) (err error) {
-	ctx, sup := runner.Supervise(context.Background(), runner.Options{Grace: cli.Grace, Catch: catch})
+	e.home = cli.home
+	ctx, sup := runner.Supervise(context.Background(), runner.Options{Grace: e.Grace, Catch: catch})
 	defer sup.Close() // av exits next
 	defer func() {
 		// A panic on the main path: run's deferred cleanup has shredded the directory, and
@@ -42,7 +80,7 @@ func (e *ExecCmd) Run(cli *CLI, catch *runner.Catch) (err error) {
 		}
 	}()
 
-	status, err := e.run(ctx, cli, sup)
+	status, err := e.run(ctx, sup)
 	if f := sup.Failure(); f != nil {
 		// A panic in one of av's goroutines: the command was stopped, the files shredded.
 		return f
@@ -62,8 +100,8 @@ func (e *ExecCmd) Run(cli *CLI, catch *runner.Catch) (err error) {
 // the login (credentials and registry tokens), the files, and the command. What needs no
 // secret and no network comes first, so its failures come before any prompt or AWS call;
 // the run directory is shredded on every way out.
-func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup supervisor) (runner.Status, error) {
-	if p := os.Getenv(env.MarkerVar); p != "" && !cli.Nest {
+func (e *ExecCmd) run(ctx context.Context, sup supervisor) (runner.Status, error) {
+	if p := os.Getenv(env.MarkerVar); p != "" && !e.Nest {
 		return runner.Status{}, hinted{
 			fmt.Errorf("already running inside av (profile %q)", p),
 			"leave that shell or command first, or pass --nest to run av inside av on purpose",
@@ -75,7 +113,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup supervisor) (runner.Sta
 	if err != nil {
 		return runner.Status{}, err
 	}
-	who, err := cli.resolve(ctx, e.Args)
+	who, err := e.resolve(ctx)
 	if err != nil {
 		return runner.Status{}, err
 	}
@@ -89,7 +127,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup supervisor) (runner.Sta
 	if e.testOnlyMinter != nil {
 		minter = e.testOnlyMinter
 	}
-	in, err := cli.logIn(ctx, who, dir, user, minter)
+	in, err := e.logIn(ctx, who, dir, user, minter)
 	if err != nil {
 		return runner.Status{}, err
 	}
@@ -97,7 +135,7 @@ func (e *ExecCmd) run(ctx context.Context, cli *CLI, sup supervisor) (runner.Sta
 	if err != nil {
 		return runner.Status{}, err
 	}
-	return cli.start(ctx, sup, who, in, dir, files, user)
+	return e.start(ctx, sup, who, in, dir, files, user)
 }
 
 // supervisor runs the command and the work beside it: *runner.Supervisor.
@@ -116,36 +154,36 @@ type who struct {
 
 // resolve is the first phase: the profile the words name (the config file only), and whose
 // credentials it gives (profiles.Resolve: the vault's, or the job's own).
-func (c *CLI) resolve(ctx context.Context, args []string) (*who, error) {
+func (e *ExecCmd) resolve(ctx context.Context) (*who, error) {
 	// The user's files may sit on a hung NFS or FUSE mount: reading them must not make av
 	// deaf to Ctrl-C and SIGTERM (ctx ends with them).
 	cfg, err := interruptible(ctx, profiles.LoadConfig)
 	if err != nil {
 		return nil, err
 	}
-	inv := splitArgs(args, cfg.Has, os.Getenv("AWS_PROFILE"))
+	inv := splitArgs(e.Args, cfg.Has, os.Getenv("AWS_PROFILE"))
 	// AWS_PROFILE is consumed here, as aws-vault exec consumes it: the child never gets it,
 	// and the SDK's LoadDefaultConfig, which profiles gives no config file, fails on any
 	// AWS_PROFILE it cannot find there; no option of the SDK's turns that off.
 	os.Unsetenv("AWS_PROFILE")
 	log.Printf("profile %q, command %q", inv.Profile, firstWord(inv.Command))
-	base, err := env.Base(c.RuntimeDir)
+	base, err := env.Base(e.RuntimeDir)
 	if err != nil {
 		return nil, err
 	}
 	run, err := profiles.Resolve(ctx, cfg, profiles.RunOptions{
 		Profile: inv.Profile,
 		Named:   inv.Named,
-		Ambient: c.Ambient || c.RoleARN != "",
+		Ambient: e.Ambient || e.RoleARN != "",
 		// ctx ends the vault's prompts too: Ctrl-C at the passphrase prompt stops av at once.
 		OpenVault: func(ctx context.Context) (*profiles.Vault, error) {
-			return c.openVault(ctx, vaultSetup{Fallback: func() (string, error) { return base, nil }})
+			return e.openVault(ctx, vaultSetup{Fallback: func() (string, error) { return base, nil }})
 		},
 		Job: profiles.AmbientOptions{
-			Region: c.Region, RoleARN: c.RoleARN, SessionName: c.RoleSessionName, Duration: c.Duration,
-			CacheDir: base, LockTimeout: c.LockTimeout, AWSTimeout: c.AWSTimeout,
+			Region: e.Region, RoleARN: e.RoleARN, SessionName: e.RoleSessionName, Duration: e.Duration,
+			CacheDir: base, LockTimeout: e.LockTimeout, AWSTimeout: e.AWSTimeout,
 		},
-		Lookup: profiles.Options{Region: c.Region, Duration: c.Duration, NoSession: c.NoSession, MFAToken: c.MFAToken, AWSTimeout: c.AWSTimeout},
+		Lookup: profiles.Options{Region: e.Region, Duration: e.Duration, NoSession: e.NoSession, MFAToken: e.MFAToken, AWSTimeout: e.AWSTimeout},
 	})
 	var unknown *profiles.UnknownProfileError
 	if errors.As(err, &unknown) && !inv.Explicit {
@@ -193,9 +231,9 @@ type login struct {
 
 // logIn is the second phase: what the run logs in to, then the profile's credentials and
 // the registry tokens, both from the vault's caches when fresh.
-func (c *CLI) logIn(ctx context.Context, w *who, dir *env.Dir, user env.UserFiles, minter ecr.Minter) (*login, error) {
+func (e *ExecCmd) logIn(ctx context.Context, w *who, dir *env.Dir, user env.UserFiles, minter ecr.Minter) (*login, error) {
 	run := w.run.Profile
-	specs, err := registries(w.cfg, run, c.Registry)
+	specs, err := registries(w.cfg, run, e.Registry)
 	if err != nil {
 		return nil, err
 	}
@@ -204,16 +242,16 @@ func (c *CLI) logIn(ctx context.Context, w *who, dir *env.Dir, user env.UserFile
 		return nil, err
 	}
 	in := &login{}
-	if in.registryOnly, err = c.registryOnly(w.cfg, run.Name); err != nil {
+	if in.registryOnly, err = e.registryOnly(w.cfg, run.Name); err != nil {
 		return nil, err
 	}
-	if in.endpoint, err = c.endpointOn(w.cfg, run.Name, len(w.inv.Command) == 0, in.registryOnly); err != nil {
+	if in.endpoint, err = e.endpointOn(w.cfg, run.Name, len(w.inv.Command) == 0, in.registryOnly); err != nil {
 		return nil, err
 	}
 	if in.sess, err = run.Credentials(ctx, profiles.CredentialsOptions{}); err != nil {
 		return nil, err
 	}
-	in.cache = &ecr.TokenCache{Store: ecr.VaultStore(w.run.Vault), Minter: minter, MinTTL: c.MinTTL}
+	in.cache = &ecr.TokenCache{Store: ecr.VaultStore(w.run.Vault), Minter: minter, MinTTL: e.MinTTL}
 	in.req = ecr.TokenRequest{Specs: specs, Identity: identities(w.run.Lookup)}
 	if in.tokens, err = in.cache.Get(ctx, in.req); err != nil {
 		return nil, err
@@ -250,7 +288,7 @@ func writeFiles(ctx context.Context, dir *env.Dir, in *login, user env.UserFiles
 // it gets one, and the renewal of its files beside it, until it ends; then a `docker
 // context use` it made is kept in the user's config (the rest of docker's state is in the
 // user's directory already, linked in).
-func (c *CLI) start(ctx context.Context, sup supervisor, w *who, in *login, dir *env.Dir, files env.Files, user env.UserFiles) (runner.Status, error) {
+func (e *ExecCmd) start(ctx context.Context, sup supervisor, w *who, in *login, dir *env.Dir, files env.Files, user env.UserFiles) (runner.Status, error) {
 	run := w.run.Profile
 	child := env.Child{Profile: run.Name, Region: run.Region, Credentials: in.sess.Credentials, Files: files, RegistryOnly: in.registryOnly,
 		Platform: platformCredentials(w.cfg, run)}
@@ -262,7 +300,7 @@ func (c *CLI) start(ctx context.Context, sup supervisor, w *who, in *login, dir 
 	// put the very secrets in it.
 	masks := ciMasks(os.Getenv, os.Stderr)
 	if in.endpoint {
-		srv, err := c.serveCredentials(sup, run, masks)
+		srv, err := e.serveCredentials(sup, run, masks)
 		if err != nil {
 			return runner.Status{}, err
 		}
@@ -270,14 +308,14 @@ func (c *CLI) start(ctx context.Context, sup supervisor, w *who, in *login, dir 
 		child.Endpoint = srv
 	}
 	masks.add(in.tokens.Logins, child.HandedCredentials())
-	command := c.command(w.inv, child, dir)
+	command := e.command(w.inv, child, dir)
 	if len(w.inv.Command) == 0 {
 		warnStartupFiles(os.Stderr, run.Name)
 	}
 	req := in.req
 	req.NoPrompt = true // the command has the terminal
 	masks.started()
-	stopRenewal := renew(ctx, sup, in.cache, req, files, in.tokens.Expires, c.MinTTL, masks)
+	stopRenewal := renew(ctx, sup, in.cache, req, files, in.tokens.Expires, e.MinTTL, masks)
 	status, err := sup.Run(command)
 	stopRenewal()
 	if kerr := files.KeepCurrentContext(user); kerr != nil {
@@ -318,16 +356,16 @@ func platformCredentials(cfg *profiles.Config, run *profiles.Profile) bool {
 
 // command is what the runner starts: the words after the profile, else the user's shell on
 // a pty of its own when av has a terminal.
-func (c *CLI) command(inv invocation, child env.Child, dir *env.Dir) runner.Command {
+func (e *ExecCmd) command(inv invocation, child env.Child, dir *env.Dir) runner.Command {
 	// The command's processes hold the directory's lock: no sweep takes it while they live.
-	command := runner.Command{Env: c.home.environ(child.Environ(os.Environ())), ExtraFiles: []*os.File{dir.Lock()}}
+	command := runner.Command{Env: e.home.environ(child.Environ(os.Environ())), ExtraFiles: []*os.File{dir.Lock()}}
 	switch {
 	case len(inv.Command) == 0:
 		command.Name, command.PTY = defaultShell(), runner.PTYIfTerminal
 	default:
 		command.Name, command.Args = inv.Command[0], inv.Command[1:]
 	}
-	if c.PTY {
+	if e.PTY {
 		command.PTY = runner.AlwaysPTY
 	}
 	return command
@@ -336,11 +374,11 @@ func (c *CLI) command(inv invocation, child env.Child, dir *env.Dir) runner.Comm
 // serveCredentials starts av's credential endpoint for the profile: the vault guards itself,
 // so the endpoint and the token renewal share it. A panic in it stops the command, as any
 // of av's panics does: it is raised again on the supervisor's watch.
-func (c *CLI) serveCredentials(sup supervisor, run *profiles.Profile, masks *masker) (*env.CredentialServer, error) {
+func (e *ExecCmd) serveCredentials(sup supervisor, run *profiles.Profile, masks *masker) (*env.CredentialServer, error) {
 	warn := endpointWarnings(run.Name)
 	srv, err := env.StartCredentialServer(env.ServerOptions{
 		Source:  run,
-		Timeout: c.AWSTimeout + c.LockTimeout,
+		Timeout: e.AWSTimeout + e.LockTimeout,
 		Served: func(cr aws.Credentials) {
 			masks.add(nil, []string{cr.AccessKeyID, cr.SecretAccessKey, cr.SessionToken})
 			warn(nil)
@@ -391,6 +429,13 @@ func renew(ctx context.Context, sup supervisor, cache *ecr.TokenCache, req ecr.T
 	}
 }
 
+// registryOnly is --registry-only (AV_REGISTRY_ONLY), or else the profile's
+// av_registry_only. The key is read either way: a word it does not know is an error.
+func (e *ExecCmd) registryOnly(cfg *profiles.Config, profile string) (bool, error) {
+	fromConfig, _, err := cfg.AVBool(profile, "av_registry_only")
+	return e.RegistryOnly || fromConfig, err
+}
+
 // endpointOn decides whether the command gets the credential endpoint instead of keys:
 // --ecs-server or AV_ECS_SERVER, else av_ecs_server in the profile, else on for the shell
 // (kept open all day, it outlives any session) and off for a command (tools that read
@@ -400,7 +445,7 @@ func renew(ctx context.Context, sup supervisor, cache *ecr.TokenCache, req ecr.T
 // The SDKs read the shared files' [default] profile before the endpoint: where that holds
 // credentials, the command would silently run as someone else. Asked for, that is an
 // error; by default, the shell gets keys instead, with a warning.
-func (c *CLI) endpointOn(cfg *profiles.Config, profile string, shell, registryOnly bool) (bool, error) {
+func (e *ExecCmd) endpointOn(cfg *profiles.Config, profile string, shell, registryOnly bool) (bool, error) {
 	on, asked := shell, ""
 	v, set, err := cfg.AVBool(profile, "av_ecs_server")
 	if err != nil {
@@ -409,8 +454,8 @@ func (c *CLI) endpointOn(cfg *profiles.Config, profile string, shell, registryOn
 	if set {
 		on, asked = v, "av_ecs_server in profile "+strconv.Quote(profile)
 	}
-	if c.ECSServer != nil {
-		on, asked = *c.ECSServer, "--ecs-server"
+	if e.ECSServer != nil {
+		on, asked = *e.ECSServer, "--ecs-server"
 	}
 	if on && registryOnly {
 		log.Printf("registry only: no credential endpoint")
@@ -508,36 +553,6 @@ func splitArgs(args []string, isProfile func(string) bool, envProfile string) in
 		return invocation{Profile: "default", Command: args}
 	}
 	return invocation{Profile: envProfile, Named: true, Command: args}
-}
-
-// vaultSetup is how a command opens the vault, beyond the environment's settings.
-type vaultSetup struct {
-	// Fallback gives where the vault's lock goes when the user's lock directory cannot be
-	// had; nil, or "", for nowhere.
-	Fallback func() (string, error)
-	// Create: a file vault that does not exist yet is made by its first write (av add).
-	Create bool
-}
-
-// openVault opens aws-vault's vault, with its lock where profiles places it: beside a file
-// vault, else in the user's lock directory (env.LockDir), else, only if even that cannot
-// be had, in s.Fallback's directory.
-func (c *CLI) openVault(ctx context.Context, s vaultSetup) (*profiles.Vault, error) {
-	o := profiles.VaultOptionsFromEnv()
-	o.Create = s.Create
-	o.LockTimeout = c.LockTimeout
-	o.Lock = &profiles.LockPlaces{UserDir: env.LockDir, Fallback: s.Fallback}
-	return profiles.OpenVault(ctx, o)
-}
-
-// runtimeDirFallback is, for av's own commands (which make no run directory), the
-// directory --runtime-dir names, checked, as the place for the vault's lock; "" without
-// --runtime-dir.
-func (c *CLI) runtimeDirFallback() (string, error) {
-	if c.RuntimeDir == "" {
-		return "", nil
-	}
-	return env.Base(c.RuntimeDir)
 }
 
 // identities turns profiles into what the token cache mints for.

@@ -124,12 +124,12 @@ func TestWordsKeepTheirBytes(t *testing.T) {
 	if want := []string{"dev", "--", "cat", latin1}; !reflect.DeepEqual(cli.Exec.Args, want) {
 		t.Errorf("words = %q, want %q", cli.Exec.Args, want)
 	}
-	if cli.RuntimeDir != "/tmp/\xe9" {
-		t.Errorf("--runtime-dir = %q, want %q", cli.RuntimeDir, "/tmp/\xe9")
+	if cli.Exec.RuntimeDir != "/tmp/\xe9" {
+		t.Errorf("--runtime-dir = %q, want %q", cli.Exec.RuntimeDir, "/tmp/\xe9")
 	}
 	t.Setenv("AV_RUNTIME_DIR", "/tmp/\xe9\xe9")
-	if cli, ok := parseExecArgs(t, []string{"true"}); !ok || cli.RuntimeDir != "/tmp/\xe9\xe9" {
-		t.Errorf("AV_RUNTIME_DIR: --runtime-dir = %q (parsed: %v), want %q", cli.RuntimeDir, ok, "/tmp/\xe9\xe9")
+	if cli, ok := parseExecArgs(t, []string{"true"}); !ok || cli.Exec.RuntimeDir != "/tmp/\xe9\xe9" {
+		t.Errorf("AV_RUNTIME_DIR: --runtime-dir = %q (parsed: %v), want %q", cli.Exec.RuntimeDir, ok, "/tmp/\xe9\xe9")
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 // ListCmd is `av list`, as `aws-vault list`, with av's registry tokens.
 type ListCmd struct {
 	JSON bool `name:"json" help:"Print JSON for scripts instead of a table."`
+	vaultFlags
 }
 
 // Help is shown by av list --help.
@@ -58,8 +59,8 @@ type cachedJSON struct {
 }
 
 // Run prints the profiles.
-func (cmd *ListCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) error {
-	cfg, vault, err := cli.openForCommand("list", catch, kctx)
+func (cmd *ListCmd) Run(catch *runner.Catch, kctx *kong.Context) error {
+	cfg, vault, err := cmd.openForCommand("list", catch, kctx)
 	if err != nil {
 		return err
 	}

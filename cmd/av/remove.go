@@ -17,6 +17,7 @@ type RemoveCmd struct {
 	Profile      string `arg:"" help:"The profile to remove from the vault." predictor:"profile"`
 	Force        bool   `short:"f" help:"Remove without asking."`
 	SessionsOnly bool   `name:"sessions-only" short:"s" help:"Keep the keys: remove only the cached sessions, SSO login and registry tokens."`
+	vaultFlags
 }
 
 // Help is shown by av remove --help.
@@ -38,7 +39,7 @@ func (cmd *RemoveCmd) Examples() []string {
 }
 
 // Run removes the profile from the vault.
-func (cmd *RemoveCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) error {
+func (cmd *RemoveCmd) Run(catch *runner.Catch, kctx *kong.Context) error {
 	if err := refuseCommand("remove", kctx); err != nil {
 		return err
 	}
@@ -47,7 +48,7 @@ func (cmd *RemoveCmd) Run(cli *CLI, catch *runner.Catch, kctx *kong.Context) err
 		return err
 	}
 	return withPrompts(catch, func(ctx context.Context) error {
-		vault, err := cli.openVault(ctx, vaultSetup{Fallback: cli.runtimeDirFallback})
+		vault, err := cmd.openVault(ctx, vaultSetup{Fallback: cmd.runtimeDirFallback})
 		if err != nil {
 			return err
 		}

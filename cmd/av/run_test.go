@@ -62,8 +62,9 @@ func (s *fakeSupervisor) Run(c runner.Command) (runner.Status, error) {
 func (s *fakeSupervisor) Go(_ string, fn func()) { go fn() }
 
 // runSetup is a laptop: a config file with profile dev, a file vault holding dev's keys, a
-// private runtime directory. It returns the CLI and that directory.
-func runSetup(t *testing.T) (*CLI, string) {
+// private runtime directory. It returns the run's flags (an ExecCmd without words) and that
+// directory.
+func runSetup(t *testing.T) (*ExecCmd, string) {
 	t.Helper()
 	setupLogging(false)
 	home := t.TempDir()
@@ -101,18 +102,19 @@ func runSetup(t *testing.T) (*CLI, string) {
 	t.Cleanup(func() { os.RemoveAll(rt) })
 	os.Chmod(rt, 0o700)
 	ecsOff := false
-	return &CLI{NoSession: true, RuntimeDir: rt, MinTTL: 15 * time.Minute, LockTimeout: time.Minute, AWSTimeout: time.Minute, ECSServer: &ecsOff}, rt
+	return &ExecCmd{NoSession: true, vaultFlags: vaultFlags{runtimeDirFlag: runtimeDirFlag{RuntimeDir: rt}, LockTimeout: time.Minute},
+		MinTTL: 15 * time.Minute, AWSTimeout: time.Minute, ECSServer: &ecsOff}, rt
 }
 
 // TestRunPhases runs av's whole flow in-process, with the vault, the files and the
 // directory for real, ECR and the command faked: the command sees a DOCKER_CONFIG with the
 // minted login and the profile's keys, its status comes back, and the run directory is gone.
 func TestRunPhases(t *testing.T) {
-	cli, rt := runSetup(t)
+	e, rt := runSetup(t)
 	minter := &fakeMinter{}
 	sup := &fakeSupervisor{t: t, status: runner.Status{Code: 3}}
-	e := &ExecCmd{Args: []string{"dev", "--", "make", "images"}, testOnlyMinter: minter}
-	status, err := e.run(context.Background(), cli, sup)
+	e.Args, e.testOnlyMinter = []string{"dev", "--", "make", "images"}, minter
+	status, err := e.run(context.Background(), sup)
 	if err != nil || status.Code != 3 {
 		t.Fatalf("run = %+v, %v; want the command's status 3", status, err)
 	}
@@ -142,7 +144,7 @@ func TestRunPhases(t *testing.T) {
 
 	// A warm run: the token comes from the vault, ECR is not asked again.
 	t.Setenv(profiles.PassphraseVar, "test-passphrase") // each run takes it out of the environment
-	if _, err := e.run(context.Background(), cli, &fakeSupervisor{t: t}); err != nil || minter.calls.Load() != 1 {
+	if _, err := e.run(context.Background(), &fakeSupervisor{t: t}); err != nil || minter.calls.Load() != 1 {
 		t.Errorf("a warm run: %v, %d mints in all; want 1", err, minter.calls.Load())
 	}
 }
@@ -150,7 +152,7 @@ func TestRunPhases(t *testing.T) {
 // TestRunFailsCleanly: a failure in each phase ends the run with av's error, before the
 // command, and leaves no run directory behind.
 func TestRunFailsCleanly(t *testing.T) {
-	cli, rt := runSetup(t)
+	flags, rt := runSetup(t)
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -162,13 +164,14 @@ func TestRunFailsCleanly(t *testing.T) {
 		{"log in: a registry entry that is not one", []string{"dev", "--", "true"}, &fakeMinter{}, "--registry"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := *cli
+			e := *flags
+			e.Args, e.testOnlyMinter = tc.args, tc.minter
 			if strings.Contains(tc.name, "registry entry") {
-				c.Registry = []string{"https://"}
+				e.Registry = []string{"https://"}
 			}
 			sup := &fakeSupervisor{t: t}
 			t.Setenv(profiles.PassphraseVar, "test-passphrase")
-			_, err := (&ExecCmd{Args: tc.args, testOnlyMinter: tc.minter}).run(context.Background(), &c, sup)
+			_, err := e.run(context.Background(), sup)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("run: %v, want an error with %q", err, tc.want)
 			}
@@ -182,7 +185,9 @@ func TestRunFailsCleanly(t *testing.T) {
 	}
 	// Inside another av's command: refused at once.
 	t.Setenv(env.MarkerVar, "prod")
-	if _, err := (&ExecCmd{Args: []string{"dev", "--", "true"}}).run(context.Background(), cli, &fakeSupervisor{t: t}); err == nil || !strings.Contains(err.Error(), "already running inside av") {
+	e := *flags
+	e.Args = []string{"dev", "--", "true"}
+	if _, err := e.run(context.Background(), &fakeSupervisor{t: t}); err == nil || !strings.Contains(err.Error(), "already running inside av") {
 		t.Errorf("nested: %v", err)
 	}
 }

@@ -6,18 +6,20 @@ import (
 	"slices"
 
 	"github.com/alecthomas/kong"
+	"github.com/av-cli/av/env"
 	"github.com/av-cli/av/profiles"
 	"github.com/av-cli/av/runner"
 )
 
-// What `av add`, `av clear`, `av list` and `av remove` share.
+// What `av add`, `av clear`, `av list` and `av remove` share, and how every command that
+// opens the vault (the run too) opens it.
 
 // openForCommand begins av's own commands that write nothing of a run and start no
 // command (clear, list): signals do what they would do to any program (there is no child
 // to pass them to, nor a file to remove); then it refuses `-- COMMAND`, reads the config
 // file and opens the vault, whose lock goes where --runtime-dir says, as there is no run
 // directory.
-func (c *CLI) openForCommand(name string, catch *runner.Catch, kctx *kong.Context) (*profiles.Config, *profiles.Vault, error) {
+func (f *vaultFlags) openForCommand(name string, catch *runner.Catch, kctx *kong.Context) (*profiles.Config, *profiles.Vault, error) {
 	catch.Stop()
 	if err := refuseCommand(name, kctx); err != nil {
 		return nil, nil, err
@@ -26,7 +28,7 @@ func (c *CLI) openForCommand(name string, catch *runner.Catch, kctx *kong.Contex
 	if err != nil {
 		return nil, nil, err
 	}
-	vault, err := c.openVault(context.Background(), vaultSetup{Fallback: c.runtimeDirFallback})
+	vault, err := f.openVault(context.Background(), vaultSetup{Fallback: f.runtimeDirFallback})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -57,4 +59,34 @@ func withPrompts(catch *runner.Catch, fn func(ctx context.Context) error) error 
 		return ended{runner.Status{Signal: sig}}
 	}
 	return err
+}
+
+// vaultSetup is how a command opens the vault, beyond the environment's settings.
+type vaultSetup struct {
+	// Fallback gives where the vault's lock goes when the user's lock directory cannot be
+	// had; nil, or "", for nowhere.
+	Fallback func() (string, error)
+	// Create: a file vault that does not exist yet is made by its first write (av add).
+	Create bool
+}
+
+// openVault opens aws-vault's vault, with its lock where profiles places it: beside a file
+// vault, else in the user's lock directory (env.LockDir), else, only if even that cannot
+// be had, in s.Fallback's directory.
+func (f *vaultFlags) openVault(ctx context.Context, s vaultSetup) (*profiles.Vault, error) {
+	o := profiles.VaultOptionsFromEnv()
+	o.Create = s.Create
+	o.LockTimeout = f.LockTimeout
+	o.Lock = &profiles.LockPlaces{UserDir: env.LockDir, Fallback: s.Fallback}
+	return profiles.OpenVault(ctx, o)
+}
+
+// runtimeDirFallback is, for av's own commands (which make no run directory), the
+// directory --runtime-dir names, checked, as the place for the vault's lock; "" without
+// --runtime-dir.
+func (f *runtimeDirFlag) runtimeDirFallback() (string, error) {
+	if f.RuntimeDir == "" {
+		return "", nil
+	}
+	return env.Base(f.RuntimeDir)
 }
