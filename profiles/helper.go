@@ -7,11 +7,13 @@ import (
 	"log"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 )
 
 // MFAProcessTimeout bounds an mfa_process: it may wait for a person (a code from a phone,
@@ -54,11 +56,17 @@ type helper struct {
 // holding its stdout holds av a second at most. aws-vault runs them with exec.Command and
 // no context.
 //
-// A helper that may need the terminal (a prompt, gpg's pinentry) keeps it: where av is in
-// the terminal's foreground, the helper stays in av's process group (and only it is
-// killed); elsewhere it leads a group of its own, and the whole group is killed.
+// A helper that may need the terminal (a prompt, gpg's pinentry) keeps it, as a shell
+// gives its foreground job the terminal (see terminalHelper): where av is in its
+// terminal's foreground, the helper leads a process group of its own, made the terminal's
+// foreground, so that the whole group can be killed and the keys reach it alone; once it
+// ends, av takes the terminal back. Where av has a terminal but is in the background, the
+// helper stays in av's group, the shell's job, so that one that reads the terminal stops
+// with the job and `fg` gives it the terminal (only the helper is killed then). Without a
+// terminal it leads a group of its own.
 func (h helper) run(ctx context.Context) (string, error) {
 	what, profile, bound := h.what, h.profile, h.bound
+	runCtx := ctx
 	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", h.process)
@@ -67,17 +75,36 @@ func (h helper) run(ctx context.Context) (string, error) {
 	out := &CappedWriter{Limit: maxHelperOutput, Over: cancel}
 	cmd.Stdout = out
 	cmd.WaitDelay = helperWaitDelay
-	switch {
+	killGroup := func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
+	var fg *terminalHelper
+	switch tty, front := controllingTerminal(); {
 	case h.noTerminal:
 		cmd.Stdin = nil // /dev/null
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-		cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
-	case !inTerminalForeground():
+		cmd.Cancel = killGroup
+	case tty != nil && front:
+		fg = newTerminalHelper(tty)
+		defer fg.close()
+		cmd.SysProcAttr = &syscall.SysProcAttr{Foreground: true, Ctty: fg.fd}
+		cmd.Cancel = killGroup
+	case tty != nil:
+		tty.Close()
+	default:
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
+		cmd.Cancel = killGroup
 	}
 	log.Printf("profile %q: running its %s", profile, what)
 	err := cmd.Run()
+	if fg != nil {
+		if err := fg.end(cmd); err != nil {
+			return "", err
+		}
+		if sig := fg.keyed(cmd); sig != 0 {
+			// The terminal sent Ctrl-C (or Ctrl-\) to the helper's group alone: it is
+			// av's too, as it would be at av's own prompt.
+			return "", raiseOwn(runCtx, sig)
+		}
+	}
 	switch {
 	case out.Exceeded:
 		return "", fmt.Errorf("profile %q: its %s printed more than %d KiB: av stopped it", profile, what, maxHelperOutput>>10)
@@ -91,22 +118,82 @@ func (h helper) run(ctx context.Context) (string, error) {
 	return strings.TrimSpace(string(out.Bytes())), nil
 }
 
-// inTerminalForeground reports whether av has a controlling terminal (/dev/tty, whatever
-// its stdin is: `av dev -- cmd </dev/null` in a terminal still has one) whose foreground
-// process group is av's: a helper that reads it (`read code </dev/tty`) must stay there.
-func inTerminalForeground() bool {
-	tty, err := os.OpenFile("/dev/tty", os.O_RDONLY|unix.O_NOCTTY, 0)
+// controllingTerminal opens av's controlling terminal (/dev/tty, whatever its stdin is:
+// `av dev -- cmd </dev/null` in a terminal still has one), and says whether av's process
+// group is its foreground; nil without one.
+func controllingTerminal() (tty *os.File, front bool) {
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return false
+		return nil, false
 	}
-	defer tty.Close()
-	sc, err := tty.SyscallConn()
+	pgrp, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCGPGRP)
+	return tty, err == nil && pgrp == unix.Getpgrp()
+}
+
+// terminalHelper is the terminal a helper is given as its foreground, and what av needs to
+// take it back.
+type terminalHelper struct {
+	tty   *os.File
+	fd    int
+	found *term.State // the terminal's settings before the helper ran
+}
+
+func newTerminalHelper(tty *os.File) *terminalHelper {
+	t := &terminalHelper{tty: tty, fd: int(tty.Fd())}
+	t.found, _ = term.GetState(t.fd)
+	return t
+}
+
+func (t *terminalHelper) close() { t.tty.Close() }
+
+// end takes the terminal back once the helper has ended, as a shell does from its
+// foreground job: what the helper left in its group is killed if it did not end well (a
+// process that ignores SIGINT, a prompt's child), av's group is made the foreground again
+// (SIGTTOU ignored meanwhile: av is in the background until then), and the terminal's
+// settings are put back if the helper was killed (a prompt with its echo off).
+func (t *terminalHelper) end(cmd *exec.Cmd) error {
+	ps := cmd.ProcessState
+	if ps == nil {
+		return nil
+	}
+	ws, _ := ps.Sys().(syscall.WaitStatus)
+	if !ps.Success() {
+		_ = unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
+	}
+	signal.Ignore(unix.SIGTTOU)
+	err := unix.IoctlSetPointerInt(t.fd, unix.TIOCSPGRP, unix.Getpgrp())
+	if ws.Signaled() && t.found != nil {
+		_ = term.Restore(t.fd, t.found)
+	}
+	signal.Reset(unix.SIGTTOU)
 	if err != nil {
-		return false
+		return fmt.Errorf("taking the terminal back from a helper: %w", err)
 	}
-	pgrp, ioErr := 0, error(nil)
-	if err := sc.Control(func(fd uintptr) { pgrp, ioErr = unix.IoctlGetInt(int(fd), unix.TIOCGPGRP) }); err != nil {
-		return false
+	return nil
+}
+
+// keyed returns the signal that killed the helper if the terminal sends it from a key
+// (SIGINT, SIGQUIT), else 0.
+func (t *terminalHelper) keyed(cmd *exec.Cmd) syscall.Signal {
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return 0
 	}
-	return ioErr == nil && pgrp == unix.Getpgrp()
+	if sig := ws.Signal(); sig == unix.SIGINT || sig == unix.SIGQUIT {
+		return sig
+	}
+	return 0
+}
+
+// raiseOwn sends sig to av itself, as the key would have had av been in the foreground,
+// and returns once ctx has ended with it (the run's supervisor catches it and ends ctx),
+// or after a moment if nothing catches it.
+func raiseOwn(ctx context.Context, sig syscall.Signal) error {
+	_ = unix.Kill(unix.Getpid(), sig)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Second):
+		return fmt.Errorf("interrupted (%s)", unix.SignalName(sig))
+	}
 }
