@@ -151,8 +151,6 @@ func (v *Vault) ReadyToWrite(ctx context.Context) error {
 	switch {
 	case err == nil, errors.Is(err, ErrDamagedItem), errors.Is(err, keyring.ErrKeyNotFound):
 		return nil
-	case errors.Is(err, ErrVaultLocked):
-		return ErrVaultLocked
 	}
 	return err
 }

@@ -599,10 +599,22 @@ func isCacheItem(key string) bool {
 type ItemError struct {
 	Key     string
 	Profile string // for a profile's master credentials: the profile
-	Err     error
+	// Vault names a file vault ("the file vault DIR"), whose own errors (a wrong
+	// passphrase, a damaged item) do not; "" for the other backends, whose errors do.
+	Vault string
+	Err   error
 }
 
-func (e *ItemError) Error() string { return fmt.Sprintf("vault item %q: %v", e.Key, e.Err) }
+func (e *ItemError) Error() string {
+	switch {
+	case e.Vault == "":
+		return fmt.Sprintf("vault item %q: %v", e.Key, e.Err)
+	case errors.Is(e.Err, ErrVaultLocked):
+		return fmt.Sprintf("cannot decrypt item %q of %s: wrong passphrase or a damaged item", e.Key, e.Vault)
+	}
+	return fmt.Sprintf("item %q of %s: %v", e.Key, e.Vault, e.Err)
+}
+
 func (e *ItemError) Unwrap() error { return e.Err }
 
 func (v *Vault) itemError(key string, err error) error {
@@ -610,11 +622,24 @@ func (v *Vault) itemError(key string, err error) error {
 	if errors.As(err, &ie) {
 		return err
 	}
-	e := &ItemError{Key: key, Err: err}
+	e := &ItemError{Key: key, Vault: v.fileVaultName(), Err: err}
 	if isMasterItem(key) {
 		e.Profile = key
 	}
 	return e
+}
+
+// fileVaultName names a file vault in an error, "" for another backend.
+func (v *Vault) fileVaultName() string {
+	switch {
+	case v.ambientCache:
+		return "the job's credential cache " + v.fileDir
+	case v.fileDir != "":
+		return "the file vault " + v.fileDir
+	case v.pendingDir != "":
+		return "the file vault " + v.pendingDir
+	}
+	return ""
 }
 
 func (v *Vault) set(item keyring.Item) error {
@@ -746,9 +771,21 @@ func (v *Vault) filePassphrase(message string) (string, error) {
 	defer v.mu.Unlock()
 	if !v.hasPassphrase {
 		v.passphrase, v.passphraseErr = filePassphrase(v.ctx, message)
+		if errors.Is(v.passphraseErr, ErrNoTTY) {
+			// Named: the error reaches the user through aws-vault and the SDK, which do not.
+			v.passphraseErr = &NoPassphraseError{Vault: v.fileVaultName()}
+		}
 		v.hasPassphrase = true
 	}
 	return v.passphrase, v.passphraseErr
+}
+
+// NoPassphraseError says a file vault needs its passphrase, and there is no terminal to
+// ask on and none in the environment.
+type NoPassphraseError struct{ Vault string }
+
+func (e *NoPassphraseError) Error() string {
+	return fmt.Sprintf("%s needs its passphrase, and there is no terminal to ask on: set %s", cmp.Or(e.Vault, "the vault"), PassphraseVar)
 }
 
 // passphraseError is why the file backend's passphrase could not be had, if it was asked
@@ -767,7 +804,7 @@ func filePassphrase(ctx context.Context, message string) (string, error) {
 	p, err := readFromTTY(ctx, message+": ", echoOff)
 	switch {
 	case errors.Is(err, ErrNoTTY):
-		return "", fmt.Errorf("the vault needs a passphrase and there is no terminal to ask on: set %s", PassphraseVar)
+		return "", err
 	case err != nil:
 		return "", fmt.Errorf("reading the vault passphrase: %w", err)
 	}
@@ -794,4 +831,24 @@ func orDefaultDuration(v, def time.Duration) time.Duration {
 		return def
 	}
 	return v
+}
+
+// vaultCause is err's cause when that is v's own (an item it could not read, a passphrase
+// it could not have): the STS call around it was never sent, since its keys were what the
+// vault could not give, and the SDK's "calling STS …: operation error STS: GetSessionToken,
+// get identity: get credentials:" would blame AWS.
+func vaultCause(err error, v *Vault) error {
+	var item *ItemError
+	var nopass *NoPassphraseError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &item):
+		return item
+	case errors.As(err, &nopass):
+		return nopass
+	case v.passphraseError() != nil && errors.Is(err, v.passphraseError()):
+		return v.passphraseError()
+	}
+	return err
 }
