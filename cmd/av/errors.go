@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 
 	"github.com/av-cli/av/env"
 	"github.com/av-cli/av/profiles"
@@ -148,6 +149,20 @@ func withHint(err error) error {
 		return hinted{err, "set AV_RUNTIME_DIR (or --runtime-dir) to a directory only you can read, mode 0700; av will not write tokens to disk on its own"}
 	}
 	return err
+}
+
+// notFoundHint is the fix for a command not found where av took the first word for the
+// command (it names no profile): a typo of a profile's name, when it is near one (profile),
+// with the line that runs the rest with it; else how to name a profile.
+func notFoundHint(command []string, profile string) string {
+	if profile == "" {
+		return fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command[0], shellWord(command[0]))
+	}
+	words := []string{"av", shellWord(profile)}
+	for _, w := range command[1:] {
+		words = append(words, shellWord(w))
+	}
+	return fmt.Sprintf("did you mean `%s`?", strings.Join(words, " "))
 }
 
 // runtimeDirHint shows how to give av a memory-backed directory where the system has

@@ -110,3 +110,20 @@ func TestRuntimeDirHint(t *testing.T) {
 		t.Errorf("no platform hint for a platform without tmpfs: %s", buf.String())
 	}
 }
+
+// A command not found that is near a profile's name is a typo of it, without `--`.
+func TestNotFoundHint(t *testing.T) {
+	for _, tc := range []struct {
+		command []string
+		profile string
+		want    string
+	}{
+		{[]string{"prdo", "make", "images"}, "prod", "did you mean `av prod make images`?"},
+		{[]string{"prdo", "sh", "-c", "echo $HOME"}, "prod", "did you mean `av prod sh -c 'echo $HOME'`?"},
+		{[]string{"nosuch", "x"}, "", "if \"nosuch\" is a profile, write `av nosuch -- COMMAND`"},
+	} {
+		if got := notFoundHint(tc.command, tc.profile); got != tc.want {
+			t.Errorf("notFoundHint(%q, %q) = %q, want %q", tc.command, tc.profile, got, tc.want)
+		}
+	}
+}
