@@ -359,5 +359,15 @@ func (v *Vault) Stored(cfg *Config, profile string) (StoredProfile, error) {
 	return StoredProfile{}, &NothingStoredError{Profile: profile, Suggestion: closest(profile, known)}
 }
 
+// KeyedProfiles lists, sorted, the profiles the vault holds master keys for. It reads the
+// vault's list of item names, never an item: nothing is decrypted.
+func (v *Vault) KeyedProfiles() ([]string, error) {
+	keys, err := v.kr.names("")
+	if err != nil {
+		return nil, err
+	}
+	return masterItems(keys), nil
+}
+
 // Backend names the vault's backend (file, pass, secret-service, keyctl, …).
 func (v *Vault) Backend() string { return v.backend }

@@ -91,6 +91,7 @@ func withHint(err error) error {
 		full     *env.UnwritableDirError
 		noVault  *profiles.NoVaultError
 		noID     *profiles.NoIdentityError
+		noKeys   *profiles.NoKeysError
 		jobID    *profiles.JobIdentityError
 		helper   *profiles.HelperTimeoutError
 	)
@@ -103,6 +104,8 @@ func withHint(err error) error {
 		return hinted{err, noVaultHint(noID.NoVault, noID.Profile, false)}
 	case errors.As(err, &noID):
 		return hinted{err, fmt.Sprintf("name the profile: `av PROFILE -- COMMAND`, add its keys with `av add %s`, or give the job an AWS identity", shellWord(noID.Profile))}
+	case errors.As(err, &noKeys):
+		return hinted{err, noKeysHint(noKeys)}
 	case errors.As(err, &helper) && helper.What == "mfa_process":
 		return hinted{err, "check the profile's mfa_process; give the code with --mfa-token instead"}
 	case errors.As(err, &helper):
@@ -149,6 +152,18 @@ func withHint(err error) error {
 		return hinted{err, "set AV_RUNTIME_DIR (or --runtime-dir) to a directory only you can read, mode 0700; av will not write tokens to disk on its own"}
 	}
 	return err
+}
+
+// noKeysHint is the fix for a profile not named that has no keys, where the vault holds
+// other profiles' keys: its own keys, one of those profiles named, or the machine's own
+// identity asked for.
+func noKeysHint(e *profiles.NoKeysError) string {
+	others := ""
+	if len(e.Keyed) > 1 {
+		others = " (the vault holds keys for " + safeList(e.Keyed) + ")"
+	}
+	return fmt.Sprintf("add its keys with `av add %s`, or name a profile: `av %s -- …`%s, or set AV_AMBIENT=1 to use this machine's own AWS identity",
+		shellWord(e.Profile), shellWord(e.Keyed[0]), others)
 }
 
 // notFoundHint is the fix for a command not found where av took the first word for the

@@ -86,6 +86,11 @@ func TestHints(t *testing.T) {
 			"av: error: opening the pass vault: no key\nav: hint: pass's store '/h/my store' has no gpg key: run `pass init GPG-KEY-ID` once (gpg --list-secret-keys shows yours); the backends that work here: file; pick one: `export AWS_VAULT_BACKEND=file`\n"},
 		{&profiles.BackendError{Backend: "bogus\x1b[2J", Backends: []profiles.BackendState{{Name: "file"}}},
 			"av: error: unknown vault backend \"bogus\\x1b[2J\" in AWS_VAULT_BACKEND (have file)\nav: hint: AWS_VAULT_BACKEND=\"bogus\\x1b[2J\" names no backend; the backends that work here: file; pick one: `export AWS_VAULT_BACKEND=file`\n"},
+		// A laptop's default profile with no keys, in a vault that holds others'.
+		{&profiles.NoKeysError{Profile: "default", ConfigPath: "/h/.aws/config", InConfig: true, Keyed: []string{"prod"}},
+			"av: error: profile \"default\" has no credentials: no keys in the vault, and none in its section of /h/.aws/config\nav: hint: add its keys with `av add default`, or name a profile: `av prod -- …`, or set AV_AMBIENT=1 to use this machine's own AWS identity\n"},
+		{&profiles.NoKeysError{Profile: "default", ConfigPath: "/h/.aws/config", Keyed: []string{"dev", "prod"}},
+			"av: error: profile \"default\" has no credentials: no keys in the vault, and no section in /h/.aws/config\nav: hint: add its keys with `av add default`, or name a profile: `av dev -- …` (the vault holds keys for dev, prod), or set AV_AMBIENT=1 to use this machine's own AWS identity\n"},
 		{errors.New("plain"), "av: error: plain\n"},
 		{hinted{errors.New("already hinted"), "keep this"}, "av: error: already hinted\nav: hint: keep this\n"},
 	} {
