@@ -48,14 +48,18 @@ func (e *ProfileNameError) Error() string {
 
 // CheckProfileName refuses names that aws-vault would not take back as a profile's keys:
 // a name shaped like a session or SSO item is listed as one; a slash or a dot name is a
-// path in the pass backend's store; control characters would drive a terminal.
+// path in the pass backend's store; control characters would drive a terminal; a space at
+// either end could be no config file's section (its reader trims them). A space inside is
+// fine: `[profile my team]` is a profile, and aws-vault stores its keys as "my team".
 func CheckProfileName(name string) error {
 	bad := func(reason string) error { return &ProfileNameError{Profile: name, Reason: reason} }
 	switch {
 	case name == "":
 		return bad("it is empty")
-	case strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }):
-		return bad("it holds a space or a control character")
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return bad("it holds a control character")
+	case strings.TrimFunc(name, unicode.IsSpace) != name:
+		return bad("it starts or ends with a space")
 	case strings.Contains(name, "/") || name == "." || name == "..":
 		return bad("it is a path")
 	case strings.HasPrefix(name, "-"):
