@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -128,21 +129,9 @@ func (v *Vault) ReadyToWrite(ctx context.Context) error {
 		return err
 	}
 	if _, atHand := v.passphraseAtHand(); !atHand {
-		dir := v.fileDir
-		if v.pendingDir != "" {
-			dir = v.pendingDir
-		}
-		if _, err := v.filePassphrase(fmt.Sprintf("Enter passphrase to unlock %q", dir)); err != nil {
+		// Twice for a vault with no item yet (filePassphrase).
+		if _, err := v.filePassphrase(fmt.Sprintf("Enter passphrase to unlock %q", cmp.Or(v.pendingDir, v.fileDir))); err != nil {
 			return err
-		}
-		if len(keys) == 0 {
-			again, err := readFromTTY(ctx, "Enter the same passphrase again: ", echoOff)
-			if err != nil {
-				return fmt.Errorf("reading the vault passphrase: %w", err)
-			}
-			if p, _ := v.passphraseAtHand(); again != p {
-				return ErrPassphraseMismatch
-			}
 		}
 	}
 	if len(keys) == 0 {
@@ -167,7 +156,7 @@ func boolRank(b bool) int {
 }
 
 // ErrPassphraseMismatch says the passphrase for a new vault was typed differently twice.
-var ErrPassphraseMismatch = errors.New("the two passphrases differ: nothing was stored")
+var ErrPassphraseMismatch = errors.New("the two passphrases for the new vault differ: nothing was stored")
 
 // createFileVault makes the directory of a file vault that did not exist (VaultOptions.Create)
 // and opens the vault there, keeping the passphrase already asked for.

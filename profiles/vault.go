@@ -765,12 +765,18 @@ var ErrVaultLocked = errors.New("cannot decrypt the vault: wrong passphrase or a
 var ErrDamagedItem = errors.New("damaged: it does not decrypt with the passphrase that decrypts the vault's other items")
 
 // filePassphrase is the file backend's passphrase, asked once per run: both the vault and
-// the scratch keyring of setWhole use it.
+// the scratch keyring of setWhole use it. A vault with no item yet is being created by
+// this write, whoever writes (av add, a run caching its session or tokens): its passphrase
+// is asked for twice, saying so, since a typo would lock the user out of all it will hold.
 func (v *Vault) filePassphrase(message string) (string, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if !v.hasPassphrase {
-		v.passphrase, v.passphraseErr = filePassphrase(v.ctx, message)
+		if dir, ok := v.newFileVault(); ok {
+			v.passphrase, v.passphraseErr = newFilePassphrase(v.ctx, dir)
+		} else {
+			v.passphrase, v.passphraseErr = filePassphrase(v.ctx, message)
+		}
 		if errors.Is(v.passphraseErr, ErrNoTTY) {
 			// Named: the error reaches the user through aws-vault and the SDK, which do not.
 			v.passphraseErr = &NoPassphraseError{Vault: v.fileVaultName()}
@@ -794,6 +800,41 @@ func (v *Vault) passphraseError() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.passphraseErr
+}
+
+// newFileVault reports whether v is a file vault with no item yet (its directory empty, or
+// not made yet), and names its directory.
+func (v *Vault) newFileVault() (string, bool) {
+	switch {
+	case v.ambientCache:
+		return "", false // keyed by the job's secret: no passphrase is asked for
+	case v.pendingDir != "":
+		return v.pendingDir, true
+	case v.fileDir == "":
+		return "", false
+	}
+	names, err := readDirNames(v.fileDir)
+	return v.fileDir, err == nil && len(names) == 0
+}
+
+// newFilePassphrase asks for a new file vault's passphrase twice, saying that the vault
+// is new; ErrPassphraseMismatch if the two differ.
+func newFilePassphrase(ctx context.Context, dir string) (string, error) {
+	if p := os.Getenv(PassphraseVar); p != "" {
+		return p, nil
+	}
+	p, err := filePassphrase(ctx, fmt.Sprintf("Creating a new vault in %q (aws-vault's file backend).\nEnter passphrase for the new vault", dir))
+	if err != nil {
+		return "", err
+	}
+	again, err := readFromTTY(ctx, "Enter the same passphrase again: ", echoOff)
+	if err != nil {
+		return "", fmt.Errorf("reading the vault passphrase: %w", err)
+	}
+	if again != p {
+		return "", ErrPassphraseMismatch
+	}
+	return p, nil
 }
 
 func filePassphrase(ctx context.Context, message string) (string, error) {

@@ -120,6 +120,8 @@ func withHint(err error) error {
 		return hinted{err, fmt.Sprintf("add them with `av add %s`", shellWord(nocreds.Profile))}
 	case (errors.Is(err, profiles.ErrDamagedItem) || errors.Is(err, profiles.ErrNotRegular) || errors.Is(err, profiles.ErrTooLarge)) && errors.As(err, &item) && item.Profile != "":
 		return hinted{err, fmt.Sprintf("restore the item from a backup, or add the profile's keys again: `av add %s` replaces it", shellWord(item.Profile))}
+	case errors.Is(err, profiles.ErrPassphraseMismatch):
+		return hinted{err, "run av again, and type the same passphrase twice"}
 	case errors.Is(err, profiles.ErrVaultLocked):
 		return hinted{err, "check " + profiles.PassphraseVar + ", or the passphrase you typed"}
 	case errors.Is(err, profiles.ErrNeedsMFA):
