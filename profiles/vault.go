@@ -644,7 +644,7 @@ func (v *Vault) fileVaultName() string {
 
 func (v *Vault) set(item keyring.Item) error {
 	if v.fileDir == "" {
-		return v.store.Set(item)
+		return v.whySetFailed(v.store.Set(item))
 	}
 	return v.setWhole(item)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/av-cli/av/env"
@@ -92,6 +93,7 @@ func withHint(err error) error {
 		noVault  *profiles.NoVaultError
 		noID     *profiles.NoIdentityError
 		noKeys   *profiles.NoKeysError
+		noPrompt *profiles.NoPrompterError
 		jobID    *profiles.JobIdentityError
 		helper   *profiles.HelperTimeoutError
 	)
@@ -104,6 +106,8 @@ func withHint(err error) error {
 		return hinted{err, noVaultHint(noID.NoVault, noID.Profile, false)}
 	case errors.As(err, &noID):
 		return hinted{err, fmt.Sprintf("name the profile: `av PROFILE -- COMMAND`, add its keys with `av add %s`, or give the job an AWS identity", shellWord(noID.Profile))}
+	case errors.As(err, &noPrompt):
+		return hinted{err, noPrompterHint(noPrompt)}
 	case errors.As(err, &noKeys):
 		return hinted{err, noKeysHint(noKeys)}
 	case errors.As(err, &helper) && helper.What == "mfa_process":
@@ -166,6 +170,17 @@ func noKeysHint(e *profiles.NoKeysError) string {
 	}
 	return fmt.Sprintf("add its keys with `av add %s`, or name a profile: `av %s -- …`%s, or set AV_AMBIENT=1 to use this machine's own AWS identity",
 		shellWord(e.Profile), shellWord(e.Keyed[0]), others)
+}
+
+// noPrompterHint is the fix for a Secret Service collection that cannot be created here: a
+// collection that exists, the login keyring (which a login with pam_gnome_keyring, or
+// gnome-keyring-daemon --unlock, creates and unlocks), or a desktop session.
+func noPrompterHint(e *profiles.NoPrompterError) string {
+	use := "`export AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME=login` (aws-vault reads it too)"
+	if !slices.Contains(e.Existing, "login") {
+		use = "unlock your login keyring (`gnome-keyring-daemon --unlock` reads its password on stdin), then " + use
+	}
+	return use + "; or add the keys from a desktop session, where the keyring can ask for the new collection's password"
 }
 
 // notFoundHint is the fix for a command not found where av took the first word for the
