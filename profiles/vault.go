@@ -629,19 +629,6 @@ func (v *Vault) itemError(key string, err error) error {
 	return e
 }
 
-// fileVaultName names a file vault in an error, "" for another backend.
-func (v *Vault) fileVaultName() string {
-	switch {
-	case v.ambientCache:
-		return "the job's credential cache " + v.fileDir
-	case v.fileDir != "":
-		return "the file vault " + v.fileDir
-	case v.pendingDir != "":
-		return "the file vault " + v.pendingDir
-	}
-	return ""
-}
-
 func (v *Vault) set(item keyring.Item) error {
 	if v.fileDir == "" {
 		return v.whySetFailed(v.store.Set(item))
@@ -786,55 +773,12 @@ func (v *Vault) filePassphrase(message string) (string, error) {
 	return v.passphrase, v.passphraseErr
 }
 
-// NoPassphraseError says a file vault needs its passphrase, and there is no terminal to
-// ask on and none in the environment.
-type NoPassphraseError struct{ Vault string }
-
-func (e *NoPassphraseError) Error() string {
-	return fmt.Sprintf("%s needs its passphrase, and there is no terminal to ask on: set %s", cmp.Or(e.Vault, "the vault"), PassphraseVar)
-}
-
 // passphraseError is why the file backend's passphrase could not be had, if it was asked
 // for and could not.
 func (v *Vault) passphraseError() error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.passphraseErr
-}
-
-// newFileVault reports whether v is a file vault with no item yet (its directory empty, or
-// not made yet), and names its directory.
-func (v *Vault) newFileVault() (string, bool) {
-	switch {
-	case v.ambientCache:
-		return "", false // keyed by the job's secret: no passphrase is asked for
-	case v.pendingDir != "":
-		return v.pendingDir, true
-	case v.fileDir == "":
-		return "", false
-	}
-	names, err := readDirNames(v.fileDir)
-	return v.fileDir, err == nil && len(names) == 0
-}
-
-// newFilePassphrase asks for a new file vault's passphrase twice, saying that the vault
-// is new; ErrPassphraseMismatch if the two differ.
-func newFilePassphrase(ctx context.Context, dir string) (string, error) {
-	if p := os.Getenv(PassphraseVar); p != "" {
-		return p, nil
-	}
-	p, err := filePassphrase(ctx, fmt.Sprintf("Creating a new vault in %q (aws-vault's file backend).\nEnter passphrase for the new vault", dir))
-	if err != nil {
-		return "", err
-	}
-	again, err := readFromTTY(ctx, "Enter the same passphrase again: ", echoOff)
-	if err != nil {
-		return "", fmt.Errorf("reading the vault passphrase: %w", err)
-	}
-	if again != p {
-		return "", ErrPassphraseMismatch
-	}
-	return p, nil
 }
 
 func filePassphrase(ctx context.Context, message string) (string, error) {
@@ -872,24 +816,4 @@ func orDefaultDuration(v, def time.Duration) time.Duration {
 		return def
 	}
 	return v
-}
-
-// vaultCause is err's cause when that is v's own (an item it could not read, a passphrase
-// it could not have): the STS call around it was never sent, since its keys were what the
-// vault could not give, and the SDK's "calling STS …: operation error STS: GetSessionToken,
-// get identity: get credentials:" would blame AWS.
-func vaultCause(err error, v *Vault) error {
-	var item *ItemError
-	var nopass *NoPassphraseError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &item):
-		return item
-	case errors.As(err, &nopass):
-		return nopass
-	case v.passphraseError() != nil && errors.Is(err, v.passphraseError()):
-		return v.passphraseError()
-	}
-	return err
 }
