@@ -22,6 +22,7 @@ const (
 	BackendKeyctlScope                       // keyctl: keyring opens it only with a scope, and aws-vault v7 gives none
 	BackendNoProgram                         // pass: the pass program is not installed
 	BackendNoGPGKey                          // pass: its store has no .gpg-id (pass init was not run)
+	BackendNoPrompter                        // secret-service: the vault's collection is missing, and no desktop session could show the prompt that creates it
 	BackendFails                             // it does not open, for another reason
 )
 
@@ -71,6 +72,8 @@ func Backends(o VaultOptions) []BackendState {
 			s.Problem = BackendNoBus
 		case b == keyring.SecretServiceBackend && !secretServiceAnswers(o):
 			s.Problem = BackendNotServed
+		case b == keyring.SecretServiceBackend && checkCollection(o, haveDisplay()) != nil:
+			s.Problem = BackendNoPrompter
 		case b == keyring.KWalletBackend && !busServes("org.kde.kwalletd5"):
 			s.Problem = BackendNotServed
 		case b == keyring.KeyCtlBackend && !keyctlOpens():

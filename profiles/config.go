@@ -233,6 +233,13 @@ func (c *Config) Names() []string {
 	return names
 }
 
+// Closest is the profile the config file defines whose name is nearest to name (a typo),
+// or "" if none is near.
+func (c *Config) Closest(name string) string { return Closest(name, c.Names()) }
+
+// Closest is the name of known nearest to name (a typo), or "" if none is near.
+func Closest(name string, known []string) string { return closest(name, known) }
+
 // profileConfig resolves a profile with its source_profile chain, include_profile and
 // the environment, exactly as aws-vault exec does.
 func (c *Config) profileConfig(name string, opts Options) (*vault.ProfileConfig, error) {

@@ -329,6 +329,7 @@ func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, sec *Secti
 		// Without the SDK's "operation error STS: GetSessionToken, …" around it.
 		err = timeout
 	}
+	err = vaultCause(err, p.v)
 	if err != nil {
 		return nil, fmt.Errorf("getting credentials for profile %q: %w", p.Name, err)
 	}

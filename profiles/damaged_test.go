@@ -113,8 +113,8 @@ func TestDamagedMasterKeysNameTheItem(t *testing.T) {
 	if !errors.Is(err, ErrDamagedItem) || !errors.As(err, &ie) || ie.Key != "dev" || ie.Profile != "dev" {
 		t.Fatalf("reading damaged master keys = %v, want ErrDamagedItem naming item dev", err)
 	}
-	if !strings.Contains(err.Error(), `vault item "dev"`) {
-		t.Errorf("error %q does not name the item", err)
+	if !strings.Contains(err.Error(), `item "dev" of the file vault `+dir+":") {
+		t.Errorf("error %q does not name the item and the vault", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "dev")); err != nil {
 		t.Errorf("aws-vault's item was removed: %v", err)

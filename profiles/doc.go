@@ -66,13 +66,15 @@
 // Resolve holds the rule, and its doc states it: AV_AMBIENT makes every profile the job's
 // own identity; a profile named (on the command line, or by AWS_PROFILE) is that profile,
 // from the vault and the config file, never another identity in its place; a profile not
-// named that has no credentials of its own (HasOwnCredentials) is the job's identity, so
-// that `av -- COMMAND` in CI needs no setting; a profile named for a registry never falls
-// to the job's identity unless AV_AMBIENT says every profile does. aws-vault's default
-// backend not opening (no D-Bus session in a CI job) counts as an empty vault; a backend
-// AWS_VAULT_BACKEND names that does not open is an error. TestResolve (resolve_test.go)
-// checks the rule row by row, on a laptop and in CI. Its failures are typed
-// (NoVaultError, NoIdentityError, JobIdentityError), and cmd/av words them.
+// named that has no credentials of its own (HasOwnCredentials) is the job's identity where
+// there is no vault or the vault holds no keys at all, so that `av -- COMMAND` in CI needs
+// no setting, and an error (NoKeysError) where the vault holds keys, so that a laptop
+// never probes its instance metadata for want of a profile; a profile named for a registry
+// never falls to the job's identity unless AV_AMBIENT says every profile does. aws-vault's
+// default backend not opening (no D-Bus session in a CI job) counts as an empty vault; a
+// backend AWS_VAULT_BACKEND names that does not open is an error. TestResolve
+// (resolve_test.go) checks the rule row by row, on a laptop and in CI. Its failures are typed
+// (NoVaultError, NoIdentityError, NoKeysError, JobIdentityError), and cmd/av words them.
 //
 // # The session cache, shared with aws-vault
 //

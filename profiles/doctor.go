@@ -19,6 +19,7 @@ const (
 	VaultOpen            VaultOpens = "yes"              // opened (and, for a file vault, an item decrypted)
 	VaultEmpty           VaultOpens = "no-vault"         // a file vault whose directory is not there yet
 	VaultNeedsPassphrase VaultOpens = "needs-passphrase" // a file vault, and no passphrase in the environment
+	VaultCannotStore     VaultOpens = "cannot-store"     // it opens, and a write would fail: Err says why (NoPrompterError)
 	VaultFails           VaultOpens = "no"               // it cannot be opened: Err says why
 )
 
@@ -85,6 +86,9 @@ func CheckVault(o VaultOptions) VaultCheck {
 	}
 	if needsBus(c.Backend) {
 		c.Opens = VaultOpen
+		if err := v.CanStore(); err != nil {
+			c.Opens, c.Err = VaultCannotStore, err
+		}
 		return c
 	}
 	keys, err := v.store.Keys()

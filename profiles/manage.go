@@ -1,6 +1,7 @@
 package profiles
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,14 +49,18 @@ func (e *ProfileNameError) Error() string {
 
 // CheckProfileName refuses names that aws-vault would not take back as a profile's keys:
 // a name shaped like a session or SSO item is listed as one; a slash or a dot name is a
-// path in the pass backend's store; control characters would drive a terminal.
+// path in the pass backend's store; control characters would drive a terminal; a space at
+// either end could be no config file's section (its reader trims them). A space inside is
+// fine: `[profile my team]` is a profile, and aws-vault stores its keys as "my team".
 func CheckProfileName(name string) error {
 	bad := func(reason string) error { return &ProfileNameError{Profile: name, Reason: reason} }
 	switch {
 	case name == "":
 		return bad("it is empty")
-	case strings.ContainsFunc(name, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) }):
-		return bad("it holds a space or a control character")
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return bad("it holds a control character")
+	case strings.TrimFunc(name, unicode.IsSpace) != name:
+		return bad("it starts or ends with a space")
 	case strings.Contains(name, "/") || name == "." || name == "..":
 		return bad("it is a path")
 	case strings.HasPrefix(name, "-"):
@@ -124,21 +129,9 @@ func (v *Vault) ReadyToWrite(ctx context.Context) error {
 		return err
 	}
 	if _, atHand := v.passphraseAtHand(); !atHand {
-		dir := v.fileDir
-		if v.pendingDir != "" {
-			dir = v.pendingDir
-		}
-		if _, err := v.filePassphrase(fmt.Sprintf("Enter passphrase to unlock %q", dir)); err != nil {
+		// Twice for a vault with no item yet (filePassphrase).
+		if _, err := v.filePassphrase(fmt.Sprintf("Enter passphrase to unlock %q", cmp.Or(v.pendingDir, v.fileDir))); err != nil {
 			return err
-		}
-		if len(keys) == 0 {
-			again, err := readFromTTY(ctx, "Enter the same passphrase again: ", echoOff)
-			if err != nil {
-				return fmt.Errorf("reading the vault passphrase: %w", err)
-			}
-			if p, _ := v.passphraseAtHand(); again != p {
-				return ErrPassphraseMismatch
-			}
 		}
 	}
 	if len(keys) == 0 {
@@ -151,8 +144,6 @@ func (v *Vault) ReadyToWrite(ctx context.Context) error {
 	switch {
 	case err == nil, errors.Is(err, ErrDamagedItem), errors.Is(err, keyring.ErrKeyNotFound):
 		return nil
-	case errors.Is(err, ErrVaultLocked):
-		return ErrVaultLocked
 	}
 	return err
 }
@@ -165,7 +156,7 @@ func boolRank(b bool) int {
 }
 
 // ErrPassphraseMismatch says the passphrase for a new vault was typed differently twice.
-var ErrPassphraseMismatch = errors.New("the two passphrases differ: nothing was stored")
+var ErrPassphraseMismatch = errors.New("the two passphrases for the new vault differ: nothing was stored")
 
 // createFileVault makes the directory of a file vault that did not exist (VaultOptions.Create)
 // and opens the vault there, keeping the passphrase already asked for.
@@ -359,6 +350,16 @@ func (v *Vault) Stored(cfg *Config, profile string) (StoredProfile, error) {
 		}
 	}
 	return StoredProfile{}, &NothingStoredError{Profile: profile, Suggestion: closest(profile, known)}
+}
+
+// KeyedProfiles lists, sorted, the profiles the vault holds master keys for. It reads the
+// vault's list of item names, never an item: nothing is decrypted.
+func (v *Vault) KeyedProfiles() ([]string, error) {
+	keys, err := v.kr.names("")
+	if err != nil {
+		return nil, err
+	}
+	return masterItems(keys), nil
 }
 
 // Backend names the vault's backend (file, pass, secret-service, keyctl, …).

@@ -109,11 +109,15 @@ func TestAddRefuses(t *testing.T) {
 	if _, err := v.Add(context.Background(), cfg, "role", k); !errors.As(err, &se) || se.Source != "base" {
 		t.Errorf("Add(role) = %v, want a SourceProfileError naming base", err)
 	}
-	for _, name := range []string{"", "a/b", "..", "-x", "a b", "a\x1b[2J", "sts.GetSessionToken,ZGV2,,1700000000", "oidc:https://x"} {
+	for _, name := range []string{"", "a/b", "..", "-x", " a", "a ", "a\tb", "a\x1b[2J", "sts.GetSessionToken,ZGV2,,1700000000", "oidc:https://x"} {
 		var ne *ProfileNameError
 		if _, err := v.Add(context.Background(), cfg, name, k); !errors.As(err, &ne) {
 			t.Errorf("Add(%q) = %v, want a ProfileNameError", name, err)
 		}
+	}
+	// aws-vault stores a name with a space inside, as [profile my team] names it.
+	if err := CheckProfileName("my team"); err != nil {
+		t.Errorf("CheckProfileName(my team) = %v, want nil", err)
 	}
 	if _, err := v.Add(context.Background(), cfg, "dev", Keys{AccessKeyID: "AKIAAAAAAAAAAAAAAAAA"}); err == nil {
 		t.Error("Add with no secret key succeeded")

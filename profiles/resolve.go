@@ -59,7 +59,10 @@ func (r *Run) Close() { r.Vault.DropIfEmpty() }
 //     a vault (aws-vault's default backend does not open) it must be in the config file.
 //   - a profile not named that has no credentials of its own (no keys in the vault; no
 //     source_profile, role, SSO, web identity or credential_process in its section) is the
-//     job's identity: `av -- COMMAND` in CI needs no setting at all.
+//     job's identity where there is no vault, or the vault holds no keys at all: `av --
+//     COMMAND` in CI needs no setting at all. Where the vault holds keys (a laptop), it is
+//     an error (NoKeysError), and nothing is probed: a laptop's machine identity is the
+//     instance metadata the SDK would wait for.
 //
 // A profile named for a registry is looked up by the same rule, but never falls to the job's
 // identity unless Ambient says every profile does (JobIdentityError).
@@ -73,6 +76,11 @@ func Resolve(ctx context.Context, cfg *Config, o RunOptions) (*Run, error) {
 			own, err := HasOwnCredentials(cfg, r.Vault, o.Profile)
 			if err != nil {
 				return nil, err
+			}
+			if !own {
+				if err := r.noKeys(cfg, o.Profile); err != nil {
+					return nil, err
+				}
 			}
 			r.FromJob = !own
 			if r.FromJob {
@@ -93,7 +101,7 @@ func Resolve(ctx context.Context, cfg *Config, o RunOptions) (*Run, error) {
 	v, run, err := OpenAmbient(ctx, cfg, job)
 	var none *NoAmbientCredentialsError
 	if errors.As(err, &none) && !o.Ambient {
-		return nil, &NoIdentityError{Profile: o.Profile, ConfigPath: cfg.Path, NoVault: r.NoVault, Err: err}
+		return nil, &NoIdentityError{Profile: o.Profile, ConfigPath: cfg.Path, InConfig: cfg.Has(o.Profile), NoVault: r.NoVault, Err: err}
 	}
 	if err != nil {
 		return nil, err
@@ -131,6 +139,16 @@ func (r *Run) openVault(ctx context.Context, cfg *Config, o RunOptions) error {
 	// its session): begun now, on other cores, while the rest is got ready.
 	r.Ahead = v.DeriveAhead([]string{o.Profile})
 	return nil
+}
+
+// noKeys is the NoKeysError for a profile not named that has no credentials of its own,
+// where the vault holds keys for other profiles: nil where it holds none.
+func (r *Run) noKeys(cfg *Config, profile string) error {
+	keyed, err := r.Vault.KeyedProfiles()
+	if err != nil || len(keyed) == 0 {
+		return err
+	}
+	return &NoKeysError{Profile: profile, ConfigPath: cfg.Path, InConfig: cfg.Has(profile), Keyed: keyed}
 }
 
 // cachedLookup finds the vault's profiles by name, once each: the run's with its options,
@@ -173,18 +191,42 @@ func (e *NoVaultError) Unwrap() error { return e.Vault }
 // the job has no identity to use instead.
 type NoIdentityError struct {
 	Profile, ConfigPath string
+	InConfig            bool       // the config file has a section for it, which gives none
 	NoVault             *OpenError // set when there was no vault either
 	Err                 error      // the job's: *NoAmbientCredentialsError
 }
 
 func (e *NoIdentityError) Error() string {
 	if e.NoVault != nil {
-		return fmt.Sprintf("no credentials for profile %q: there is no vault (the %s backend does not open), it is not in %s, and %v", e.Profile, e.NoVault.Backend, e.ConfigPath, e.Err)
+		config := "it is not in " + e.ConfigPath
+		if e.InConfig {
+			config = "its section of " + e.ConfigPath + " gives none"
+		}
+		return fmt.Sprintf("no credentials for profile %q: there is no vault (the %s backend does not open), %s, and %v", e.Profile, e.NoVault.Backend, config, e.Err)
+	}
+	if e.InConfig {
+		return fmt.Sprintf("no credentials for profile %q: it has no keys in the vault, its section of %s gives none, and %v", e.Profile, e.ConfigPath, e.Err)
 	}
 	return fmt.Sprintf("no credentials for profile %q: it is not in the vault nor in %s, and %v", e.Profile, e.ConfigPath, e.Err)
 }
 
 func (e *NoIdentityError) Unwrap() error { return e.Err }
+
+// NoKeysError says a profile that was not named has no credentials of its own, in a vault
+// that holds keys for others (Keyed): the job's identity is not used in its place.
+type NoKeysError struct {
+	Profile, ConfigPath string
+	InConfig            bool     // the config file has a section for it
+	Keyed               []string // the profiles the vault holds keys for, sorted
+}
+
+func (e *NoKeysError) Error() string {
+	where := "no section in " + e.ConfigPath
+	if e.InConfig {
+		where = "none in its section of " + e.ConfigPath
+	}
+	return fmt.Sprintf("profile %q has no credentials: no keys in the vault, and %s", e.Profile, where)
+}
 
 // JobIdentityError says a profile named for a registry would silently get the job's own
 // identity, as the run's profile (not named, with no credentials of its own) does.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -44,6 +45,10 @@ func TestResolve(t *testing.T) {
 		}
 		return v, nil
 	}
+	devKeys := func(ctx context.Context) (*Vault, error) {
+		v := MemoryVault(ctx)
+		return v, v.credentials().Set("dev", aws.Credentials{AccessKeyID: "AKIAVAULTdev", SecretAccessKey: "s"})
+	}
 	never := func(context.Context) (*Vault, error) {
 		t.Error("the vault was opened where every profile is the job's")
 		return nil, errors.New("opened")
@@ -79,6 +84,8 @@ func TestResolve(t *testing.T) {
 			want{err: new(*NoIdentityError)}},
 		{"a vault with keys for default: the vault's, not the job's", RunOptions{Profile: "default", OpenVault: withKeys}, true, false,
 			want{profile: "default"}},
+		{"a vault with keys for others, none for default, no profile named: an error, not the job's", RunOptions{Profile: "default", OpenVault: devKeys}, true, false,
+			want{err: new(*NoKeysError)}},
 		{"a named profile with keys in the vault", RunOptions{Profile: "dev", Named: true, OpenVault: withKeys}, true, false,
 			want{profile: "dev"}},
 		{"a named profile in neither", RunOptions{Profile: "prdo", Named: true, OpenVault: withKeys}, true, false,
@@ -136,5 +143,23 @@ func TestResolve(t *testing.T) {
 				t.Errorf("Lookup of the run's profile gave another *Profile")
 			}
 		})
+	}
+}
+
+// Where the job has no identity either, the error says what the config file has for the
+// profile: a section that gives no credentials is not "not in the config file".
+func TestNoIdentityErrorNamesTheSection(t *testing.T) {
+	none := &NoAmbientCredentialsError{}
+	for _, tc := range []struct {
+		e    *NoIdentityError
+		want string
+	}{
+		{&NoIdentityError{Profile: "default", ConfigPath: "/h/config", Err: none}, "it is not in the vault nor in /h/config"},
+		{&NoIdentityError{Profile: "default", ConfigPath: "/h/config", InConfig: true, Err: none}, "it has no keys in the vault, its section of /h/config gives none"},
+		{&NoIdentityError{Profile: "default", ConfigPath: "/h/config", InConfig: true, NoVault: &OpenError{Backend: "keyctl"}, Err: none}, "its section of /h/config gives none"},
+	} {
+		if got := tc.e.Error(); !strings.Contains(got, tc.want) {
+			t.Errorf("%+v: %q does not say %q", tc.e, got, tc.want)
+		}
 	}
 }

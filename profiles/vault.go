@@ -599,10 +599,22 @@ func isCacheItem(key string) bool {
 type ItemError struct {
 	Key     string
 	Profile string // for a profile's master credentials: the profile
-	Err     error
+	// Vault names a file vault ("the file vault DIR"), whose own errors (a wrong
+	// passphrase, a damaged item) do not; "" for the other backends, whose errors do.
+	Vault string
+	Err   error
 }
 
-func (e *ItemError) Error() string { return fmt.Sprintf("vault item %q: %v", e.Key, e.Err) }
+func (e *ItemError) Error() string {
+	switch {
+	case e.Vault == "":
+		return fmt.Sprintf("vault item %q: %v", e.Key, e.Err)
+	case errors.Is(e.Err, ErrVaultLocked):
+		return fmt.Sprintf("cannot decrypt item %q of %s: wrong passphrase or a damaged item", e.Key, e.Vault)
+	}
+	return fmt.Sprintf("item %q of %s: %v", e.Key, e.Vault, e.Err)
+}
+
 func (e *ItemError) Unwrap() error { return e.Err }
 
 func (v *Vault) itemError(key string, err error) error {
@@ -610,7 +622,7 @@ func (v *Vault) itemError(key string, err error) error {
 	if errors.As(err, &ie) {
 		return err
 	}
-	e := &ItemError{Key: key, Err: err}
+	e := &ItemError{Key: key, Vault: v.fileVaultName(), Err: err}
 	if isMasterItem(key) {
 		e.Profile = key
 	}
@@ -619,7 +631,7 @@ func (v *Vault) itemError(key string, err error) error {
 
 func (v *Vault) set(item keyring.Item) error {
 	if v.fileDir == "" {
-		return v.store.Set(item)
+		return v.whySetFailed(v.store.Set(item))
 	}
 	return v.setWhole(item)
 }
@@ -740,12 +752,22 @@ var ErrVaultLocked = errors.New("cannot decrypt the vault: wrong passphrase or a
 var ErrDamagedItem = errors.New("damaged: it does not decrypt with the passphrase that decrypts the vault's other items")
 
 // filePassphrase is the file backend's passphrase, asked once per run: both the vault and
-// the scratch keyring of setWhole use it.
+// the scratch keyring of setWhole use it. A vault with no item yet is being created by
+// this write, whoever writes (av add, a run caching its session or tokens): its passphrase
+// is asked for twice, saying so, since a typo would lock the user out of all it will hold.
 func (v *Vault) filePassphrase(message string) (string, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if !v.hasPassphrase {
-		v.passphrase, v.passphraseErr = filePassphrase(v.ctx, message)
+		if dir, ok := v.newFileVault(); ok {
+			v.passphrase, v.passphraseErr = newFilePassphrase(v.ctx, dir)
+		} else {
+			v.passphrase, v.passphraseErr = filePassphrase(v.ctx, message)
+		}
+		if errors.Is(v.passphraseErr, ErrNoTTY) {
+			// Named: the error reaches the user through aws-vault and the SDK, which do not.
+			v.passphraseErr = &NoPassphraseError{Vault: v.fileVaultName()}
+		}
 		v.hasPassphrase = true
 	}
 	return v.passphrase, v.passphraseErr
@@ -767,7 +789,7 @@ func filePassphrase(ctx context.Context, message string) (string, error) {
 	p, err := readFromTTY(ctx, message+": ", echoOff)
 	switch {
 	case errors.Is(err, ErrNoTTY):
-		return "", fmt.Errorf("the vault needs a passphrase and there is no terminal to ask on: set %s", PassphraseVar)
+		return "", err
 	case err != nil:
 		return "", fmt.Errorf("reading the vault passphrase: %w", err)
 	}

@@ -73,6 +73,10 @@ func (cmd *AddCmd) Run(catch *runner.Catch, kctx *kong.Context) error {
 		if err != nil {
 			return err
 		}
+		// Before the keys are asked for: a vault that opens may still be unable to store them.
+		if err := vault.CanStore(); err != nil {
+			return err
+		}
 		if !cmd.Env {
 			if keys, err = cmd.askKeys(ctx); err != nil {
 				return err

@@ -29,6 +29,11 @@ func (cmd *ClearCmd) Run(catch *runner.Catch, kctx *kong.Context) error {
 	if err != nil {
 		return err
 	}
+	if cmd.Profile != "" {
+		if err := known(cfg, vault, cmd.Profile); err != nil {
+			return err
+		}
+	}
 	n, err := vault.Clear(context.Background(), cfg, profiles.ClearOptions{Profile: cmd.Profile, Sessions: cmd.Sessions})
 	if err != nil {
 		return err
@@ -39,6 +44,28 @@ func (cmd *ClearCmd) Run(catch *runner.Catch, kctx *kong.Context) error {
 	}
 	fmt.Fprintln(os.Stdout, msg)
 	return nil
+}
+
+// known refuses a profile that exists nowhere: not in the config file, and nothing in the
+// vault (no keys, no cached item). Clearing it would remove nothing and say so, hiding a
+// typo. It reads the vault's list of item names only: no passphrase is asked for.
+func known(cfg *profiles.Config, vault *profiles.Vault, profile string) error {
+	stored, err := vault.List(cfg)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, p := range stored {
+		if p.Name == profile {
+			return nil
+		}
+		names = append(names, p.Name)
+	}
+	unknown := &profiles.UnknownProfileError{Profile: profile, ConfigPath: cfg.Path, Suggestion: profiles.Closest(profile, names)}
+	if unknown.Suggestion != "" {
+		return hinted{unknown, fmt.Sprintf("did you mean %q?", unknown.Suggestion)}
+	}
+	return hinted{unknown, "`av list` shows the profiles of the config file and the vault"}
 }
 
 // Examples are shown at the end of av clear --help.

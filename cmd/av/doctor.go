@@ -139,9 +139,13 @@ func diagnose(f doctorFacts, home string) diagnosis {
 	for _, s := range f.Checkup.Startup {
 		add("startup-file", s.Path, startupProblem(s, home, "in a shell av starts (`av PROFILE`)"), startupFix(s))
 	}
-	if v := f.Vault; v.Opens == profiles.VaultFails {
+	switch v := f.Vault; v.Opens {
+	case profiles.VaultFails:
 		d.Vault.Error = errorText(v.Err)
 		add("vault", v.Where, "av cannot open the vault: "+v.Err.Error(), vaultFix(v))
+	case profiles.VaultCannotStore:
+		d.Vault.Error = errorText(v.Err)
+		add("vault", v.Where, "av cannot store keys in the vault: "+v.Err.Error(), vaultFix(v))
 	}
 	if rd := f.RuntimeDir; rd.Err != nil {
 		d.RuntimeDir.Error = errorText(rd.Err)
@@ -615,6 +619,8 @@ func vaultLine(v profiles.VaultCheck, home string) string {
 		line += ": opens with its passphrase (asked for when av runs: " + profiles.PassphraseVar + " is not set)"
 	case profiles.VaultFails:
 		line += ": does not open"
+	case profiles.VaultCannotStore:
+		line += ": opens, but cannot store keys"
 	}
 	if v.Listed && v.Opens != profiles.VaultEmpty {
 		line += "; keys for " + plural(len(v.Profiles), "profile", "profiles")
@@ -622,8 +628,9 @@ func vaultLine(v profiles.VaultCheck, home string) string {
 			line += ": " + safeList(v.Profiles)
 		}
 	}
-	if len(v.Available) > 0 {
-		line += "; backends here: " + strings.Join(v.Available, ", ")
+	if len(v.Working) > 0 {
+		// Those that open: keyctl, say, is available on Linux but never opens.
+		line += "; backends here: " + strings.Join(v.Working, ", ")
 	}
 	return line
 }

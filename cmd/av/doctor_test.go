@@ -240,3 +240,28 @@ func TestDoctorKeyWithUserinfo(t *testing.T) {
 		t.Errorf("the hosts are not named:\n%s", buf.String())
 	}
 }
+
+// A Secret Service vault that opens but cannot store (its collection missing, no desktop
+// session to create it): a finding with the fix, and "backends here" lists only those that
+// work.
+func TestDoctorVaultCannotStore(t *testing.T) {
+	home := t.TempDir()
+	v := profiles.VaultCheck{
+		Backend: "secret-service", Chosen: true,
+		Available: []string{"secret-service", "keyctl", "file"}, Working: []string{"file"},
+		Opens: profiles.VaultCannotStore,
+		Err:   &profiles.NoPrompterError{Collection: "awsvault", Existing: []string{"login", "session"}},
+	}
+	d := diagnose(doctorFacts{Vault: v, RuntimeDir: env.CheckBase(filepath.Join(home, "rt"))}, home)
+	i := slices.IndexFunc(d.Findings, func(f finding) bool { return f.Kind == "vault" })
+	if i < 0 {
+		t.Fatalf("no vault finding in %+v", d.Findings)
+	}
+	if f := d.Findings[i]; !strings.HasPrefix(f.Problem, "av cannot store keys in the vault: the Secret Service has no collection \"awsvault\"") ||
+		!strings.HasPrefix(f.Fix, "`export AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME=login`") {
+		t.Errorf("finding %+v", f)
+	}
+	if line := vaultLine(v, home); line != "secret-service backend (AWS_VAULT_BACKEND): opens, but cannot store keys; backends here: file" {
+		t.Errorf("vault line %q", line)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
+	"strings"
 
 	"github.com/av-cli/av/env"
 	"github.com/av-cli/av/profiles"
@@ -90,6 +92,8 @@ func withHint(err error) error {
 		full     *env.UnwritableDirError
 		noVault  *profiles.NoVaultError
 		noID     *profiles.NoIdentityError
+		noKeys   *profiles.NoKeysError
+		noPrompt *profiles.NoPrompterError
 		jobID    *profiles.JobIdentityError
 		helper   *profiles.HelperTimeoutError
 	)
@@ -102,6 +106,10 @@ func withHint(err error) error {
 		return hinted{err, noVaultHint(noID.NoVault, noID.Profile, false)}
 	case errors.As(err, &noID):
 		return hinted{err, fmt.Sprintf("name the profile: `av PROFILE -- COMMAND`, add its keys with `av add %s`, or give the job an AWS identity", shellWord(noID.Profile))}
+	case errors.As(err, &noPrompt):
+		return hinted{err, noPrompterHint(noPrompt)}
+	case errors.As(err, &noKeys):
+		return hinted{err, noKeysHint(noKeys)}
 	case errors.As(err, &helper) && helper.What == "mfa_process":
 		return hinted{err, "check the profile's mfa_process; give the code with --mfa-token instead"}
 	case errors.As(err, &helper):
@@ -116,6 +124,8 @@ func withHint(err error) error {
 		return hinted{err, fmt.Sprintf("add them with `av add %s`", shellWord(nocreds.Profile))}
 	case (errors.Is(err, profiles.ErrDamagedItem) || errors.Is(err, profiles.ErrNotRegular) || errors.Is(err, profiles.ErrTooLarge)) && errors.As(err, &item) && item.Profile != "":
 		return hinted{err, fmt.Sprintf("restore the item from a backup, or add the profile's keys again: `av add %s` replaces it", shellWord(item.Profile))}
+	case errors.Is(err, profiles.ErrPassphraseMismatch):
+		return hinted{err, "run av again, and type the same passphrase twice"}
 	case errors.Is(err, profiles.ErrVaultLocked):
 		return hinted{err, "check " + profiles.PassphraseVar + ", or the passphrase you typed"}
 	case errors.Is(err, profiles.ErrNeedsMFA):
@@ -148,6 +158,43 @@ func withHint(err error) error {
 		return hinted{err, "set AV_RUNTIME_DIR (or --runtime-dir) to a directory only you can read, mode 0700; av will not write tokens to disk on its own"}
 	}
 	return err
+}
+
+// noKeysHint is the fix for a profile not named that has no keys, where the vault holds
+// other profiles' keys: its own keys, one of those profiles named, or the machine's own
+// identity asked for.
+func noKeysHint(e *profiles.NoKeysError) string {
+	others := ""
+	if len(e.Keyed) > 1 {
+		others = " (the vault holds keys for " + safeList(e.Keyed) + ")"
+	}
+	return fmt.Sprintf("add its keys with `av add %s`, or name a profile: `av %s -- …`%s, or set AV_AMBIENT=1 to use this machine's own AWS identity",
+		shellWord(e.Profile), shellWord(e.Keyed[0]), others)
+}
+
+// noPrompterHint is the fix for a Secret Service collection that cannot be created here: a
+// collection that exists, the login keyring (which a login with pam_gnome_keyring, or
+// gnome-keyring-daemon --unlock, creates and unlocks), or a desktop session.
+func noPrompterHint(e *profiles.NoPrompterError) string {
+	use := "`export AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME=login` (aws-vault reads it too)"
+	if !slices.Contains(e.Existing, "login") {
+		use = "unlock your login keyring (`gnome-keyring-daemon --unlock` reads its password on stdin), then " + use
+	}
+	return use + "; or add the keys from a desktop session, where the keyring can ask for the new collection's password"
+}
+
+// notFoundHint is the fix for a command not found where av took the first word for the
+// command (it names no profile): a typo of a profile's name, when it is near one (profile),
+// with the line that runs the rest with it; else how to name a profile.
+func notFoundHint(command []string, profile string) string {
+	if profile == "" {
+		return fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command[0], shellWord(command[0]))
+	}
+	words := []string{"av", shellWord(profile)}
+	for _, w := range command[1:] {
+		words = append(words, shellWord(w))
+	}
+	return fmt.Sprintf("did you mean `%s`?", strings.Join(words, " "))
 }
 
 // runtimeDirHint shows how to give av a memory-backed directory where the system has

@@ -86,6 +86,11 @@ func TestHints(t *testing.T) {
 			"av: error: opening the pass vault: no key\nav: hint: pass's store '/h/my store' has no gpg key: run `pass init GPG-KEY-ID` once (gpg --list-secret-keys shows yours); the backends that work here: file; pick one: `export AWS_VAULT_BACKEND=file`\n"},
 		{&profiles.BackendError{Backend: "bogus\x1b[2J", Backends: []profiles.BackendState{{Name: "file"}}},
 			"av: error: unknown vault backend \"bogus\\x1b[2J\" in AWS_VAULT_BACKEND (have file)\nav: hint: AWS_VAULT_BACKEND=\"bogus\\x1b[2J\" names no backend; the backends that work here: file; pick one: `export AWS_VAULT_BACKEND=file`\n"},
+		// A laptop's default profile with no keys, in a vault that holds others'.
+		{&profiles.NoKeysError{Profile: "default", ConfigPath: "/h/.aws/config", InConfig: true, Keyed: []string{"prod"}},
+			"av: error: profile \"default\" has no credentials: no keys in the vault, and none in its section of /h/.aws/config\nav: hint: add its keys with `av add default`, or name a profile: `av prod -- …`, or set AV_AMBIENT=1 to use this machine's own AWS identity\n"},
+		{&profiles.NoKeysError{Profile: "default", ConfigPath: "/h/.aws/config", Keyed: []string{"dev", "prod"}},
+			"av: error: profile \"default\" has no credentials: no keys in the vault, and no section in /h/.aws/config\nav: hint: add its keys with `av add default`, or name a profile: `av dev -- …` (the vault holds keys for dev, prod), or set AV_AMBIENT=1 to use this machine's own AWS identity\n"},
 		{errors.New("plain"), "av: error: plain\n"},
 		{hinted{errors.New("already hinted"), "keep this"}, "av: error: already hinted\nav: hint: keep this\n"},
 	} {
@@ -108,5 +113,22 @@ func TestRuntimeDirHint(t *testing.T) {
 	printError(&buf, &env.NoPrivateDirError{Reason: "macOS has no tmpfs", NoMemoryFS: true})
 	if !strings.Contains(buf.String(), "av: hint: "+runtimeDirHint(runtime.GOOS)) {
 		t.Errorf("no platform hint for a platform without tmpfs: %s", buf.String())
+	}
+}
+
+// A command not found that is near a profile's name is a typo of it, without `--`.
+func TestNotFoundHint(t *testing.T) {
+	for _, tc := range []struct {
+		command []string
+		profile string
+		want    string
+	}{
+		{[]string{"prdo", "make", "images"}, "prod", "did you mean `av prod make images`?"},
+		{[]string{"prdo", "sh", "-c", "echo $HOME"}, "prod", "did you mean `av prod sh -c 'echo $HOME'`?"},
+		{[]string{"nosuch", "x"}, "", "if \"nosuch\" is a profile, write `av nosuch -- COMMAND`"},
+	} {
+		if got := notFoundHint(tc.command, tc.profile); got != tc.want {
+			t.Errorf("notFoundHint(%q, %q) = %q, want %q", tc.command, tc.profile, got, tc.want)
+		}
 	}
 }

@@ -323,7 +323,7 @@ func (e *ExecCmd) start(ctx context.Context, sup supervisor, w *who, in *login, 
 	}
 	var ee *runner.ExecError
 	if errors.As(err, &ee) && ee.Code == 127 && !w.inv.Explicit && len(w.inv.Command) > 0 {
-		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command.Name, shellWord(command.Name))}
+		err = hinted{err, notFoundHint(w.inv.Command, w.cfg.Closest(command.Name))}
 	}
 	return status, err
 }

@@ -42,6 +42,8 @@ func backendWhy(s profiles.BackendState) string {
 			return "kwallet: KWallet does not answer on your D-Bus session bus"
 		}
 		return "secret-service: no Secret Service answers on your D-Bus session bus (gnome-keyring-daemon or KeePassXC would serve one)"
+	case profiles.BackendNoPrompter:
+		return "secret-service: its collection for the vault does not exist, and creating it needs a desktop session to show the keyring's prompt (`export AWS_VAULT_SECRET_SERVICE_COLLECTION_NAME=login` uses your login keyring)"
 	case profiles.BackendKeyctlScope:
 		return "keyctl, aws-vault's default backend without a desktop session, never opens with aws-vault v7.2.0's settings (99designs/aws-vault#890)"
 	case profiles.BackendNoProgram:
