@@ -291,7 +291,7 @@ func writeFiles(ctx context.Context, dir *env.Dir, in *login, user env.UserFiles
 func (e *ExecCmd) start(ctx context.Context, sup supervisor, w *who, in *login, dir *env.Dir, files env.Files, user env.UserFiles) (runner.Status, error) {
 	run := w.run.Profile
 	child := env.Child{Profile: run.Name, Region: run.Region, Credentials: in.sess.Credentials, Files: files, RegistryOnly: in.registryOnly,
-		Platform: platformCredentials(w.cfg, run)}
+		Platform: !e.keysAsked(w.cfg, run.Name) && platformCredentials(w.cfg, run)}
 	if in.registryOnly {
 		log.Printf("registry only: the command gets no AWS credentials")
 	}
@@ -336,6 +336,19 @@ func warnStartupFiles(w io.Writer, profile string) {
 	for _, s := range env.StartupSettings(os.Getenv) {
 		fmt.Fprintf(w, "av: warning: %s\nav: hint: %s\n", startupProblem(s, home, fmt.Sprintf("in this shell (profile %q)", profile)), startupFix(s))
 	}
+}
+
+// keysAsked reports whether av's credential endpoint is turned off in so many words
+// (--no-ecs-server, AV_ECS_SERVER=false, av_ecs_server = false in the profile): the command
+// then gets keys in its environment even where the platform's own credentials would do,
+// for a command that hands them on (docker run -e AWS_ACCESS_KEY_ID). An unreadable
+// av_ecs_server is endpointOn's error to report.
+func (e *ExecCmd) keysAsked(cfg *profiles.Config, profile string) bool {
+	if e.ECSServer != nil {
+		return !*e.ECSServer
+	}
+	v, set, err := cfg.AVBool(profile, "av_ecs_server")
+	return err == nil && set && !v
 }
 
 // platformCredentials reports whether the command gets the platform's own credentials (an
