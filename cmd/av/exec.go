@@ -572,12 +572,23 @@ func registries(cfg *profiles.Config, run *profiles.Profile, flags []string) ([]
 		specs = append(specs, spec)
 	}
 	if len(specs) == 0 {
-		return nil, fmt.Errorf("profile %q: no region for the ECR token: set region in the profile or pass --region", run.Name)
+		return nil, hinted{fmt.Errorf("profile %q: no region for the ECR token", run.Name), regionHint(cfg.Path, run.Name)}
 	}
 	for i := range specs {
 		specs[i] = specs[i].For(run.Name)
 	}
 	return specs, nil
+}
+
+// regionHint names the three places a region may come from, as the SDKs and aws-vault
+// read them: the profile's section of the config file, AWS_REGION (which a CI job usually
+// sets already), and --region.
+func regionHint(configPath, profile string) string {
+	section := "[profile " + profile + "]"
+	if profile == "default" {
+		section = "[default]"
+	}
+	return fmt.Sprintf("add `region = REGION` to %s in %s, export AWS_REGION=REGION, or pass --region REGION", section, configPath)
 }
 
 func defaultShell() string {
