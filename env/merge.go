@@ -129,6 +129,10 @@ func decodeClientConfig(data []byte) (clientConfig, error) {
 		return c, nil
 	}
 	if err := json.Unmarshal(data, &c.doc); err != nil || c.doc == nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return c, fmt.Errorf("not valid JSON at line %d", jsonErrorLine(data, syntax.Offset))
+		}
 		return c, errors.New("not a JSON object")
 	}
 	var creds struct {
@@ -166,6 +170,14 @@ func decodeClientConfig(data []byte) (clientConfig, error) {
 		}
 	}
 	return c, nil
+}
+
+// jsonErrorLine is the line of data that encoding/json stopped at, offset bytes in: the
+// number is all an error about these files may give (a line of one may hold a token). A
+// file that ends too soon is reported at its last line that is not blank.
+func jsonErrorLine(data []byte, offset int64) int {
+	end := min(int(offset), len(bytes.TrimRight(data, " \t\r\n")))
+	return 1 + bytes.Count(data[:max(end-1, 0)], []byte("\n"))
 }
 
 // isCredentialMember reports whether a config member is, to the clients, one of the three
