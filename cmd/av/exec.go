@@ -252,8 +252,8 @@ func writeFiles(ctx context.Context, dir *env.Dir, in *login, user env.UserFiles
 // user's directory already, linked in).
 func (c *CLI) start(ctx context.Context, sup supervisor, w *who, in *login, dir *env.Dir, files env.Files, user env.UserFiles) (runner.Status, error) {
 	run := w.run.Profile
-	child := env.Child{Profile: run.Name, Region: run.Region, Credentials: in.sess.Credentials, Files: files, RegistryOnly: in.registryOnly,
-		Platform: platformCredentials(w.cfg, run)}
+	child := env.Child{Profile: run.Name, Region: run.Region, Registry: ownRegistry(run, in.tokens), Credentials: in.sess.Credentials, Files: files,
+		RegistryOnly: in.registryOnly, Platform: platformCredentials(w.cfg, run)}
 	if in.registryOnly {
 		log.Printf("registry only: the command gets no AWS credentials")
 	}
@@ -288,6 +288,15 @@ func (c *CLI) start(ctx context.Context, sup supervisor, w *who, in *login, dir 
 		err = hinted{err, fmt.Sprintf("if %q is a profile, write `av %s -- COMMAND`", command.Name, shellWord(command.Name))}
 	}
 	return status, err
+}
+
+// ownRegistry is the profile's own ECR registry host: the first of the run's registries
+// when the profile has a region (registries puts it first), as ECR named it; "" without.
+func ownRegistry(run *profiles.Profile, tokens ecr.Tokens) string {
+	if run.Region == "" || len(tokens.Hosts) == 0 {
+		return ""
+	}
+	return tokens.Hosts[0]
 }
 
 // warnStartupFiles says, as av's shell starts, which lines of the user's start-up files
