@@ -8,10 +8,14 @@ LDFLAGS := -X main.version=$(VERSION)
 # A static binary: nothing in av needs cgo on Linux, and the dynamic loader and cgo's
 # start-up cost every run about 1.5 ms (aws-vault's Linux releases are static too).
 export CGO_ENABLED := 0
-# Go 1.26.10: 1.26.8, which these machines have, has reachable vulnerabilities in
-# net/http, crypto/tls and crypto/x509 (govulncheck, below). The go command fetches this
-# toolchain from the module proxy once per machine.
-export GOTOOLCHAIN := go1.26.10
+# The Go toolchain: go.mod's `toolchain` line (go1.26.10; 1.26.8, which these machines
+# have, has reachable vulnerabilities in net/http, crypto/tls and crypto/x509: govulncheck,
+# below). The go command switches to it by itself, unless its go.env says GOTOOLCHAIN=local
+# (Debian's and these machines' do): so it is the default here too, fetched from the module
+# proxy once per machine. Only a default: a GOTOOLCHAIN of your own (local, or another
+# version) wins.
+GO_TOOLCHAIN := $(shell sed -n 's/^toolchain //p' go.mod)
+export GOTOOLCHAIN ?= $(GO_TOOLCHAIN)
 BUILDFLAGS := -trimpath -ldflags "$(LDFLAGS)"
 
 # Tools the end-to-end tests and the demo run, pinned.
@@ -127,8 +131,20 @@ lint: tools
 	$(GO) mod tidy -diff
 	$(GOBIN)/staticcheck ./...
 	cd $(KEYRING_FORK) && $(GO) vet ./... && $(GO) mod tidy -diff && $(GOBIN)/staticcheck ./...
+	@$(MAKE) --no-print-directory check-toolchain
 	$(GO) run ./tests/cmd/vulndb -version $(VULNDB_VERSION) -out $(VULNDB)
 	$(GO) run golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION) -db file://$(CURDIR)/$(VULNDB) ./...
+
+# govulncheck judges the standard library of the Go that runs it: under a Go older than
+# go.mod's toolchain it would judge a standard library av is not built with. Such a lint
+# fails, naming the toolchain to use.
+.PHONY: check-toolchain
+check-toolchain:
+	@have=$$($(GO) env GOVERSION); want=$(GO_TOOLCHAIN); \
+	if [ "$$(printf '%s\n%s\n' "$$want" "$$have" | sort -V | head -n 1)" != "$$want" ]; then \
+		echo "make lint: govulncheck must run under $$want (go.mod's toolchain) or newer, and this Go is $$have (GOTOOLCHAIN=$(GOTOOLCHAIN)): run \`GOTOOLCHAIN=$$want make lint\`"; \
+		exit 1; \
+	fi
 
 # Vet and compile for the other platforms av supports, from any machine: the per-OS files
 # (..._linux.go, ..._darwin.go) must keep building where nobody here can run them. A check
