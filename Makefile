@@ -30,13 +30,20 @@ GOVULNCHECK_VERSION := v1.9.0
 # these machines): bump it to check against newer reports.
 VULNDB_VERSION      := v0.0.0-20261105234957-e22db6528018
 VULNDB              := .tools/vulndb
+# Every Markdown file is linted by markdownlint-cli2 from npm, installed into .tools by
+# `make lint-tools`; its settings, and why, are .markdownlint-cli2.jsonc. 0.17.2
+# (markdownlint 0.37.4) is the newest that runs on Node 18, Debian 12's own (.ci/run
+# installs it with apt); later ones want Node 20 or 22.
+MARKDOWNLINT_VERSION := 0.17.2
+MARKDOWNLINT_DIR     := .tools/markdownlint-$(MARKDOWNLINT_VERSION)
+MARKDOWNLINT         := $(MARKDOWNLINT_DIR)/node_modules/.bin/markdownlint-cli2
 
 export PATH := $(GOBIN):$(PATH)
 
 # The patched keyring (go.mod's replace) is a module of its own, which ./... does not reach.
 KEYRING_FORK := profiles/third_party/keyring
 
-.PHONY: all build install test unit race fuzz e2e tools demo bench lint cross clean
+.PHONY: all build install test unit race fuzz e2e tools lint-tools demo bench lint cross clean
 
 all: build
 
@@ -114,6 +121,12 @@ tools:
 	@test -x $(GOBIN)/helm || $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
+# What `make lint` needs beyond Go: the Markdown linter (npm, Node 18 or later).
+lint-tools: $(MARKDOWNLINT)
+
+$(MARKDOWNLINT):
+	npm install --prefix $(MARKDOWNLINT_DIR) --no-save --no-audit --no-fund --loglevel=error markdownlint-cli2@$(MARKDOWNLINT_VERSION)
+
 # A local, account-free run of av's main job: stand-in AWS, local registry, throwaway vault.
 demo: tools
 	$(GO) run ./tests/cmd/av-demo
@@ -124,13 +137,16 @@ demo: tools
 bench:
 	$(GO) run ./tests/cmd/av-bench
 
-# go vet, gofmt, a tidy go.mod, staticcheck, govulncheck.
-lint: tools
+# go vet, gofmt, a tidy go.mod, staticcheck, govulncheck; every Markdown file linted, and
+# the links between them resolved (TestMarkdownLinks).
+lint: tools lint-tools
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) mod tidy -diff
 	$(GOBIN)/staticcheck ./...
 	cd $(KEYRING_FORK) && $(GO) vet ./... && $(GO) mod tidy -diff && $(GOBIN)/staticcheck ./...
+	$(MARKDOWNLINT) $$(git ls-files '*.md')
+	$(GO) test -count=1 -run '^TestMarkdownLinks$$' ./tests
 	@$(MAKE) --no-print-directory check-toolchain
 	$(GO) run ./tests/cmd/vulndb -version $(VULNDB_VERSION) -out $(VULNDB)
 	$(GO) run golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION) -db file://$(CURDIR)/$(VULNDB) ./...
