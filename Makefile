@@ -125,6 +125,7 @@ tools:
 lint-tools: $(MARKDOWNLINT)
 
 $(MARKDOWNLINT):
+	@command -v npm >/dev/null || { echo "make lint-tools: the Markdown linter comes from npm, which is not installed: apt-get install npm"; exit 1; }
 	npm install --prefix $(MARKDOWNLINT_DIR) --no-save --no-audit --no-fund --loglevel=error markdownlint-cli2@$(MARKDOWNLINT_VERSION)
 
 # A local, account-free run of av's main job: stand-in AWS, local registry, throwaway vault.
