@@ -8,10 +8,14 @@ LDFLAGS := -X main.version=$(VERSION)
 # A static binary: nothing in av needs cgo on Linux, and the dynamic loader and cgo's
 # start-up cost every run about 1.5 ms (aws-vault's Linux releases are static too).
 export CGO_ENABLED := 0
-# Go 1.26.10: 1.26.8, which these machines have, has reachable vulnerabilities in
-# net/http, crypto/tls and crypto/x509 (govulncheck, below). The go command fetches this
-# toolchain from the module proxy once per machine.
-export GOTOOLCHAIN := go1.26.10
+# The Go toolchain: go.mod's `toolchain` line (go1.26.10; 1.26.8, which these machines
+# have, has reachable vulnerabilities in net/http, crypto/tls and crypto/x509: govulncheck,
+# below). The go command switches to it by itself, unless its go.env says GOTOOLCHAIN=local
+# (Debian's and these machines' do): so it is the default here too, fetched from the module
+# proxy once per machine. Only a default: a GOTOOLCHAIN of your own (local, or another
+# version) wins.
+GO_TOOLCHAIN := $(shell sed -n 's/^toolchain //p' go.mod)
+export GOTOOLCHAIN ?= $(GO_TOOLCHAIN)
 BUILDFLAGS := -trimpath -ldflags "$(LDFLAGS)"
 
 # Tools the end-to-end tests and the demo run, pinned.
@@ -26,13 +30,20 @@ GOVULNCHECK_VERSION := v1.9.0
 # these machines): bump it to check against newer reports.
 VULNDB_VERSION      := v0.0.0-20261105234957-e22db6528018
 VULNDB              := .tools/vulndb
+# Every Markdown file is linted by markdownlint-cli2 from npm, installed into .tools by
+# `make lint-tools`; its settings, and why, are .markdownlint-cli2.jsonc. 0.17.2
+# (markdownlint 0.37.4) is the newest that runs on Node 18, Debian 12's own (.ci/run
+# installs it with apt); later ones want Node 20 or 22.
+MARKDOWNLINT_VERSION := 0.17.2
+MARKDOWNLINT_DIR     := .tools/markdownlint-$(MARKDOWNLINT_VERSION)
+MARKDOWNLINT         := $(MARKDOWNLINT_DIR)/node_modules/.bin/markdownlint-cli2
 
 export PATH := $(GOBIN):$(PATH)
 
 # The patched keyring (go.mod's replace) is a module of its own, which ./... does not reach.
 KEYRING_FORK := profiles/third_party/keyring
 
-.PHONY: all build install test unit race fuzz e2e tools demo bench lint cross clean
+.PHONY: all build install test unit race fuzz e2e tools lint-tools demo bench lint cross clean
 
 all: build
 
@@ -110,6 +121,13 @@ tools:
 	@test -x $(GOBIN)/helm || $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 	@test -x $(GOBIN)/staticcheck || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
+# What `make lint` needs beyond Go: the Markdown linter (npm, Node 18 or later).
+lint-tools: $(MARKDOWNLINT)
+
+$(MARKDOWNLINT):
+	@command -v npm >/dev/null || { echo "make lint-tools: the Markdown linter comes from npm, which is not installed: apt-get install npm"; exit 1; }
+	npm install --prefix $(MARKDOWNLINT_DIR) --no-save --no-audit --no-fund --loglevel=error markdownlint-cli2@$(MARKDOWNLINT_VERSION)
+
 # A local, account-free run of av's main job: stand-in AWS, local registry, throwaway vault.
 demo: tools
 	$(GO) run ./tests/cmd/av-demo
@@ -120,15 +138,30 @@ demo: tools
 bench:
 	$(GO) run ./tests/cmd/av-bench
 
-# go vet, gofmt, a tidy go.mod, staticcheck, govulncheck.
-lint: tools
+# go vet, gofmt, a tidy go.mod, staticcheck, govulncheck; every Markdown file linted, and
+# the links between them resolved (TestMarkdownLinks).
+lint: tools lint-tools
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) mod tidy -diff
 	$(GOBIN)/staticcheck ./...
 	cd $(KEYRING_FORK) && $(GO) vet ./... && $(GO) mod tidy -diff && $(GOBIN)/staticcheck ./...
+	$(MARKDOWNLINT) $$(git ls-files '*.md')
+	$(GO) test -count=1 -run '^TestMarkdownLinks$$' ./tests
+	@$(MAKE) --no-print-directory check-toolchain
 	$(GO) run ./tests/cmd/vulndb -version $(VULNDB_VERSION) -out $(VULNDB)
 	$(GO) run golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION) -db file://$(CURDIR)/$(VULNDB) ./...
+
+# govulncheck judges the standard library of the Go that runs it: under a Go older than
+# go.mod's toolchain it would judge a standard library av is not built with. Such a lint
+# fails, naming the toolchain to use.
+.PHONY: check-toolchain
+check-toolchain:
+	@have=$$($(GO) env GOVERSION); want=$(GO_TOOLCHAIN); \
+	if [ "$$(printf '%s\n%s\n' "$$want" "$$have" | sort -V | head -n 1)" != "$$want" ]; then \
+		echo "make lint: govulncheck must run under $$want (go.mod's toolchain) or newer, and this Go is $$have (GOTOOLCHAIN=$(GOTOOLCHAIN)): run \`GOTOOLCHAIN=$$want make lint\`"; \
+		exit 1; \
+	fi
 
 # Vet and compile for the other platforms av supports, from any machine: the per-OS files
 # (..._linux.go, ..._darwin.go) must keep building where nobody here can run them. A check

@@ -2,6 +2,8 @@ module github.com/av-cli/av
 
 go 1.26.8
 
+toolchain go1.26.10
+
 require (
 	github.com/99designs/aws-vault/v7 v7.2.0
 	github.com/99designs/keyring v1.2.2

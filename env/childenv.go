@@ -11,6 +11,11 @@ import (
 // can tell it runs inside av.
 const MarkerVar = "AV_PROFILE"
 
+// RegistryVar is set in the child to the profile's own ECR registry host, the one ECR
+// names for its account and region, so a script can `docker push "$AV_REGISTRY/app:v1"`
+// without knowing its account.
+const RegistryVar = "AV_REGISTRY"
+
 // stripped are never inherited by the child: credentials of any kind (they would beat the
 // ones av sets), the vault's own passphrase, and DOCKER_AUTH_CONFIG (docker 28.3+ prefers it
 // to every file av writes).
@@ -27,8 +32,11 @@ var stripped = []string{
 
 // Child describes what the child is given on top of the parent's environment.
 type Child struct {
-	Profile     string
-	Region      string
+	Profile string
+	Region  string
+	// Registry is the profile's own ECR registry host (RegistryVar); "" for a profile
+	// with no region, which has none.
+	Registry    string
 	Credentials aws.Credentials
 	Files       Files
 	// RegistryOnly gives the command no AWS credentials at all (--registry-only): only the
@@ -101,6 +109,11 @@ func (c Child) Environ(parent []string) []string {
 	if c.Region != "" {
 		// Most SDKs read AWS_REGION; boto3 and the AWS CLI v1 read AWS_DEFAULT_REGION.
 		set = append(set, [2]string{"AWS_REGION", c.Region}, [2]string{"AWS_DEFAULT_REGION", c.Region})
+	}
+	// An AV_REGISTRY from outside is never the run's: set anew, or not at all.
+	drop[RegistryVar] = true
+	if c.Registry != "" {
+		set = append(set, [2]string{RegistryVar, c.Registry})
 	}
 	for _, kv := range set {
 		drop[kv[0]] = true

@@ -77,6 +77,22 @@ func TestEnvironWithoutSessionOrRegion(t *testing.T) {
 	}
 }
 
+// AV_REGISTRY is the run's own registry, or not set at all: never one from outside.
+func TestEnvironRegistry(t *testing.T) {
+	parent := []string{"AV_REGISTRY=111111111111.dkr.ecr.us-east-1.amazonaws.com"}
+	host := "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+	with := (Child{Profile: "p", Region: "eu-west-1", Registry: host}).Environ(parent)
+	if n := slices.Index(with, "AV_REGISTRY="+host); n < 0 || slices.Contains(with, parent[0]) {
+		t.Errorf("Environ with a registry = %q, want AV_REGISTRY=%s alone", with, host)
+	}
+	without := (Child{Profile: "p"}).Environ(parent)
+	for _, kv := range without {
+		if strings.HasPrefix(kv, "AV_REGISTRY=") {
+			t.Errorf("Environ without a registry passes %s on", kv)
+		}
+	}
+}
+
 func TestEnvironRegistryOnly(t *testing.T) {
 	c := Child{
 		Profile:      "ci",

@@ -54,13 +54,15 @@
 //
 // The containers auth file merges the files containers/image reads, first match winning
 // as there (REGISTRY_AUTH_FILE alone if set, else $XDG_RUNTIME_DIR/containers/auth.json,
-// ~/.config/containers/auth.json, then the docker config), keeping auths and non-empty
-// credHelpers only, since containers/image ignores credsStore. Helm's registry config is
-// merged as the docker config is.
+// ~/.config/containers/auth.json, the docker config, then ~/.dockercfg), keeping auths and
+// non-empty credHelpers only, since containers/image ignores credsStore. Helm's registry
+// config is merged as the docker config is. ~/.dockercfg, the docker config of before
+// config.json ({"host": login}), also makes the docker config's auths when there is no
+// config.json: docker-py and docker CLIs before 28 read it only then (mergeDocker).
 //
 // A user's file is read as every file of theirs is: a regular file of at most 4 MiB,
 // opened so that a FIFO is refused, not waited on. A parse error is never quoted: it may
-// quote the file, which holds credentials.
+// quote the file, which holds credentials; only the line where it stops is named.
 //
 // # The child's variables
 //

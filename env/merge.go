@@ -35,8 +35,20 @@ type DockerMerge struct {
 // (CLIENTS.md). detectStore gives the store docker would detect when the file has no auth
 // configuration at all ("" for none); it is asked only for such a file.
 func MergeDockerConfig(user []byte, logins ecr.Logins, list StoreLister, detectStore func() string) (DockerMerge, error) {
+	return mergeDocker(user, nil, logins, list, detectStore)
+}
+
+// mergeDocker is MergeDockerConfig, with legacy (a docker config holding ~/.dockercfg's
+// logins, for a user with no config.json; else nil) merged in as the clients that read
+// that file take it: its logins as auths, after the store docker would detect for the
+// missing config.json has been given the hosts it holds (a helper is asked before auths).
+func mergeDocker(user, legacy []byte, logins ecr.Logins, list StoreLister, detectStore func() string) (DockerMerge, error) {
 	var m DockerMerge
 	c, err := decodeClientConfig(user)
+	if err != nil {
+		return m, err
+	}
+	old, err := decodeClientConfig(legacy)
 	if err != nil {
 		return m, err
 	}
@@ -61,6 +73,14 @@ func MergeDockerConfig(user []byte, logins ecr.Logins, list StoreLister, detectS
 				c.helpers[h] = store
 			}
 		}
+	}
+	for k, v := range old.auths {
+		if _, ok := c.auths[k]; !ok {
+			c.auths[k] = v
+		}
+	}
+	if len(old.auths) > 0 {
+		m.Notes = append(m.Notes, fmt.Sprintf("%d login(s) of ~/.dockercfg kept: there is no config.json", len(old.auths)))
 	}
 	// An empty helper means "use auths" to docker, but makes containers/image exec
 	// "docker-credential-" and fail; without credsStore, leaving the key out means the
@@ -129,6 +149,10 @@ func decodeClientConfig(data []byte) (clientConfig, error) {
 		return c, nil
 	}
 	if err := json.Unmarshal(data, &c.doc); err != nil || c.doc == nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return c, fmt.Errorf("not valid JSON at line %d", jsonErrorLine(data, syntax.Offset))
+		}
 		return c, errors.New("not a JSON object")
 	}
 	var creds struct {
@@ -166,6 +190,14 @@ func decodeClientConfig(data []byte) (clientConfig, error) {
 		}
 	}
 	return c, nil
+}
+
+// jsonErrorLine is the line of data that encoding/json stopped at, offset bytes in: the
+// number is all an error about these files may give (a line of one may hold a token). A
+// file that ends too soon is reported at its last line that is not blank.
+func jsonErrorLine(data []byte, offset int64) int {
+	end := min(int(offset), len(bytes.TrimRight(data, " \t\r\n")))
+	return 1 + bytes.Count(data[:max(end-1, 0)], []byte("\n"))
 }
 
 // isCredentialMember reports whether a config member is, to the clients, one of the three

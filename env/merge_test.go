@@ -136,3 +136,19 @@ func TestMergeAuthFiles(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", out, want)
 	}
 }
+
+// A config that is not valid JSON is named with the line where it breaks, never with a
+// piece of it: these files hold credentials.
+func TestDecodeClientConfigSyntaxLine(t *testing.T) {
+	for data, want := range map[string]string{
+		"{\n  \"auths\": {\n    \"x\": {\"auth\": SECRET}\n  }\n}\n": "not valid JSON at line 3",
+		"{\"auths\": {\"x\": {\"auth\": \"SECRET\"\n\n":              "not valid JSON at line 1",
+		"{\n\"auths\": {},\n\"SECRET\"\n}":                           "not valid JSON at line 4",
+		"[\"SECRET\"]":                                               "not a JSON object",
+	} {
+		_, err := decodeClientConfig([]byte(data))
+		if err == nil || err.Error() != want {
+			t.Errorf("decodeClientConfig(%q) = %v, want %q", data, err, want)
+		}
+	}
+}

@@ -50,9 +50,14 @@ func (d *Dir) WriteRegistryFiles(o FilesOptions) (Files, []string, error) {
 	}
 	var notes []string
 
-	docker, err := mergeUserDocker(o.User.DockerConfigPath(), o.User.Docker, o)
+	var legacy []byte
+	if o.User.Docker == nil {
+		legacy = o.User.Legacy // no config.json: the clients that know ~/.dockercfg read it
+	}
+	docker, err := mergeDocker(o.User.Docker, legacy, o.Logins, o.ListStore, o.DetectStore)
 	if err != nil {
-		return Files{}, nil, err
+		// Never the parse error itself: it may quote the file, which holds credentials.
+		return Files{}, nil, fmt.Errorf("your config %s: %w", o.User.DockerConfigPath(), err)
 	}
 	notes = append(notes, docker.Notes...)
 	if err := f.own.writeExclusive(filepath.Join(f.DockerConfig, "config.json"), docker.Config); err != nil {
@@ -63,7 +68,7 @@ func (d *Dir) WriteRegistryFiles(o FilesOptions) (Files, []string, error) {
 		return Files{}, nil, err
 	}
 
-	auth, err := MergeAuthFiles(o.User.Auth, o.Logins)
+	auth, err := MergeAuthFiles(o.User.AuthBase(), o.Logins)
 	if err != nil {
 		return Files{}, nil, fmt.Errorf("your containers auth files (%s): %w", strings.Join(o.User.AuthFiles, ", "), err)
 	}
@@ -103,7 +108,7 @@ const loginRoom = 4 << 10
 // then reported before minting, not after. It reserves nothing: a directory that fills
 // up meanwhile still fails the writes themselves.
 func (d *Dir) CheckRoom(u UserFiles, registries int) error {
-	size := len(u.Docker) + len(u.Helm)
+	size := len(u.Docker) + len(u.Helm) + 2*len(u.Legacy)
 	for _, a := range u.Auth {
 		size += len(a)
 	}

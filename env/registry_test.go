@@ -127,3 +127,95 @@ func TestWriteNew(t *testing.T) {
 		t.Errorf("a failed replaceFile changed the file: %q", data)
 	}
 }
+
+// Logins kept only in ~/.dockercfg (the docker config of before config.json) are merged as
+// the clients that still read it take them: into the containers auth file last, as
+// containers/image reads it after its defaults unless REGISTRY_AUTH_FILE is set; into the
+// docker config only when there is no config.json, as docker-py and older docker CLIs read
+// it only then, and never in the way of the store docker would detect for that missing file.
+func TestWriteRegistryFilesLegacyDockercfg(t *testing.T) {
+	legacy := base64.StdEncoding.EncodeToString([]byte("me:legacy"))
+	write := func(t *testing.T, env map[string]string, detected string) (docker, auth map[string]json.RawMessage, helpers map[string]string) {
+		t.Helper()
+		d, err := NewDir(privateTempDir(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Shred()
+		u, err := ReadUserConfig(FindUserConfig(func(k string) string { return env[k] }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, _, err := d.WriteRegistryFiles(FilesOptions{
+			Logins:      ecr.Logins{"127.0.0.1:5000": base64.StdEncoding.EncodeToString([]byte("AWS:t"))},
+			User:        u,
+			ListStore:   func(string) ([]string, error) { return []string{"held.example"}, nil },
+			DetectStore: func() string { return detected },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		read := func(p string) (map[string]json.RawMessage, map[string]string) {
+			var doc struct {
+				Auths       map[string]json.RawMessage `json:"auths"`
+				CredHelpers map[string]string          `json:"credHelpers"`
+			}
+			data, _ := os.ReadFile(p)
+			if err := json.Unmarshal(data, &doc); err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			return doc.Auths, doc.CredHelpers
+		}
+		docker, helpers = read(filepath.Join(files.DockerConfig, "config.json"))
+		auth, _ = read(files.AuthFile)
+		return docker, auth, helpers
+	}
+	home := t.TempDir()
+	os.WriteFile(filepath.Join(home, ".dockercfg"), []byte(`{"old.example": {"auth": "`+legacy+`", "email": "me@example.com"}, "held.example": {"auth": "`+legacy+`"}}`), 0o600)
+	env := map[string]string{"HOME": home}
+
+	// No config.json: both files get the legacy logins.
+	docker, auth, _ := write(t, env, "")
+	if _, ok := docker["old.example"]; !ok {
+		t.Errorf("docker config without config.json: auths = %v, want ~/.dockercfg's old.example", docker)
+	}
+	if _, ok := auth["old.example"]; !ok {
+		t.Errorf("containers auth: auths = %v, want ~/.dockercfg's old.example", auth)
+	}
+	// With a store docker would detect for the missing config.json, it keeps the hosts it
+	// holds: a helper is asked before auths.
+	_, _, helpers := write(t, env, "pass")
+	if helpers["held.example"] != "pass" {
+		t.Errorf("credHelpers = %v, want held.example kept with the detected store", helpers)
+	}
+
+	// A config.json: the docker config is made from it alone, and its entries come before
+	// ~/.dockercfg's in the containers file.
+	os.MkdirAll(filepath.Join(home, ".docker"), 0o700)
+	mine := base64.StdEncoding.EncodeToString([]byte("me:current"))
+	os.WriteFile(filepath.Join(home, ".docker", "config.json"), []byte(`{"auths": {"old.example": {"auth": "`+mine+`"}}}`), 0o600)
+	docker, auth, _ = write(t, env, "")
+	authOf := func(raw json.RawMessage) string {
+		var l struct{ Auth string }
+		json.Unmarshal(raw, &l)
+		return l.Auth
+	}
+	if len(docker) != 2 || authOf(docker["old.example"]) != mine {
+		t.Errorf("docker config with config.json: auths = %s, want its own entries and av's only", docker)
+	}
+	if got := authOf(auth["old.example"]); got != mine {
+		t.Errorf("containers auth: old.example = %s, want config.json's, which containers/image reads first", got)
+	}
+
+	// REGISTRY_AUTH_FILE set: containers/image reads that file alone, so ~/.dockercfg is not
+	// read at all (a broken one does not matter).
+	os.WriteFile(filepath.Join(home, ".dockercfg"), []byte(`{broken SECRET`), 0o600)
+	env["REGISTRY_AUTH_FILE"] = filepath.Join(home, "auth.json")
+	write(t, env, "")
+	// Else a broken one is an error naming it and its line, never its text.
+	delete(env, "REGISTRY_AUTH_FILE")
+	_, err := ReadUserConfig(FindUserConfig(func(k string) string { return env[k] }))
+	if err == nil || err.Error() != "your config "+filepath.Join(home, ".dockercfg")+": not valid JSON at line 1" {
+		t.Errorf("a broken ~/.dockercfg: %v", err)
+	}
+}

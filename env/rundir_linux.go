@@ -82,7 +82,41 @@ func checkMemoryFS(dir string) error {
 		return err
 	}
 	if fsst.Type != tmpfsMagic && fsst.Type != ramfsMagic {
-		return fmt.Errorf("is not tmpfs or ramfs (filesystem type 0x%x)", fsst.Type)
+		return fmt.Errorf("is not tmpfs or ramfs: it is %s", fsName(int64(fsst.Type)))
 	}
 	return nil
+}
+
+// zfsMagic is OpenZFS's statfs type, which the kernel's headers (and so x/sys/unix) lack.
+const zfsMagic = 0x2fc12fc1
+
+// fsNames are the filesystems a runtime directory is found on when it is not in memory,
+// named as people know them: statfs(2) gives a number, and "0xef53" tells nobody that it
+// is their ext4 disk. ext2, ext3 and ext4 share one number.
+var fsNames = map[int64]string{
+	unix.EXT4_SUPER_MAGIC:      "ext4, on disk",
+	unix.XFS_SUPER_MAGIC:       "xfs, on disk",
+	unix.BTRFS_SUPER_MAGIC:     "btrfs, on disk",
+	zfsMagic:                   "zfs, on disk",
+	unix.F2FS_SUPER_MAGIC:      "f2fs, on disk",
+	unix.BCACHEFS_SUPER_MAGIC:  "bcachefs, on disk",
+	unix.MSDOS_SUPER_MAGIC:     "vfat, on disk",
+	unix.EXFAT_SUPER_MAGIC:     "exfat, on disk",
+	unix.ECRYPTFS_SUPER_MAGIC:  "ecryptfs, on disk",
+	unix.OVERLAYFS_SUPER_MAGIC: "overlay (a container's filesystem), on disk",
+	unix.NFS_SUPER_MAGIC:       "nfs, over the network",
+	unix.CIFS_SUPER_MAGIC:      "cifs, over the network",
+	unix.SMB2_SUPER_MAGIC:      "smb, over the network",
+	unix.CEPH_SUPER_MAGIC:      "ceph, over the network",
+	unix.V9FS_MAGIC:            "9p (a virtual machine's or WSL's share), on the host's disk",
+	unix.FUSE_SUPER_MAGIC:      "fuse, wherever its program keeps the files",
+}
+
+// fsName names a statfs type for a person: "ext4, on disk"; a type it does not know by
+// its number.
+func fsName(magic int64) string {
+	if name, ok := fsNames[magic]; ok {
+		return name
+	}
+	return fmt.Sprintf("filesystem type 0x%x", magic)
 }

@@ -65,3 +65,21 @@ func TestLockDir(t *testing.T) {
 		t.Errorf("LockDir() without XDG_RUNTIME_DIR = %s, %v; want %s", got, err, want)
 	}
 }
+
+// TestFSName: a runtime directory on disk is refused naming its filesystem as people know
+// it, never as statfs's number alone.
+func TestFSName(t *testing.T) {
+	for magic, want := range map[int64]string{
+		0xef53:     "ext4, on disk",
+		0x58465342: "xfs, on disk",
+		0x9123683e: "btrfs, on disk",
+		0x794c7630: "overlay (a container's filesystem), on disk",
+		0x6969:     "nfs, over the network",
+		0x65735546: "fuse, wherever its program keeps the files",
+		0x12345678: "filesystem type 0x12345678",
+	} {
+		if got := fsName(magic); got != want {
+			t.Errorf("fsName(%#x) = %q, want %q", magic, got, want)
+		}
+	}
+}

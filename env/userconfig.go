@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"syscall"
 	"time"
@@ -24,6 +25,12 @@ type UserConfig struct {
 	DockerDir string   // $DOCKER_CONFIG, else ~/.docker
 	AuthFiles []string // containers/image's read order: $REGISTRY_AUTH_FILE alone, else its defaults
 	HelmFile  string   // $HELM_REGISTRY_CONFIG, else helm's default path
+	// LegacyFile is ~/.dockercfg, the docker config of before config.json ({"host": login},
+	// no "auths"): containers/image reads it after AuthFiles unless REGISTRY_AUTH_FILE is
+	// set (LegacyForAuth), and the clients that still know it (docker-py, docker CLIs
+	// before 28) only when there is no config.json. "" without HOME.
+	LegacyFile    string
+	LegacyForAuth bool
 }
 
 // FindUserConfig locates the user's configs the way docker, containers/image and helm do.
@@ -31,9 +38,13 @@ func FindUserConfig(getenv func(string) string) UserConfig {
 	home := getenv("HOME")
 	xdgConfig := xdgConfigHome(getenv)
 	u := UserConfig{DockerDir: cmp.Or(getenv("DOCKER_CONFIG"), filepath.Join(home, ".docker"))}
+	if home != "" {
+		u.LegacyFile = filepath.Join(home, ".dockercfg")
+	}
 	if f := getenv("REGISTRY_AUTH_FILE"); f != "" {
 		u.AuthFiles = []string{f}
 	} else {
+		u.LegacyForAuth = true
 		runtimeAuth, configAuth := containersAuthDefaults(getenv)
 		if runtimeAuth != "" {
 			u.AuthFiles = append(u.AuthFiles, runtimeAuth)
@@ -73,6 +84,18 @@ type UserFiles struct {
 	Docker []byte   // DockerDir/config.json
 	Auth   [][]byte // AuthFiles, in their order
 	Helm   []byte   // HelmFile
+	// Legacy is LegacyFile's logins as a docker config ({"auths": …}), read only where a
+	// client would read it (no config.json, or LegacyForAuth); nil for none.
+	Legacy []byte
+}
+
+// AuthBase are the containers auth files av's is made from, in containers/image's order:
+// AuthFiles, then ~/.dockercfg's logins unless REGISTRY_AUTH_FILE is set.
+func (f UserFiles) AuthBase() [][]byte {
+	if f.LegacyForAuth && f.Legacy != nil {
+		return append(slices.Clone(f.Auth), f.Legacy)
+	}
+	return f.Auth
 }
 
 // DockerConfigPath is the user's docker config.json.
@@ -96,7 +119,37 @@ func ReadUserConfig(u UserConfig) (UserFiles, error) {
 	if f.Helm, err = readUserConfigFile(u.HelmFile); err != nil {
 		return UserFiles{}, err
 	}
+	if u.LegacyFile != "" && (f.Docker == nil || u.LegacyForAuth) {
+		if f.Legacy, err = readLegacyDockerConfig(u.LegacyFile); err != nil {
+			return UserFiles{}, err
+		}
+	}
 	return f, nil
+}
+
+// readLegacyDockerConfig reads ~/.dockercfg, {"host": {"auth": …, "email": …}}, and gives
+// its logins as a docker config's "auths"; nil for a missing or empty file. Its errors,
+// as the other configs', never quote it.
+func readLegacyDockerConfig(path string) ([]byte, error) {
+	data, err := readUserFile(path)
+	if err != nil || len(bytes.TrimSpace(data)) == 0 {
+		return nil, err
+	}
+	var logins map[string]login
+	if err := json.Unmarshal(data, &logins); err != nil || logins == nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return nil, &UserConfigError{path, fmt.Errorf("not valid JSON at line %d", jsonErrorLine(data, syntax.Offset))}
+		}
+		return nil, &UserConfigError{path, errors.New("not a JSON object of logins")}
+	}
+	var entries map[string]json.RawMessage
+	_ = json.Unmarshal(data, &entries) // it decoded above: every entry is an object
+	out, err := json.Marshal(map[string]map[string]json.RawMessage{"auths": entries})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // UserConfigError is one of the user's client configs that cannot be used.

@@ -71,7 +71,7 @@ type StoredKeys struct {
 func ReadStoredKeys(data []byte) ([]StoredKeys, error) {
 	f, err := loadINI(data)
 	if err != nil {
-		return nil, errors.New("cannot be parsed")
+		return nil, &SyntaxError{Line: iniErrorLine(data)}
 	}
 	var out []StoredKeys
 	for _, s := range f.Sections() {
@@ -93,19 +93,29 @@ const MaxConfigFile = 4 << 20
 // The file is read once, as a regular file of at most MaxConfigFile bytes, opened
 // O_NONBLOCK (a FIFO would otherwise hold av in open(2), deaf to Ctrl-C and SIGTERM), and
 // aws-vault's parser and av's are given those very bytes.
+//
+// A file that AWS_CONFIG_FILE names must be there (MissingConfigError): a typo, or a "~/…"
+// that nothing expanded, would otherwise read as a config with no profiles, and fail later
+// with words that hide the cause ("no region").
 func LoadConfig() (*Config, error) {
 	path, err := ConfigPath()
 	if err != nil {
 		return nil, err
 	}
 	data, err := readConfigFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if named := os.Getenv("AWS_CONFIG_FILE"); named != "" {
+			return nil, &MissingConfigError{Path: path, Tilde: strings.HasPrefix(named, "~")}
+		}
+		data, err = nil, nil // ~/.aws/config need not exist
+	}
 	if err != nil {
 		return nil, err
 	}
 	f, err := loadVaultConfig(data)
 	if err != nil {
-		// The parse error may quote a line of the file; name the file only.
-		return nil, fmt.Errorf("the AWS config file %s cannot be parsed", path)
+		// The parse error may quote a line of the file: the file and the line's number only.
+		return nil, &SyntaxError{What: "the AWS config file", Path: path, Line: iniErrorLine(data)}
 	}
 	f.Path = path
 	c := &Config{Path: path, file: f, data: data}
@@ -115,12 +125,70 @@ func LoadConfig() (*Config, error) {
 	return c, nil
 }
 
-// readConfigFile reads the config file at path; a missing one is empty.
+// MissingConfigError says the AWS config file that AWS_CONFIG_FILE names is not there.
+type MissingConfigError struct {
+	Path string
+	// Tilde says the name starts with a "~" that nothing expanded: an .env file, a quoted
+	// "~/…", or a tool that sets variables without a shell keeps it as it is.
+	Tilde bool
+}
+
+func (e *MissingConfigError) Error() string {
+	if e.Tilde {
+		return fmt.Sprintf("the AWS config file %s (AWS_CONFIG_FILE) does not exist: its ~ was not expanded to your home directory", e.Path)
+	}
+	return fmt.Sprintf("the AWS config file %s (AWS_CONFIG_FILE) does not exist", e.Path)
+}
+
+// SyntaxError says one of the user's files does not parse: which file, and the line where
+// the parser stopped; never the line's text, which may hold a key.
+type SyntaxError struct {
+	What string // "the AWS config file"; "" where the caller names the file
+	Path string
+	Line int // 1-based; 0 if unknown
+}
+
+func (e *SyntaxError) Error() string {
+	msg := "cannot be parsed"
+	if e.What != "" || e.Path != "" {
+		msg = strings.TrimSpace(e.What+" "+e.Path) + " " + msg
+	}
+	if e.Line > 0 {
+		msg += fmt.Sprintf(" at line %d", e.Line)
+	}
+	return msg
+}
+
+// iniErrorLine is the line at which loadINI gives up on data, 0 if data parses. ini's
+// errors quote the line and carry no number, so the number is found by parsing the file's
+// first lines: the first N lines fail as the whole file does from the bad line on, and
+// before it parse or fail otherwise (a binary search, on the error path only).
+func iniErrorLine(data []byte) int {
+	_, whole := loadINI(data)
+	if whole == nil {
+		return 0
+	}
+	var ends []int
+	for i, b := range data {
+		if b == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		ends = append(ends, len(data))
+	}
+	return sort.Search(len(ends), func(i int) bool {
+		_, err := loadINI(data[:ends[i]])
+		return err != nil && err.Error() == whole.Error()
+	}) + 1
+}
+
+// readConfigFile reads the config file at path; a missing one is fs.ErrNotExist.
 func readConfigFile(path string) ([]byte, error) {
 	data, err := ReadCapped(path, ReadOptions{Limit: MaxConfigFile})
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, nil
+		return nil, err
 	case errors.Is(err, ErrNotRegular):
 		return nil, fmt.Errorf("the AWS config file %s is not a regular file", path)
 	case errors.Is(err, ErrTooLarge):

@@ -1,6 +1,8 @@
 package profiles
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -110,5 +112,61 @@ func TestAWSFilePaths(t *testing.T) {
 	}
 	if p := SharedCredentialsFile(os.Getenv); p != "" {
 		t.Errorf("SharedCredentialsFile with no HOME = %q", p)
+	}
+}
+
+// A config file AWS_CONFIG_FILE names must be there: a typo, or a "~/…" nothing expanded,
+// is an error naming the file, not an empty config. ~/.aws/config need not exist.
+func TestLoadConfigMissingNamedFile(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	for _, tc := range []struct {
+		value string
+		tilde bool
+	}{{"/typo/config", false}, {"~/.aws/config", true}} {
+		t.Setenv("AWS_CONFIG_FILE", tc.value)
+		_, err := LoadConfig()
+		var missing *MissingConfigError
+		if !errors.As(err, &missing) || missing.Path != tc.value || missing.Tilde != tc.tilde {
+			t.Errorf("LoadConfig with AWS_CONFIG_FILE=%s = %v, want a MissingConfigError (tilde %v)", tc.value, err, tc.tilde)
+		}
+	}
+	t.Setenv("AWS_CONFIG_FILE", "")
+	if _, err := LoadConfig(); err != nil {
+		t.Errorf("LoadConfig without ~/.aws/config = %v, want an empty config", err)
+	}
+}
+
+// A config file that does not parse is named with the line the parser stopped at, never
+// with the line's text.
+func TestLoadConfigSyntaxErrorLine(t *testing.T) {
+	for _, tc := range []struct {
+		name, data string
+		line       int
+	}{
+		{"no delimiter", "[profile dev]\nregion = eu-west-1\n\nAKIASECRETLINE\n[profile b]\n", 4},
+		{"unclosed section", "# c\n[profile dev]\nregion = x\n[profile SECRETLINE\nregion = y\n", 4},
+		{"empty key", "[default]\n= SECRETLINE\n", 2},
+		{"last line, no newline", "[default]\nregion = x\nSECRETLINE", 3},
+		{"after a multi-line value", "[default]\nk = \"\"\"a\nb\n\"\"\"\nSECRETLINE\n", 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config")
+			os.WriteFile(path, []byte(tc.data), 0o600)
+			t.Setenv("AWS_CONFIG_FILE", path)
+			_, err := LoadConfig()
+			var se *SyntaxError
+			if !errors.As(err, &se) || se.Line != tc.line || se.Path != path {
+				t.Fatalf("LoadConfig = %#v, want a SyntaxError at line %d of %s", err, tc.line, path)
+			}
+			if want := fmt.Sprintf("the AWS config file %s cannot be parsed at line %d", path, tc.line); err.Error() != want {
+				t.Errorf("error = %q, want %q", err, want)
+			}
+			if strings.Contains(err.Error(), "SECRETLINE") {
+				t.Errorf("the error quotes the line: %v", err)
+			}
+		})
+	}
+	if _, err := ReadStoredKeys([]byte("[dev]\naws_access_key_id = AKIA\nSECRETLINE\n")); err == nil || err.Error() != "cannot be parsed at line 3" {
+		t.Errorf("ReadStoredKeys of a broken file = %v, want it named with line 3", err)
 	}
 }

@@ -45,7 +45,7 @@ func (c *Config) DefaultShadow() (string, error) {
 	f, err := loadINI(data)
 	if err != nil {
 		// Never the parse error: it may quote a secret.
-		return "", fmt.Errorf("%s cannot be parsed", path)
+		return "", &SyntaxError{Path: path, Line: iniErrorLine(data)}
 	}
 	if s, err := f.GetSection("default"); err == nil && (s.HasKey("aws_access_key_id") || s.HasKey("aws_secret_access_key")) {
 		return "the [default] keys in " + path, nil

@@ -239,8 +239,24 @@ func placeFindings(p env.Place, vault profiles.VaultCheck, home string) []findin
 		out = append(out, finding{Kind: "plaintext-logins", Problem: fmt.Sprintf("%s holds %s in plain text: %s", where(p, path), plural(len(other), "registry secret", "registry secrets"), hostList(other)),
 			Fix: plainLoginFix(p, other, home, them(len(other)))})
 	}
-	out = append(out, helperFindings(p, path)...)
-	return out
+	return storeFirst(p, out, helperFindings(p, path))
+}
+
+// storeFirst orders a place's findings so that each fix works when its turn comes. While
+// the file's credsStore names a helper that is not installed, no logout can remove an
+// entry: `docker logout HOST` asks the missing helper to erase it, prints "Removing login
+// credentials" all the same, exits 0 and leaves the entry (helm's logout fails). So the
+// store's finding comes first, and every fix that logs out says it waits for that one.
+func storeFirst(p env.Place, secrets, helpers []finding) []finding {
+	if storeFixFirst(p) == "" {
+		return append(secrets, helpers...)
+	}
+	for i, f := range secrets {
+		if strings.Contains(f.Fix, " logout ") {
+			secrets[i].Fix += fmt.Sprintf("; first fix \"credsStore\" (above): until docker-credential-%s runs, a logout leaves the entry where it is", safe(p.Store.Name))
+		}
+	}
+	return append(helpers, secrets...)
 }
 
 // helperFindings are the credential helpers a config names that cannot run.
@@ -254,7 +270,7 @@ func helperFindings(p env.Place, path string) []finding {
 		}
 		out = append(out, finding{Kind: "missing-helper",
 			Problem: fmt.Sprintf("%s sets \"credsStore\": %s, and docker-credential-%s is not installed: %s", where(p, path), strconv.Quote(s.Name), safe(s.Name), who),
-			Fix:     fmt.Sprintf("install docker-credential-%s, or remove \"credsStore\" from %s", safe(s.Name), where(p, path))})
+			Fix:     fmt.Sprintf("install docker-credential-%s, or remove \"credsStore\" from %s%s", safe(s.Name), where(p, path), storeFixFirst(p))})
 	}
 	missing := map[string][]string{}
 	var names, empty []string
@@ -280,6 +296,21 @@ func helperFindings(p env.Place, path string) []finding {
 			Fix:     "remove those entries: without them docker reads \"auths\" for those registries all the same (unless a \"credsStore\" is set)"})
 	}
 	return out
+}
+
+// storeFixFirst says, for a missing store whose file holds logins, that its fix comes
+// before theirs (storeFirst).
+func storeFixFirst(p env.Place) string {
+	if p.Store == nil || p.Store.Installed || len(p.Secrets) == 0 {
+		return ""
+	}
+	switch p.Kind {
+	case env.PlaceDocker:
+		return "; do this first: until then `docker logout` cannot remove this file's logins (it says it does)"
+	case env.PlaceHelm:
+		return "; do this first: until then `helm registry logout` cannot remove this file's logins"
+	}
+	return ""
 }
 
 // where names a place in a sentence.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -96,10 +98,16 @@ func withHint(err error) error {
 		noPrompt *profiles.NoPrompterError
 		jobID    *profiles.JobIdentityError
 		helper   *profiles.HelperTimeoutError
+		noConfig *profiles.MissingConfigError
+		syntax   *profiles.SyntaxError
 	)
 	switch {
 	case errors.As(err, &already):
 		return err
+	case errors.As(err, &noConfig):
+		return hinted{err, missingConfigHint(noConfig)}
+	case errors.As(err, &syntax) && syntax.Path != "" && syntax.Line > 0:
+		return hinted{err, fmt.Sprintf("fix line %d of %s (a section is `[profile NAME]`, a setting `key = value`); av does not print the line: it may hold a key", syntax.Line, syntax.Path)}
 	case errors.As(err, &noVault):
 		return hinted{err, noVaultHint(noVault.Vault, noVault.Profile, true)}
 	case errors.As(err, &noID) && noID.NoVault != nil:
@@ -206,4 +214,18 @@ func runtimeDirHint(goos string) string {
 			"export AV_RUNTIME_DIR=/Volumes/avram/av (or --runtime-dir); av will not write tokens to disk on its own"
 	}
 	return "set AV_RUNTIME_DIR (or --runtime-dir) to a directory only you can read, mode 0700, on a memory-backed filesystem"
+}
+
+// missingConfigHint: a "~/…" that nothing expanded is written out in full (in a shell,
+// with an .env file, in a CI job's variables alike); any other missing file is a typo, or a
+// variable that should not be set.
+func missingConfigHint(e *profiles.MissingConfigError) string {
+	if !e.Tilde {
+		return "correct AWS_CONFIG_FILE, or unset it to use ~/.aws/config"
+	}
+	full := "the full path"
+	if rest, ok := strings.CutPrefix(os.Getenv("AWS_CONFIG_FILE"), "~/"); ok && os.Getenv("HOME") != "" {
+		full = "the full path, AWS_CONFIG_FILE=" + shellWord(filepath.Join(os.Getenv("HOME"), rest))
+	}
+	return "write " + full + ": a shell expands ~ only at the start of an unquoted word, and an .env file or a CI variable never does"
 }

@@ -290,8 +290,8 @@ func writeFiles(ctx context.Context, dir *env.Dir, in *login, user env.UserFiles
 // user's directory already, linked in).
 func (e *ExecCmd) start(ctx context.Context, sup supervisor, w *who, in *login, dir *env.Dir, files env.Files, user env.UserFiles) (runner.Status, error) {
 	run := w.run.Profile
-	child := env.Child{Profile: run.Name, Region: run.Region, Credentials: in.sess.Credentials, Files: files, RegistryOnly: in.registryOnly,
-		Platform: !e.keysAsked(w.cfg, run.Name) && platformCredentials(w.cfg, run)}
+	child := env.Child{Profile: run.Name, Region: run.Region, Registry: ownRegistry(run, in.tokens), Credentials: in.sess.Credentials, Files: files,
+		RegistryOnly: in.registryOnly, Platform: !e.keysAsked(w.cfg, run.Name) && platformCredentials(w.cfg, run)}
 	if in.registryOnly {
 		log.Printf("registry only: the command gets no AWS credentials")
 	}
@@ -326,6 +326,15 @@ func (e *ExecCmd) start(ctx context.Context, sup supervisor, w *who, in *login, 
 		err = hinted{err, notFoundHint(w.inv.Command, w.cfg.Closest(command.Name))}
 	}
 	return status, err
+}
+
+// ownRegistry is the profile's own ECR registry host: the first of the run's registries
+// when the profile has a region (registries puts it first), as ECR named it; "" without.
+func ownRegistry(run *profiles.Profile, tokens ecr.Tokens) string {
+	if run.Region == "" || len(tokens.Hosts) == 0 {
+		return ""
+	}
+	return tokens.Hosts[0]
 }
 
 // warnStartupFiles says, as av's shell starts, which lines of the user's start-up files
@@ -600,12 +609,23 @@ func registries(cfg *profiles.Config, run *profiles.Profile, flags []string) ([]
 		specs = append(specs, spec)
 	}
 	if len(specs) == 0 {
-		return nil, fmt.Errorf("profile %q: no region for the ECR token: set region in the profile or pass --region", run.Name)
+		return nil, hinted{fmt.Errorf("profile %q: no region for the ECR token", run.Name), regionHint(cfg.Path, run.Name)}
 	}
 	for i := range specs {
 		specs[i] = specs[i].For(run.Name)
 	}
 	return specs, nil
+}
+
+// regionHint names the three places a region may come from, as the SDKs and aws-vault
+// read them: the profile's section of the config file, AWS_REGION (which a CI job usually
+// sets already), and --region.
+func regionHint(configPath, profile string) string {
+	section := "[profile " + profile + "]"
+	if profile == "default" {
+		section = "[default]"
+	}
+	return fmt.Sprintf("add `region = REGION` to %s in %s, export AWS_REGION=REGION, or pass --region REGION", section, configPath)
 }
 
 func defaultShell() string {

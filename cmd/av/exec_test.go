@@ -94,7 +94,7 @@ av_registries = not-a-registry
 	for _, tc := range []struct {
 		profile, flag, err string
 	}{
-		{"noregion", "", `profile "noregion": no region for the ECR token: set region in the profile or pass --region`},
+		{"noregion", "", `profile "noregion": no region for the ECR token`},
 		{"badlist", "", `profile "badlist": av_registries: registry "not-a-registry" is not an ECR registry host`},
 		{"dev", "nonsense", `--registry: registry "nonsense" is not an ECR registry host`},
 	} {
@@ -106,6 +106,11 @@ av_registries = not-a-registry
 		if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
 			t.Errorf("registries(%s, %q) = %v, want %q…", tc.profile, tc.flag, err, tc.err)
 		}
+	}
+	// The hint names the profile's section, AWS_REGION and --region.
+	_, err = registries(cfg, profile("noregion"), nil)
+	if want := "add `region = REGION` to [profile noregion] in " + cfg.Path + ", export AWS_REGION=REGION, or pass --region REGION"; hintOr(err, "") != want {
+		t.Errorf("registries(noregion)'s hint = %q, want %q", hintOr(err, ""), want)
 	}
 	// With --registry alone, a profile with no region still logs in.
 	if got, err := registries(cfg, profile("noregion"), []string{"us-east-2"}); err != nil || len(got) != 1 || got[0].Profile != "noregion" {

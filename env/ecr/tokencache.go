@@ -118,6 +118,10 @@ type TokenRequest struct {
 type Tokens struct {
 	Logins  Logins
 	Expires time.Time // the earliest expiry among them
+	// Hosts are the registries' hosts in the order of the request's Specs: for a region
+	// entry, the host ECR named for the identity there (ACCOUNT.dkr.ecr.REGION.DOMAIN, in
+	// the region's partition).
+	Hosts []string
 }
 
 // MintError names every registry that could not be logged in to, in the order the run
@@ -483,6 +487,7 @@ func (c *TokenCache) assemble(specs []RegistrySpec, wants []*want) Tokens {
 			host = reg.Host
 		}
 		t.Logins[host] = reg.Auth
+		t.Hosts = append(t.Hosts, host)
 		if t.Expires.IsZero() || reg.Expires.Before(t.Expires) {
 			t.Expires = reg.Expires
 		}

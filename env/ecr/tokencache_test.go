@@ -255,6 +255,11 @@ func TestTokenCachePartialFill(t *testing.T) {
 	if !got.Expires.Equal(t0.Add(6 * time.Hour)) {
 		t.Errorf("Expires = %s, want the earliest token's", got.Expires)
 	}
+	// Each spec's host, in the request's order: a region's is the one ECR named there
+	// (AV_REGISTRY is the first, the profile's own).
+	if want := []string{"123456789012.dkr.ecr.eu-west-1.amazonaws.com", "123456789012.dkr.ecr.us-west-2.amazonaws.com", PublicHost}; !slices.Equal(got.Hosts, want) {
+		t.Errorf("Hosts = %v, want %v", got.Hosts, want)
+	}
 	tokens := f.store.entry(t, "dev")["tokens"].(map[string]any)
 	if len(tokens) != 3 {
 		t.Errorf("stored %d tokens, want the cached one and the two new", len(tokens))

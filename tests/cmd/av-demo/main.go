@@ -71,6 +71,10 @@ func demo() error {
 		"AWS_ENDPOINT_URL="+url,
 		"AWS_VAULT_BACKEND=file",
 		"AWS_VAULT_FILE_PASSPHRASE="+fixture.RandomHex(8),
+		// No session bus, as in the tests: the released aws-vault's keyring connects to it
+		// as it starts, and with none set runs dbus-launch, whose daemon outlives the demo
+		// holding this environment, the passphrase included.
+		"DBUS_SESSION_BUS_ADDRESS=disabled:",
 	)
 
 	step("aws-vault add --env demo  (a throwaway file vault in a temporary HOME)")
@@ -156,12 +160,12 @@ func firstLine(b []byte) string {
 }
 
 // cleanEnviron is the demo's own environment without anything that could reach a real
-// AWS account, docker login or keyring.
+// AWS account, docker login or keyring (the session bus: a desktop's Secret Service).
 func cleanEnviron() []string {
 	var out []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "DOCKER_") || k == "REGISTRY_AUTH_FILE" || k == "HELM_REGISTRY_CONFIG" || k == "HOME" || k == "PATH" || strings.HasPrefix(k, "AV_") {
+		if strings.HasPrefix(k, "AWS_") || strings.HasPrefix(k, "DOCKER_") || k == "REGISTRY_AUTH_FILE" || k == "HELM_REGISTRY_CONFIG" || k == "HOME" || k == "PATH" || strings.HasPrefix(k, "AV_") || k == "DBUS_SESSION_BUS_ADDRESS" {
 			continue
 		}
 		out = append(out, kv)
