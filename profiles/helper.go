@@ -46,6 +46,9 @@ type helper struct {
 	// helper gets no stdin and no controlling terminal, so one that would prompt fails at
 	// once, rather than read keys meant for the command.
 	noTerminal bool
+	// awaiting notes, in the fetch locks the call holds, that the fetch waits for the
+	// helper, until the function it returns (chain.await); nil: nothing to note.
+	awaiting func(what, profile string) (restore func())
 }
 
 // run runs the helper as aws-vault does (/bin/sh -c, av's environment, the terminal's stdin
@@ -59,6 +62,9 @@ type helper struct {
 // killed); elsewhere it leads a group of its own, and the whole group is killed.
 func (h helper) run(ctx context.Context) (string, error) {
 	what, profile, bound := h.what, h.profile, h.bound
+	if h.awaiting != nil {
+		defer h.awaiting(what, profile)()
+	}
 	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", h.process)

@@ -96,6 +96,9 @@ type Vault struct {
 	// turn is the in-process half of the lock: a Section holds it from Lock to Unlock.
 	turn chan struct{}
 
+	fetchMu sync.Mutex            // guards fetches
+	fetches map[string]*fetchTurn // the in-process halves of the fetch locks held or awaited (fetchlock.go)
+
 	ambientCache bool // a CI job's own cache (OpenAmbient), in the runtime directory
 
 	mu            sync.Mutex // guards the fields below, which DeriveAhead and Decrypts read outside a Section
@@ -285,7 +288,7 @@ func (v *Vault) Lock(ctx context.Context, mode LockMode) (*Section, error) {
 	var f *os.File
 	if v.lock != nil {
 		var err error
-		if f, err = v.lock.acquire(ctx, mode); err != nil {
+		if f, err = v.lock.acquire(ctx, mode, time.Now().Add(v.lock.timeout), pidStamp()); err != nil {
 			<-v.turn
 			return nil, err
 		}
