@@ -229,6 +229,7 @@ func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Sessi
 // is missing is the chain retrieved again outside any Section, each cached session in it
 // under its own fetch lock (cachedSession).
 func (p *Profile) lookThenFetch(ctx context.Context, o CredentialsOptions) (*Session, error) {
+	p.v.passphraseFirst()
 	sec, err := p.v.Lock(ctx, Shared)
 	if err != nil {
 		return nil, err

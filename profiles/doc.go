@@ -11,9 +11,12 @@
 // writes. A read or write made outside a Section (Vault.HasCredentials, the keyring that
 // av list and aws-vault's types read through) is a Section of its own, for that one call.
 // Sections do not nest, and none is held across a fetch: no AWS call, helper or prompt
-// runs while a run holds the vault's lock, shared or exclusive. The exclusive lock is held
-// only to write and remove items, which runs no helper but pass's gpg (see "Known
-// differences").
+// runs while a run holds the vault's lock, shared or exclusive. The file backend's
+// passphrase, which keyring asks for at its first decrypt, is asked for before the first
+// Section of a credentials lookup (Vault.passphraseFirst; av add asks in ReadyToWrite).
+// The exclusive lock is held only to write and remove items; with the pass backend that
+// runs pass and gpg, which av runs as keyring would but bounded as a helper is
+// (passWriter: VaultOptions.HelperTimeout, --aws-timeout).
 //
 // A fetch (a session, a profile's registry tokens) holds instead the fetch lock of the one
 // item it fills (fetchlock.go): its own turn within the process, and flock(2) on a file
@@ -232,7 +235,7 @@
 // that hangs within its bound, or a person at an MFA prompt, holds up only the runs that
 // want the same session (or registry tokens); runs of other profiles go on. aws-vault
 // takes no lock, so nothing of its own waits. Known difference still open: the pass
-// backend's writes run `pass insert` (and gpg) holding the vault's lock exclusive, as
-// keyring runs them, with no bound of av's; a gpg that waits for its pinentry holds up
-// every other run's write meanwhile (reads, shared, go on).
+// backend's reads run `pass show` (gpg, which may wait for its agent's pinentry) as
+// keyring runs them, unbounded, holding the vault's lock shared: other runs' reads go on,
+// their writes wait (at most --lock-timeout).
 package profiles

@@ -28,12 +28,15 @@ const helperWaitDelay = time.Second
 
 // HelperTimeoutError says a helper program of the profile's ran for its whole bound.
 type HelperTimeoutError struct {
-	What    string // "credential_process", "mfa_process", "web_identity_token_process"
-	Profile string
+	What    string // "credential_process", "mfa_process", "web_identity_token_process"; "pass insert" for the vault's
+	Profile string // "" for the vault's own helper (the pass backend's pass)
 	Bound   time.Duration
 }
 
 func (e *HelperTimeoutError) Error() string {
+	if e.Profile == "" {
+		return fmt.Sprintf("the vault's %s did not finish within %s: av stopped it", e.What, e.Bound)
+	}
 	return fmt.Sprintf("profile %q: %s did not finish within %s: av stopped it", e.Profile, e.What, e.Bound)
 }
 
@@ -72,16 +75,10 @@ func (h helper) run(ctx context.Context) (string, error) {
 	cmd.Stdin, cmd.Stderr = os.Stdin, os.Stderr
 	out := &CappedWriter{Limit: maxHelperOutput, Over: cancel}
 	cmd.Stdout = out
-	cmd.WaitDelay = helperWaitDelay
-	switch {
-	case h.noTerminal:
+	if h.noTerminal {
 		cmd.Stdin = nil // /dev/null
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-		cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
-	case !inTerminalForeground():
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
 	}
+	boundProcess(cmd, h.noTerminal)
 	log.Printf("profile %q: running its %s", profile, what)
 	err := cmd.Run()
 	switch {
@@ -95,6 +92,25 @@ func (h helper) run(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("profile %q: running its %s: %w", profile, what, err)
 	}
 	return strings.TrimSpace(string(out.Bytes())), nil
+}
+
+// boundProcess makes cmd, made with exec.CommandContext, end as a helper must when its
+// context ends: killed with what it started, and its output read a second at most after
+// (a process it left behind that holds its stdout must not hold av). A helper that may
+// need the terminal (a prompt, gpg's pinentry) keeps it: where av is in the terminal's
+// foreground, it stays in av's process group (and only it is killed); elsewhere it leads
+// a group of its own, and the whole group is killed. With noTerminal it gets a session of
+// its own, with no controlling terminal.
+func boundProcess(cmd *exec.Cmd, noTerminal bool) {
+	cmd.WaitDelay = helperWaitDelay
+	switch {
+	case noTerminal:
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
+	case !inTerminalForeground():
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
+	}
 }
 
 // inTerminalForeground reports whether av has a controlling terminal (/dev/tty, whatever

@@ -102,6 +102,8 @@ func withHint(err error) error {
 		return hinted{err, noVaultHint(noID.NoVault, noID.Profile, false)}
 	case errors.As(err, &noID):
 		return hinted{err, fmt.Sprintf("name the profile: `av PROFILE -- COMMAND`, add its keys with `av add %s`, or give the job an AWS identity", shellWord(noID.Profile))}
+	case errors.As(err, &helper) && helper.Profile == "":
+		return hinted{err, "check pass and gpg (its agent, its pinentry); if they are only slow, allow more with AV_AWS_TIMEOUT or --aws-timeout"}
 	case errors.As(err, &helper) && helper.What == "mfa_process":
 		return hinted{err, "check the profile's mfa_process; give the code with --mfa-token instead"}
 	case errors.As(err, &helper):

@@ -526,6 +526,7 @@ func (c *CLI) openVault(ctx context.Context, s vaultSetup) (*profiles.Vault, err
 	o := profiles.VaultOptionsFromEnv()
 	o.Create = s.Create
 	o.LockTimeout = c.LockTimeout
+	o.HelperTimeout = c.AWSTimeout
 	o.Lock = &profiles.LockPlaces{UserDir: env.LockDir, Fallback: s.Fallback}
 	return profiles.OpenVault(ctx, o)
 }
