@@ -144,10 +144,6 @@ type CredentialsOptions struct {
 	// (Session.Renewal): that session is dropped and a new one got (its source profile's
 	// session too, only if STS rejects that one as well).
 	Renew bool
-	// Section: the caller holds the vault's lock in this Section (a token cache's "look,
-	// mint if missing, store"): the credentials are looked for, and stored, within it,
-	// taking no lock of their own. Nil: Credentials takes the lock itself.
-	Section *Section
 }
 
 // Rejected reports whether AWS refused err's call because its session is not (or no
@@ -184,10 +180,11 @@ func (s *Session) Renewal(err error, o CredentialsOptions) (CredentialsOptions, 
 // session cache in the vault when a session there has more than aws-vault's AWS_MIN_TTL
 // left, else from STS (or SSO, web identity, credential_process), caching the new session.
 //
-// The cache is looked in holding the vault's lock shared; a session is fetched holding it
-// exclusive, after looking again, so of N avs started together one calls STS and the
-// others read what it stored. Inside a Lock section the section's hold is used as it is.
-// Within this process the last session is kept and reused by the same rule.
+// The cache is looked in holding the vault's lock shared. A session missing is fetched
+// holding that session's fetch lock and no lock on the vault (lookThenFetch), so of N avs
+// started together one calls STS and the others read what it stored, while runs of other
+// profiles go on. Within this process the last session is kept and reused by the same
+// rule.
 //
 // A cached session that AWS rejects on the way (STS refusing the source session of a
 // role, say) is dropped, with the rest of the chain's, and the chain is fetched again,
@@ -202,23 +199,18 @@ func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Sessi
 		// Its own session only: its source profile's (an MFA session, which other profiles
 		// use too) is dropped below only if STS rejects that one as well.
 		p.keep(nil)
-		n, err := p.dropSessions(ctx, o.Section, false)
+		n, err := p.dropSessions(ctx, false)
 		if err != nil {
 			return nil, err
 		}
 		log.Printf("profile %q: its session was rejected: dropped %d cached sessions", p.Name, n)
 	}
-	var s *Session
-	fetch := func(sec *Section, cacheOnly bool) (err error) {
-		s, err = p.retrieve(ctx, o, sec, cacheOnly)
-		return err
-	}
-	err := p.v.lookThenFetch(ctx, o.Section, fetch)
+	s, err := p.lookThenFetch(ctx, o)
 	if Rejected(err) {
-		n, derr := p.dropSessions(ctx, o.Section, true)
+		n, derr := p.dropSessions(ctx, true)
 		if derr == nil && n > 0 {
 			log.Printf("profile %q: a cached session was rejected: dropped %d cached sessions, fetching again", p.Name, n)
-			err = p.v.lookThenFetch(ctx, o.Section, fetch)
+			s, err = p.lookThenFetch(ctx, o)
 		}
 	}
 	if err != nil {
@@ -231,6 +223,25 @@ func (p *Profile) Credentials(ctx context.Context, o CredentialsOptions) (*Sessi
 	return s, nil
 }
 
+// lookThenFetch is the double-checked lock of the session cache (doc.go, "The vault and
+// its lock"): the whole chain is looked for in the cache in one shared Section, calling no
+// AWS service, so a warm run shares the vault with every other reader; only if a session
+// is missing is the chain retrieved again outside any Section, each cached session in it
+// under its own fetch lock (cachedSession).
+func (p *Profile) lookThenFetch(ctx context.Context, o CredentialsOptions) (*Session, error) {
+	p.v.passphraseFirst()
+	sec, err := p.v.Lock(ctx, Shared)
+	if err != nil {
+		return nil, err
+	}
+	s, err := p.retrieve(ctx, o, sec, true)
+	sec.Unlock()
+	if !errors.Is(err, ErrNotCached) {
+		return s, err
+	}
+	return p.retrieve(ctx, o, nil, false)
+}
+
 // lastSession is the session Credentials last returned, if it keeps it.
 func (p *Profile) lastSession() *Session {
 	p.mu.Lock()
@@ -239,9 +250,10 @@ func (p *Profile) lastSession() *Session {
 }
 
 // keep makes s the session Credentials reuses while it is fresh. p.mu is never held
-// while the vault is waited for: a token renewal holds the vault's lock and asks the
-// profile, while the credential endpoint asks the profile, which takes the vault's lock.
-// Two calls that miss together are made one by the vault's LookThenFetch.
+// while a lock is waited for: a token renewal holds its tokens' fetch lock and asks the
+// profile, while the credential endpoint asks the profile, which takes the session's
+// fetch lock and the vault's. Two calls that miss together are made one by the session's
+// fetch lock.
 func (p *Profile) keep(s *Session) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -249,22 +261,16 @@ func (p *Profile) keep(s *Session) {
 }
 
 // dropSessions removes the cached sessions the profile's chain would use, holding the
-// vault's lock exclusive (or inside in, an exclusive Section), and counts them: every one
-// with all, else only the profile's own (the last the chain reads, its source profiles'
-// coming first). It counts only those that had more than minTTL left: a session too old
-// to be used cannot be why AWS refused a call. It calls no AWS service.
-func (p *Profile) dropSessions(ctx context.Context, in *Section, all bool) (int, error) {
-	if in == nil {
-		s, err := p.v.Lock(ctx, Exclusive)
-		if err != nil {
-			return 0, err
-		}
-		defer s.Unlock()
-		in = s
+// vault's lock exclusive, and counts them: every one with all, else only the profile's own
+// (the last the chain reads, its source profiles' coming first). It counts only those that
+// had more than minTTL left: a session too old to be used cannot be why AWS refused a
+// call. It calls no AWS service.
+func (p *Profile) dropSessions(ctx context.Context, all bool) (int, error) {
+	in, err := p.v.Lock(ctx, Exclusive)
+	if err != nil {
+		return 0, err
 	}
-	if in.mode != Exclusive {
-		return 0, errors.New("dropping cached sessions needs the vault's lock exclusive")
-	}
+	defer in.Unlock()
 	c, err := p.newChain(ctx, in, "", true) // loads no SDK settings: it calls no AWS service
 	if err != nil {
 		return 0, err
@@ -329,6 +335,11 @@ func (p *Profile) retrieve(ctx context.Context, o CredentialsOptions, sec *Secti
 		// Without the SDK's "operation error STS: GetSessionToken, …" around it.
 		err = timeout
 	}
+	var lockWait *LockTimeoutError
+	if errors.As(err, &lockWait) {
+		// It names the profile whose session another run is fetching, and the run.
+		return nil, lockWait
+	}
 	err = vaultCause(err, p.v)
 	if err != nil {
 		return nil, fmt.Errorf("getting credentials for profile %q: %w", p.Name, err)
@@ -351,10 +362,16 @@ func (p *Profile) retrieveAmbient(ctx context.Context, sec *Section, cacheOnly b
 	return p.session(p.Region, creds), nil
 }
 
-// newChain is the chain that resolves p's credentials in region. Looking in the cache
-// (cacheOnly) calls no AWS client: the SDK's settings are loaded only to fetch.
+// newChain is the chain that resolves p's credentials in region: inside sec (a look, or
+// dropSessions), or with sec nil outside any Section (a fetch: each read and write of the
+// vault takes the lock for itself). Looking in the cache (cacheOnly) calls no AWS client:
+// the SDK's settings are loaded only to fetch.
 func (p *Profile) newChain(ctx context.Context, sec *Section, region string, cacheOnly bool) (*chain, error) {
-	c := &chain{ctx: ctx, kr: sec.kr, cfg: p.cfg, opts: p.opts, minTTL: minTTL(), cacheOnly: cacheOnly}
+	kr := p.v.view(ctx)
+	if sec != nil {
+		kr = sec.kr
+	}
+	c := &chain{ctx: ctx, v: p.v, kr: kr, cfg: p.cfg, opts: p.opts, minTTL: minTTL(), cacheOnly: cacheOnly, holds: heldIn(ctx)}
 	if !cacheOnly {
 		var err error
 		if c.base, err = sdkConfig(ctx, p.cfg, p.Name, region, p.opts.AWSTimeout); err != nil {
@@ -373,36 +390,6 @@ func (p *Profile) session(region string, creds aws.Credentials) *Session {
 		return c, err
 	}
 	return &Session{Profile: p.Name, Region: region, Credentials: creds, load: load}
-}
-
-// lookThenFetch runs fn under the vault's double-checked lock (LookThenFetch); inside a
-// Section (in) it runs fn once, as that section allows.
-func (v *Vault) lookThenFetch(ctx context.Context, in *Section, fn func(s *Section, cacheOnly bool) error) error {
-	if in != nil {
-		return fn(in, in.mode != Exclusive)
-	}
-	return LookThenFetch(ctx, v.Lock, fn)
-}
-
-// LookThenFetch is the double-checked lock of every cache in the vault (aws-vault's
-// sessions, av's registry tokens): fn runs with cacheOnly in a shared section, and, only if
-// it finds what it needs missing (ErrNotCached), again without cacheOnly in an exclusive
-// one, where it looks again before it fetches: of N avs started together on a cold cache,
-// one fetches while the others wait, then read what it stored. Each section is let go
-// when fn returns. lock is Vault.Lock, or a test's store.
-func LookThenFetch[S interface{ Unlock() }](ctx context.Context, lock func(context.Context, LockMode) (S, error), fn func(s S, cacheOnly bool) error) error {
-	run := func(mode LockMode) error {
-		s, err := lock(ctx, mode)
-		if err != nil {
-			return err
-		}
-		defer s.Unlock()
-		return fn(s, mode == Shared)
-	}
-	if err := run(Shared); !errors.Is(err, ErrNotCached) {
-		return err
-	}
-	return run(Exclusive)
 }
 
 // sdkConfig builds the SDK configuration every client of the run uses, so all of them
@@ -450,7 +437,8 @@ func loadSDK(ctx context.Context, region string, timeout time.Duration, opts ...
 // with the STS and SSO clients built from the SDK's config instead of by hand.
 type chain struct {
 	ctx        context.Context // of the Credentials call: it ends an MFA prompt too
-	kr         *vaultKeyring   // the vault, inside the call's Section
+	v          *Vault
+	kr         *vaultKeyring // the vault: inside the call's Section, or outside any (newChain)
 	cfg        *Config
 	base       aws.Config
 	opts       Options
@@ -462,6 +450,33 @@ type chain struct {
 	// the order it reads them (dropSessions).
 	drop     bool
 	dropKeys []vault.SessionMetadata
+
+	mu sync.Mutex // guards holds
+	// holds are the fetch locks the call holds, outer first: the caller's (heldIn), then
+	// those of the sessions being fetched (cachedSession). What the fetch waits for is
+	// noted in each (await).
+	holds []*FetchHold
+}
+
+// await notes in the fetch locks the call holds that it now waits for what (see
+// awaitingIn), until the returned function puts the notes back.
+func (c *chain) await(what, profile string) (restore func()) {
+	c.mu.Lock()
+	holds := slices.Clone(c.holds)
+	c.mu.Unlock()
+	return awaitingIn(holds, what, profile)
+}
+
+// holding adds h to the fetch locks the call holds, until the returned function.
+func (c *chain) holding(h *FetchHold) (done func()) {
+	c.mu.Lock()
+	c.holds = append(slices.Clip(c.holds), h)
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		c.holds = slices.DeleteFunc(slices.Clone(c.holds), func(x *FetchHold) bool { return x == h })
+		c.mu.Unlock()
+	}
 }
 
 func (c *chain) client(region string, creds aws.CredentialsProvider) aws.Config {
@@ -480,8 +495,9 @@ func (c *chain) region(region string) string {
 	return cmp.Or(region, c.base.Region)
 }
 
-// cached puts a session provider behind aws-vault's session cache. service names what it
-// calls ("STS in eu-west-1"), for its errors; "" for a provider that calls no AWS service.
+// cached puts a session provider behind aws-vault's session cache (cachedSession).
+// service names what it calls ("STS in eu-west-1"), for its errors and for a waiter on its
+// fetch lock; "" for a provider that calls no AWS service (a helper notes itself).
 func (c *chain) cached(kind string, pc *vault.ProfileConfig, mfaSerial, service string, p vault.StsSessionProvider) aws.CredentialsProvider {
 	key := vault.SessionMetadata{
 		Type:        kind,
@@ -491,27 +507,93 @@ func (c *chain) cached(kind string, pc *vault.ProfileConfig, mfaSerial, service 
 	if c.drop {
 		c.dropKeys = append(c.dropKeys, key)
 	}
-	return &vault.CachedSessionProvider{
-		SessionKey:      key,
-		Keyring:         &vault.SessionKeyring{Keyring: c.kr},
-		ExpiryWindow:    c.minTTL,
-		SessionProvider: gate{p, c.cacheOnly, service},
-	}
+	return &cachedSession{c: c, key: key, provider: gate{p, service}, window: c.minTTL, service: service}
 }
 
-// gate stands before a session provider: with cacheOnly set, a cache miss does not fetch.
-// The errors of the calls it lets through name the service and its region, as ECR's do
-// (the SDK's name the operation only).
+// cachedSession is aws-vault's CachedSessionProvider (the same item, read and written
+// through SessionKeyring, with the same expiry window) with av's locks: a look reads the
+// cache inside the call's Section, or in a shared Section of its own; a session missing
+// is fetched under the session's fetch lock, after looking again (another run may have
+// stored it while this one waited), holding no lock on the vault while its provider runs
+// (a helper, a prompt, STS), and stored in an exclusive Section of its own. With
+// c.cacheOnly a miss is ErrNotCached.
+type cachedSession struct {
+	c        *chain
+	key      vault.SessionMetadata
+	provider vault.StsSessionProvider
+	window   time.Duration
+	service  string
+}
+
+func (p *cachedSession) Retrieve(ctx context.Context) (aws.Credentials, error) {
+	return retrieveSession(ctx, p)
+}
+
+func (p *cachedSession) RetrieveStsCredentials(ctx context.Context) (*ststypes.Credentials, error) {
+	if creds, err := p.look(ctx); creds != nil || err != nil {
+		return creds, err
+	}
+	if p.c.cacheOnly || p.c.kr.sec != nil {
+		// Inside a Section nothing is fetched: a Section is never held across a fetch.
+		return nil, ErrNotCached
+	}
+	hold, err := p.c.v.lockFetch(ctx, sessionFetchKey(p.key), p.service)
+	if err != nil {
+		return nil, err
+	}
+	defer hold.Release()
+	defer p.c.holding(hold)()
+	if p.service != "" {
+		// The fetches that wait for this one (a role's, registry tokens') wait for it too.
+		defer p.c.await(p.service, "")()
+	}
+	if creds, err := p.look(ctx); creds != nil || err != nil {
+		return creds, err
+	}
+	creds, err := p.provider.RetrieveStsCredentials(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sec, err := p.c.v.Lock(ctx, Exclusive)
+	if err != nil {
+		return nil, err
+	}
+	defer sec.Unlock()
+	if err := (&vault.SessionKeyring{Keyring: sec.kr}).Set(p.key, creds); err != nil {
+		return nil, err
+	}
+	return creds, nil
+}
+
+// look reads the cached session: nil if there is none with more than the window left.
+// As aws-vault's CachedSessionProvider, a session that does not read is none (it is
+// fetched again and replaced); the lock not being had is an error.
+func (p *cachedSession) look(ctx context.Context) (*ststypes.Credentials, error) {
+	kr := p.c.kr
+	if kr.sec == nil {
+		sec, err := p.c.v.Lock(ctx, Shared)
+		if err != nil {
+			return nil, err
+		}
+		defer sec.Unlock()
+		kr = sec.kr
+	}
+	creds, err := (&vault.SessionKeyring{Keyring: kr}).Get(p.key)
+	if err != nil || creds == nil || creds.Expiration == nil || creds.AccessKeyId == nil || time.Until(*creds.Expiration) < p.window {
+		return nil, nil
+	}
+	log.Printf("Re-using cached credentials %s from %s, expires in %s", vault.FormatKeyForDisplay(*creds.AccessKeyId), p.key.Type, time.Until(*creds.Expiration).String())
+	return creds, nil
+}
+
+// gate stands before a session provider: the errors of the calls it lets through name the
+// service and its region, as ECR's do (the SDK's name the operation only).
 type gate struct {
 	vault.StsSessionProvider
-	cacheOnly bool
-	service   string
+	service string
 }
 
 func (g gate) RetrieveStsCredentials(ctx context.Context) (*ststypes.Credentials, error) {
-	if g.cacheOnly {
-		return nil, ErrNotCached
-	}
 	creds, err := g.StsSessionProvider.RetrieveStsCredentials(ctx)
 	var call *smithy.OperationError
 	if err != nil && g.service != "" && errors.As(err, &call) {
@@ -585,7 +667,7 @@ func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, erro
 			duration:     pc.AssumeRoleDuration,
 			tokenProcess: process,
 			token: func(ctx context.Context) (string, error) {
-				return helper{what: "web_identity_token_process", profile: name, process: process, bound: c.helperBound(), noTerminal: c.noPrompt}.run(ctx)
+				return helper{what: "web_identity_token_process", profile: name, process: process, bound: c.helperBound(), noTerminal: c.noPrompt, awaiting: c.await}.run(ctx)
 			},
 			sts: c.stsClient(pc, aws.AnonymousCredentials{}),
 		}
@@ -602,7 +684,7 @@ func (c *chain) provider(pc *vault.ProfileConfig) (aws.CredentialsProvider, erro
 		return c.cached("sts.AssumeRoleWithWebIdentity", pc, "", "STS in "+c.region(pc.Region), p), nil
 	case pc.HasCredentialProcess():
 		log.Printf("profile %q: using credential process", pc.ProfileName)
-		p := &credentialProcess{helper{what: "credential_process", profile: pc.ProfileName, process: pc.CredentialProcess, bound: c.helperBound(), noTerminal: c.noPrompt}}
+		p := &credentialProcess{helper{what: "credential_process", profile: pc.ProfileName, process: pc.CredentialProcess, bound: c.helperBound(), noTerminal: c.noPrompt, awaiting: c.await}}
 		return c.cached("credential_process", pc, "", "", p), nil
 	}
 	return nil, &NoCredentialsError{Profile: pc.ProfileName}

@@ -604,21 +604,14 @@ func (w *walker) walk(p any) []step {
 		}
 		return []step{s}
 	case *vault.CachedSessionProvider:
-		steps := w.walk(p.SessionProvider)
-		if len(steps) == 0 {
-			w.t.Fatalf("a cached session provider before nothing (%T)", p.SessionProvider)
+		var kr keyring.Keyring
+		if p.Keyring != nil {
+			kr = p.Keyring.Keyring
 		}
-		k := p.SessionKey
-		mfa := k.MfaSerial
-		if k.Type == roleSessionType && digest.MatchString(mfa) {
-			mfa = identityDigest
-		}
-		last := &steps[len(steps)-1]
-		last.Cache = cacheName(k.Type, k.ProfileName, mfa, p.ExpiryWindow)
-		if p.Keyring == nil || p.Keyring.Keyring != w.kr {
-			last.Cache += " in another keyring"
-		}
-		return steps
+		return w.cached(p.SessionProvider, p.SessionKey, p.ExpiryWindow, kr)
+	case *cachedSession:
+		// av's port of CachedSessionProvider: the same item and window, with av's locks.
+		return w.cached(p.provider, p.key, p.window, p.c.kr)
 	case gate:
 		// av's: a cache-only look fails before it; its errors name the service. Neither
 		// changes what is called.
@@ -687,6 +680,25 @@ func (w *walker) walk(p any) []step {
 	}
 	w.t.Errorf("the walk knows no %T: add it", p)
 	return []step{{Kind: fmt.Sprintf("%T", p)}}
+}
+
+// cached is the steps of a provider behind the session cache: its item is the last step's.
+func (w *walker) cached(provider any, k vault.SessionMetadata, window time.Duration, kr keyring.Keyring) []step {
+	w.t.Helper()
+	steps := w.walk(provider)
+	if len(steps) == 0 {
+		w.t.Fatalf("a cached session provider before nothing (%T)", provider)
+	}
+	mfa := k.MfaSerial
+	if k.Type == roleSessionType && digest.MatchString(mfa) {
+		mfa = identityDigest
+	}
+	last := &steps[len(steps)-1]
+	last.Cache = cacheName(k.Type, k.ProfileName, mfa, window)
+	if kr == nil || kr != w.kr {
+		last.Cache += " in another keyring"
+	}
+	return steps
 }
 
 func cacheName(kind, profile, mfa string, window time.Duration) string {

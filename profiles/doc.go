@@ -10,47 +10,68 @@
 // flock(2) on the vault's lock file (vaultLock), shared for reads and exclusive for
 // writes. A read or write made outside a Section (Vault.HasCredentials, the keyring that
 // av list and aws-vault's types read through) is a Section of its own, for that one call.
-// Sections do not nest: code that runs inside one passes it on instead of locking again,
-// as CredentialsOptions.Section does for the token cache, which gets a profile's session
-// within its own exclusive section; the vault as seen inside a Section (vaultKeyring with
-// sec set) takes no further lock. So the token renewal and the credential endpoint of one
-// run share one Vault, each taking the lock for itself.
+// Sections do not nest, and none is held across a fetch: no AWS call, helper or prompt
+// runs while a run holds the vault's lock, shared or exclusive. The file backend's
+// passphrase, which keyring asks for at its first decrypt, is asked for before the first
+// Section of a credentials lookup (Vault.passphraseFirst; av add asks in ReadyToWrite).
+// The exclusive lock is held only to write and remove items; with the pass backend that
+// runs pass and gpg, which av runs as keyring would but bounded as a helper is
+// (passWriter: VaultOptions.HelperTimeout, --aws-timeout).
 //
-// Never wait for the vault while holding Profile.mu (see Profile.keep): a token renewal
-// holds the vault's lock and asks the profile for its session, while the credential
-// endpoint asks the profile, which then takes the vault's lock; a mutex held across that
-// wait would deadlock the two. Profile.mu guards the last session alone, and two calls
-// that miss together are made one by the vault's lock, not by the mutex.
+// A fetch (a session, a profile's registry tokens) holds instead the fetch lock of the one
+// item it fills (fetchlock.go): its own turn within the process, and flock(2) on a file
+// of its own beside the vault's lock file, named after a digest of the item's name
+// (".keys.av-lock.fetch-<hash>.lock", ".vault-<hash>.fetch-<hash>.lock"), which holds the
+// holder's pid, the profile and what the fetch waits for ("its credential_process", "its
+// MFA code", "STS in eu-west-1"; FetchHold notes it as the fetch goes), never a secret. So
+// a hung helper, an unreachable endpoint or a person at an MFA prompt holds up only the
+// runs that want that same item: a run of another profile, cached or cold, goes on. A
+// fetch that needs another item takes that item's lock after its own, outer first: a
+// role's session before its source's, an identity's registry tokens (several in the
+// order of their keys) before its session. Nothing holds an inner lock while it awaits an
+// outer one, and a Section is never held while a fetch lock is awaited, so no two waits
+// make a cycle. The token renewal and the credential endpoint of one run share one Vault:
+// the turns keep them out of each other's fetch of the same item, as the flock keeps out
+// other processes.
+//
+// Never wait for a lock while holding Profile.mu (see Profile.keep): a token renewal
+// holds its tokens' fetch lock and asks the profile for its session, while the credential
+// endpoint asks the profile, which then takes the session's fetch lock and the vault's; a
+// mutex held across that wait would deadlock the two. Profile.mu guards the last session
+// alone, and two calls that miss together are made one by the session's fetch lock.
 //
 // The lock belongs to the vault, not to a run: every av on one vault takes one lock,
 // whatever its --runtime-dir and whichever path names the vault (a file vault's directory
-// is resolved through symlinks first). placeLock in lock.go is the one rule for where the
-// lock file goes, and its doc states it; cmd/av only passes the places it may use
-// (LockPlaces) and decides nothing. What the rule weighs: the file holds no secret (only
-// the pid of an exclusive holder, for a waiter's message), so any filesystem will do; it
-// must not sit where another user can make or replace a file, who could then hold the
-// lock and stop every run; and a file vault's lock sits beside the vault, never inside
-// (keyring takes every entry of its directory for an item). A CI job's own cache
-// (OpenAmbient) is not the user's vault, and keeps its lock beside it, in the run's
-// runtime directory.
+// is resolved through symlinks first); so do its fetch locks, which sit beside it.
+// placeLock in lock.go is the one rule for where the lock file goes, and its doc states
+// it; cmd/av only passes the places it may use (LockPlaces) and decides nothing. What the
+// rule weighs: the file holds no secret (only the pid of an exclusive holder, for a
+// waiter's message), so any filesystem will do; it must not sit where another user can
+// make or replace a file, who could then hold the lock and stop every run; and a file
+// vault's lock sits beside the vault, never inside (keyring takes every entry of its
+// directory for an item). A CI job's own cache (OpenAmbient) is not the user's vault, and
+// keeps its lock beside it, in the run's runtime directory.
 //
-// The file exists only while someone holds or awaits the lock: the last holder removes it
-// (vaultLock.release), and a waiter that finds it gone once it gets the lock opens the
-// new one. The kernel drops a flock when its holder dies, even by SIGKILL, and the
-// descriptor is close-on-exec, so neither a killed av nor the command it started leaves
-// the vault locked. A wait ends with the run's context and is bounded by
+// A lock file exists only while someone holds or awaits the lock: the last holder removes
+// it (vaultLock.release), and a waiter that finds it gone once it gets the lock opens the
+// new one; one left by a holder that was killed goes with the next holder. The kernel
+// drops a flock when its holder dies, even by SIGKILL, and the descriptor is
+// close-on-exec, so neither a killed av nor the command it started leaves the vault, or
+// an item, locked. A wait ends with the run's context and is bounded by
 // VaultOptions.LockTimeout (DefaultLockTimeout, 2 minutes: a holder may be waiting for a
 // person's MFA code); LockTimeoutError names the holders, from /proc/locks on Linux, else
-// from the pid the holder wrote into the file.
+// from the pid the holder wrote into the file, and for a fetch lock the item, its profile
+// and what the holder waits for.
 //
-// LookThenFetch is the one double-checked lock of every cache in the vault: aws-vault's
-// sessions (Profile.Credentials) and av's registry tokens (env/ecr's TokenCache). Its fn
-// looks first with the lock shared and cacheOnly set, so a warm run shares the vault with
-// every other reader and calls no AWS service; only if something is missing (ErrNotCached)
-// does it run again holding the lock exclusive, look again (another run may have stored
-// it meanwhile), and fetch what is still missing. Of N avs started together on a cold
-// cache, one calls STS and ECR while the others wait, then read what it stored. Inside a
-// caller's Section, Credentials looks and fetches once, as that Section's mode allows.
+// Every cache in the vault, aws-vault's sessions (Profile.Credentials) and av's registry
+// tokens (env/ecr's TokenCache), is a double-checked lock. A run looks first in a shared
+// Section, calling no AWS service, so a warm run shares the vault with every other reader;
+// only if something is missing does it take the missing item's fetch lock, look again
+// (another run may have stored it meanwhile), fetch what is still missing holding no lock
+// on the vault, and store it in an exclusive Section of its own. For a session this is
+// cachedSession, av's port of aws-vault's CachedSessionProvider, at each cached step of
+// the chain. Of N avs started together on a cold cache, one calls STS and ECR (and asks
+// for one MFA code) while the others wait, then read what it stored.
 //
 // The MFA prompt is bound per call (chain.mfa). aws-vault finds a prompt method by name
 // in a global table (prompt.Methods) when its Mfa is made, and takes no function
@@ -187,8 +208,9 @@
 //     its service and region; aws-vault's calls have the SDK's defaults, no deadline.
 //
 //   - The session cache is read holding the vault's lock shared, and a session fetched
-//     holding it exclusive after looking again; aws-vault takes no lock, so N runs started
-//     together each call STS (and each ask for an MFA code).
+//     holding its fetch lock after looking again, and stored holding the vault's lock
+//     exclusive; aws-vault takes no lock, so N runs started together each call STS (and
+//     each ask for an MFA code).
 //
 //   - A cached session that AWS rejects (a rotated key, a revoked session) is dropped and
 //     the chain fetched again, once; aws-vault keeps serving it until it expires.
@@ -211,7 +233,11 @@
 //     them with exec.Command and no context. The process, its protocol and its
 //     environment are aws-vault's.
 //
-// Known difference still open: a session is fetched holding the vault's lock exclusive,
-// so a helper that hangs (within its bound) holds up every other run on the vault, of any
-// profile, not only runs of its own.
+// A session is fetched holding no lock on the vault (its fetch lock only), so a helper
+// that hangs within its bound, or a person at an MFA prompt, holds up only the runs that
+// want the same session (or registry tokens); runs of other profiles go on. aws-vault
+// takes no lock, so nothing of its own waits. Known difference still open: the pass
+// backend's reads run `pass show` (gpg, which may wait for its agent's pinentry) as
+// keyring runs them, unbounded, holding the vault's lock shared: other runs' reads go on,
+// their writes wait (at most --lock-timeout).
 package profiles

@@ -30,12 +30,15 @@ const helperWaitDelay = time.Second
 
 // HelperTimeoutError says a helper program of the profile's ran for its whole bound.
 type HelperTimeoutError struct {
-	What    string // "credential_process", "mfa_process", "web_identity_token_process"
-	Profile string
+	What    string // "credential_process", "mfa_process", "web_identity_token_process"; "pass insert" for the vault's
+	Profile string // "" for the vault's own helper (the pass backend's pass)
 	Bound   time.Duration
 }
 
 func (e *HelperTimeoutError) Error() string {
+	if e.Profile == "" {
+		return fmt.Sprintf("the vault's %s did not finish within %s: av stopped it", e.What, e.Bound)
+	}
 	return fmt.Sprintf("profile %q: %s did not finish within %s: av stopped it", e.Profile, e.What, e.Bound)
 }
 
@@ -48,6 +51,9 @@ type helper struct {
 	// helper gets no stdin and no controlling terminal, so one that would prompt fails at
 	// once, rather than read keys meant for the command.
 	noTerminal bool
+	// awaiting notes, in the fetch locks the call holds, that the fetch waits for the
+	// helper, until the function it returns (chain.await); nil: nothing to note.
+	awaiting func(what, profile string) (restore func())
 }
 
 // run runs the helper as aws-vault does (/bin/sh -c, av's environment, the terminal's stdin
@@ -67,6 +73,9 @@ type helper struct {
 func (h helper) run(ctx context.Context) (string, error) {
 	what, profile, bound := h.what, h.profile, h.bound
 	runCtx := ctx
+	if h.awaiting != nil {
+		defer h.awaiting(what, profile)()
+	}
 	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", h.process)
@@ -93,6 +102,7 @@ func (h helper) run(ctx context.Context) (string, error) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		cmd.Cancel = killGroup
 	}
+	boundProcess(cmd, h.noTerminal)
 	log.Printf("profile %q: running its %s", profile, what)
 	err := cmd.Run()
 	if fg != nil {
@@ -116,6 +126,29 @@ func (h helper) run(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("profile %q: running its %s: %w", profile, what, err)
 	}
 	return strings.TrimSpace(string(out.Bytes())), nil
+}
+
+// boundProcess makes cmd, made with exec.CommandContext, end as a helper must when its
+// context ends: killed with what it started, and its output read a second at most after
+// (a process it left behind that holds its stdout must not hold av). For a helper that
+// needs no terminal of av's to itself (the pass backend's gpg asks through gpg-agent's
+// pinentry): where av has a terminal, it stays in av's process group, the shell's job
+// (only it is killed); elsewhere it leads a group of its own, and the whole group is
+// killed. With noTerminal it gets a session of its own, with no controlling terminal.
+func boundProcess(cmd *exec.Cmd, noTerminal bool) {
+	cmd.WaitDelay = helperWaitDelay
+	tty, _ := controllingTerminal()
+	if tty != nil {
+		tty.Close()
+	}
+	switch {
+	case noTerminal:
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
+	case tty == nil:
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
+	}
 }
 
 // controllingTerminal opens av's controlling terminal (/dev/tty, whatever its stdin is:

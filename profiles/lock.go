@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"golang.org/x/sys/unix"
 )
@@ -41,10 +42,17 @@ func (m LockMode) String() string {
 // be waiting for its user's MFA code or SSO login, which takes a person a minute or so.
 const DefaultLockTimeout = 2 * time.Minute
 
-// LockTimeoutError says the vault's lock stayed taken for the whole timeout.
+// LockTimeoutError says a lock stayed taken for the whole timeout: the vault's, or, with
+// Item set, the fetch lock of one profile's item (fetchlock.go), held by a run that is
+// fetching it.
 type LockTimeoutError struct {
 	Waited  time.Duration
 	Holders []string // "pid 1234 (av)", as far as the system tells
+
+	// A fetch lock's: whose item, which ("session", "registry tokens"), and what its
+	// holder said it waits for ("its credential_process", "its MFA code", "STS in
+	// eu-west-1"), if it said.
+	Profile, Item, Awaiting string
 }
 
 func (e *LockTimeoutError) Error() string {
@@ -52,7 +60,18 @@ func (e *LockTimeoutError) Error() string {
 	if len(e.Holders) > 0 {
 		who = strings.Join(e.Holders, ", ")
 	}
-	return fmt.Sprintf("the vault is locked by %s: gave up after %s", who, e.Waited)
+	if e.Item == "" {
+		return fmt.Sprintf("the vault is locked by %s: gave up after %s", who, e.Waited)
+	}
+	being := "is being fetched"
+	if strings.HasSuffix(e.Item, "s") {
+		being = "are being fetched"
+	}
+	msg := fmt.Sprintf("the %s of profile %q %s by %s", e.Item, e.Profile, being, who)
+	if e.Awaiting != "" {
+		msg += ", waiting for " + e.Awaiting
+	}
+	return fmt.Sprintf("%s: gave up after %s", msg, e.Waited)
 }
 
 // lockFileError is a failure of the lock file itself (not a wait for another holder).
@@ -68,6 +87,9 @@ func (e *lockFileError) Unwrap() error { return e.err }
 type vaultLock struct {
 	path    string
 	timeout time.Duration
+	// of: this is the fetch lock of one item (fetchlock.go), not the vault's: a waiter's
+	// timeout names the item, and what its holder wrote it waits for.
+	of *fetchKey
 }
 
 // LockPlaces are the directories a vault's lock file may go into, besides the file vault's
@@ -142,15 +164,15 @@ func besideVault(dir string) (path string, ok bool) {
 	return filepath.Join(parent, "."+filepath.Base(dir)+".av-lock"), true
 }
 
-// acquire takes the lock in mode, waiting at most l.timeout in all. Each attempt opens the
+// acquire takes the lock in mode, waiting until deadline at most in all, and writes into
+// the file, for an exclusive hold, stamp: who holds it (see stamp). Each attempt opens the
 // file anew: an abandoned wait (timeout, ctx) keeps blocking in the kernel on its own
 // descriptor and drops the lock as soon as it gets it, never touching a later hold.
-func (l *vaultLock) acquire(ctx context.Context, mode LockMode) (*os.File, error) {
+func (l *vaultLock) acquire(ctx context.Context, mode LockMode, deadline time.Time, stamp string) (*os.File, error) {
 	how := unix.LOCK_SH
 	if mode == Exclusive {
 		how = unix.LOCK_EX
 	}
-	deadline := time.Now().Add(l.timeout)
 	for {
 		// O_CLOEXEC: the child must never inherit the lock, or a killed av's command would
 		// keep the vault locked.
@@ -173,8 +195,7 @@ func (l *vaultLock) acquire(ctx context.Context, mode LockMode) (*os.File, error
 		if l.current(f) {
 			if mode == Exclusive {
 				// Who holds it, for a waiter's timeout message when /proc/locks cannot say.
-				_ = f.Truncate(0)
-				_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+				writeStamp(f, stamp)
 			}
 			return f, nil
 		}
@@ -214,7 +235,11 @@ func (l *vaultLock) wait(ctx context.Context, f *os.File, how int, deadline time
 	if who == "" {
 		who = "another process"
 	}
-	log.Printf("waiting for the vault's lock, held by %s", who)
+	if l.of != nil {
+		log.Printf("waiting for the %s of profile %q, being fetched by %s", l.of.item, l.of.profile, who)
+	} else {
+		log.Printf("waiting for the vault's lock, held by %s", who)
+	}
 	done := make(chan error, 1)
 	go func() { done <- flock(int(f.Fd()), how) }()
 	timer := time.NewTimer(time.Until(deadline))
@@ -227,7 +252,7 @@ func (l *vaultLock) wait(ctx context.Context, f *os.File, how int, deadline time
 		}
 		return err
 	case <-timer.C:
-		err = &LockTimeoutError{Waited: l.timeout, Holders: lockHolders(f)}
+		err = l.timeoutError(f)
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
@@ -235,6 +260,60 @@ func (l *vaultLock) wait(ctx context.Context, f *os.File, how int, deadline time
 	// whatever it got.
 	go func() { <-done; f.Close() }()
 	return err
+}
+
+// timeoutError is the error of a wait on f that timed out: it names the holders, and, for
+// a fetch lock, what is being fetched and what the holder wrote it waits for.
+func (l *vaultLock) timeoutError(f *os.File) *LockTimeoutError {
+	e := &LockTimeoutError{Waited: l.timeout, Holders: lockHolders(f)}
+	if l.of != nil {
+		e.Profile, e.Item = l.of.profile, l.of.item
+		e.Awaiting = readStamp(f).awaiting
+	}
+	return e
+}
+
+// pidStamp is what an exclusive holder of the vault's lock writes into its file: its pid.
+func pidStamp() string { return strconv.Itoa(os.Getpid()) + "\n" }
+
+// writeStamp replaces the content of a held lock file with stamp: written first, then cut
+// to its length, so a waiter reading it meanwhile sees at worst a mix of two stamps.
+func writeStamp(f *os.File, stamp string) {
+	_, _ = f.WriteAt([]byte(stamp), 0)
+	_ = f.Truncate(int64(len(stamp)))
+}
+
+// stamp is what a lock file says of its exclusive holder: its pid, and for a fetch lock
+// its profile and what it waits for, a line each (never a secret).
+type stamp struct {
+	pid               int
+	profile, awaiting string
+}
+
+// readStamp reads what f's exclusive holder wrote into it; bounded, as anyone who can
+// write the file could have made it large.
+func readStamp(f *os.File) stamp {
+	buf := make([]byte, 512)
+	n, _ := f.ReadAt(buf, 0)
+	lines := strings.Split(string(buf[:n]), "\n")
+	var s stamp
+	if pid, err := strconv.Atoi(strings.TrimSpace(lines[0])); err == nil && pid > 0 {
+		s.pid = pid
+	}
+	if len(lines) > 2 {
+		s.profile, s.awaiting = printable(lines[1]), printable(lines[2])
+	}
+	return s
+}
+
+// printable is s without control characters: what a lock file says goes into a message.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
 }
 
 func flock(fd, how int) error {
@@ -255,9 +334,7 @@ func lockHolders(f *os.File) []string {
 		return nil
 	}
 	if len(pids) == 0 {
-		buf := make([]byte, 32)
-		n, _ := f.ReadAt(buf, 0)
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(buf[:n]))); err == nil && pid > 0 {
+		if pid := readStamp(f).pid; pid > 0 {
 			pids = append(pids, pid)
 		}
 	}

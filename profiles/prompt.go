@@ -40,18 +40,28 @@ func (c *chain) mfa(pc *vault.ProfileConfig) vault.Mfa {
 	case pc.MfaToken != "":
 		return vault.NewMfa(pc)
 	case pc.MfaProcess != "":
-		h := helper{what: "mfa_process", profile: pc.ProfileName, process: pc.MfaProcess, bound: MFAProcessTimeout, noTerminal: c.noPrompt}
+		h := helper{what: "mfa_process", profile: pc.ProfileName, process: pc.MfaProcess, bound: MFAProcessTimeout, noTerminal: c.noPrompt, awaiting: c.await}
 		ask = func(string) (string, error) { return h.run(ctx) }
 	case c.noPrompt:
 		ask = func(string) (string, error) { return "", ErrNeedsMFA }
 	case pc.MfaPromptMethod == ttyPromptMethod:
 		ask = func(serial string) (string, error) {
+			defer c.await("MFA code", pc.ProfileName)()
 			return readFromTTY(ctx, fmt.Sprintf("Enter MFA code for %s: ", serial), echoOn)
 		}
 	default: // a prompt AWS_VAULT_PROMPT names (zenity, osascript, ...)
 		promptMethods.Lock()
-		defer promptMethods.Unlock()
-		return vault.NewMfa(pc)
+		method, ok := prompt.Methods[pc.MfaPromptMethod]
+		promptMethods.Unlock()
+		if !ok {
+			promptMethods.Lock()
+			defer promptMethods.Unlock()
+			return vault.NewMfa(pc)
+		}
+		ask = func(serial string) (string, error) {
+			defer c.await("MFA code", pc.ProfileName)()
+			return method(serial)
+		}
 	}
 	const name = "av-this-call"
 	promptMethods.Lock()

@@ -94,44 +94,6 @@ func TestMasterKeysAreNeverKept(t *testing.T) {
 	}
 }
 
-func TestLookThenFetch(t *testing.T) {
-	v := fileVault(t, t.TempDir(), t.TempDir())
-	var seen []string
-	record := func(hit bool) func(*Section, bool) error {
-		return func(s *Section, cacheOnly bool) error {
-			seen = append(seen, s.Mode().String()+" cacheOnly="+map[bool]string{true: "yes", false: "no"}[cacheOnly])
-			if cacheOnly && !hit {
-				return ErrNotCached
-			}
-			return nil
-		}
-	}
-	if err := v.lookThenFetch(context.Background(), nil, record(true)); err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"shared cacheOnly=yes"}; !slices.Equal(seen, want) {
-		t.Errorf("a hit: %q, want %q", seen, want)
-	}
-	seen = nil
-	if err := v.lookThenFetch(context.Background(), nil, record(false)); err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"shared cacheOnly=yes", "exclusive cacheOnly=no"}; !slices.Equal(seen, want) {
-		t.Errorf("a miss: %q, want %q", seen, want)
-	}
-	// Inside an exclusive section (the token cache's fill), it fetches under that hold.
-	seen = nil
-	s, err := v.Lock(context.Background(), Exclusive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = v.lookThenFetch(context.Background(), s, record(false))
-	s.Unlock()
-	if want := []string{"exclusive cacheOnly=no"}; err != nil || !slices.Equal(seen, want) {
-		t.Errorf("in a section: %q (%v), want %q", seen, err, want)
-	}
-}
-
 func TestNewestSessions(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	name := func(typ, profile, detail string, exp int64) string {

@@ -13,9 +13,9 @@ import (
 )
 
 // TestOneVaultSharedByGoroutines uses one Vault as a run does, from several goroutines at
-// once: token-cache sections that read and write av's items and get credentials inside
-// the section (the renewal), credentials got without a section (the credential endpoint),
-// and calls outside any section. Run under -race (make race), it shows the Vault guards its
+// once: a token cache's fetch lock, credentials got under it and a section that writes
+// and reads av's items (the renewal), credentials got without either (the credential
+// endpoint), and calls outside any section. Run under -race (make race), it shows the Vault guards its
 // own state; and no two sections ever overlap in one process where one is exclusive.
 func TestOneVaultSharedByGoroutines(t *testing.T) {
 	v := fileVault(t, filepath.Join(t.TempDir(), "keys"), t.TempDir())
@@ -52,18 +52,25 @@ func TestOneVaultSharedByGoroutines(t *testing.T) {
 	var wg sync.WaitGroup
 	for w := range workers {
 		k := CacheKey{Kind: "ecr", Profile: "dev", Detail: fmt.Sprint("worker", w)}
-		wg.Go(func() { // the renewal: look, get credentials, store, in one section
+		wg.Go(func() { // the renewal: the fetch lock, credentials, then a section to store
 			for i := range rounds {
+				hold, err := v.LockFetch(ctx, k, "registry tokens", "ECR")
+				if err != nil {
+					errs <- err
+					return
+				}
+				p.keep(nil)
+				if _, err := p.Credentials(hold.Context(ctx), CredentialsOptions{}); err != nil {
+					errs <- fmt.Errorf("credentials under a fetch lock: %w", err)
+				}
 				s, err := v.Lock(ctx, Exclusive)
 				if err != nil {
+					hold.Release()
 					errs <- err
 					return
 				}
 				if err := enter(s); err != nil {
 					errs <- err
-				}
-				if _, err := p.Credentials(ctx, CredentialsOptions{Section: s}); err != nil {
-					errs <- fmt.Errorf("credentials in a section: %w", err)
 				}
 				if err := s.WriteCache(k, fmt.Appendf(nil, "%d", i), time.Now().Add(time.Hour), "test"); err != nil {
 					errs <- err
@@ -74,6 +81,7 @@ func TestOneVaultSharedByGoroutines(t *testing.T) {
 				}
 				leave(s)
 				s.Unlock()
+				hold.Release()
 			}
 		})
 		wg.Go(func() { // the credential endpoint

@@ -15,8 +15,8 @@ import (
 
 // DefaultAWSTimeout is how long one AWS call may take, all its attempts together: STS,
 // ECR, SSO and the rest answer in a second; an endpoint that has not answered in this
-// long is not going to, and a run waiting for it holds the vault's lock, which other
-// runs wait for.
+// long is not going to, and a run waiting for it holds the fetch lock of what it fetches,
+// which other runs of the profile wait for.
 const DefaultAWSTimeout = 30 * time.Second
 
 // TimeoutError says an AWS endpoint did not answer a call in time: the call's whole time

@@ -47,6 +47,10 @@ type VaultOptions struct {
 	// LockTimeout bounds the wait for another process's hold on the vault; zero means
 	// DefaultLockTimeout.
 	LockTimeout time.Duration
+	// HelperTimeout bounds each program the vault runs holding its lock exclusive (the pass
+	// backend's pass and gpg, to write), as --aws-timeout bounds the profile's helpers;
+	// zero means DefaultAWSTimeout.
+	HelperTimeout time.Duration
 
 	// Create makes a file vault whose directory does not exist yet writable (av add): its
 	// directory is made by the first write, not before. Without it such a vault is empty
@@ -96,7 +100,12 @@ type Vault struct {
 	// turn is the in-process half of the lock: a Section holds it from Lock to Unlock.
 	turn chan struct{}
 
+	fetchMu sync.Mutex            // guards fetches
+	fetches map[string]*fetchTurn // the in-process halves of the fetch locks held or awaited (fetchlock.go)
+
 	ambientCache bool // a CI job's own cache (OpenAmbient), in the runtime directory
+
+	pass *passWriter // the pass backend's writes, bounded; nil for another backend
 
 	mu            sync.Mutex // guards the fields below, which DeriveAhead and Decrypts read outside a Section
 	passphrase    string
@@ -183,6 +192,7 @@ func (v *Vault) open(o VaultOptions) error {
 		if err := checkPass(o); err != nil {
 			return newOpenError(backend, o, err)
 		}
+		v.pass = newPassWriter(o)
 	}
 	kr, err := keyring.Open(cfg)
 	if errors.Is(err, keyring.ErrNoAvailImpl) && !slices.Contains(keyring.AvailableBackends(), keyring.BackendType(backend)) {
@@ -285,7 +295,7 @@ func (v *Vault) Lock(ctx context.Context, mode LockMode) (*Section, error) {
 	var f *os.File
 	if v.lock != nil {
 		var err error
-		if f, err = v.lock.acquire(ctx, mode); err != nil {
+		if f, err = v.lock.acquire(ctx, mode, time.Now().Add(v.lock.timeout), pidStamp()); err != nil {
 			<-v.turn
 			return nil, err
 		}
@@ -387,6 +397,29 @@ func readDirNames(dir string) ([]string, error) {
 	return f.Readdirnames(-1)
 }
 
+// passphraseFirst asks for the file backend's passphrase now, if it is not at hand and the
+// vault holds items, before a Section is taken: keyring asks for it at the first decrypt
+// or write, inside the Section, and a person at a prompt must not hold the vault's lock
+// (other runs' writes would wait). A run that gets credentials from the vault needs it
+// anyway, to read them or to store a session. The message is keyring's; a failure is kept
+// (filePassphrase) and met again at that first decrypt.
+func (v *Vault) passphraseFirst() {
+	if v.fileDir == "" || v.ambientCache {
+		return
+	}
+	if _, ok := v.passphraseAtHand(); ok {
+		return
+	}
+	if names, err := readDirNames(v.fileDir); err != nil || len(names) == 0 {
+		return
+	}
+	dir, err := keyring.ExpandTilde(cmp.Or(v.opts.FileDir, pbes2.DefaultFileDir))
+	if err != nil {
+		return
+	}
+	_, _ = v.filePassphrase(fmt.Sprintf("Enter passphrase to unlock %q", dir))
+}
+
 // passphraseAtHand is the file backend's passphrase if it is known without asking:
 // already asked for, or in the environment.
 func (v *Vault) passphraseAtHand() (string, bool) {
@@ -473,7 +506,7 @@ func (k *vaultKeyring) Keys() ([]string, error) {
 }
 
 func (k *vaultKeyring) Set(item keyring.Item) error {
-	err := k.locked(Exclusive, func() error { return k.v.set(item) })
+	err := k.locked(Exclusive, func() error { return k.v.set(k.ctx, item) })
 	if err != nil && err != k.v.passphraseError() && !isLockError(err) {
 		return k.v.itemError(item.Key, fmt.Errorf("writing to the %s vault: %w", k.v.backend, err))
 	}
@@ -487,7 +520,7 @@ func (k *vaultKeyring) Remove(key string) error {
 		// atomic: a reader sees the whole item or none, so a shared hold is enough.
 		mode = Shared
 	}
-	err := k.locked(mode, func() error { return k.v.store.Remove(key) })
+	err := k.locked(mode, func() error { return k.v.remove(k.ctx, key) })
 	if err != nil && !errors.Is(err, keyring.ErrKeyNotFound) && !isLockError(err) {
 		return k.v.itemError(key, fmt.Errorf("removing it from the %s vault: %w", k.v.backend, err))
 	}
@@ -629,11 +662,23 @@ func (v *Vault) itemError(key string, err error) error {
 	return e
 }
 
-func (v *Vault) set(item keyring.Item) error {
-	if v.fileDir == "" {
+// set writes item: a file item whole, a pass item by a bounded pass (passWriter).
+func (v *Vault) set(ctx context.Context, item keyring.Item) error {
+	switch {
+	case v.pass != nil:
+		return v.pass.set(ctx, item)
+	case v.fileDir == "":
 		return v.whySetFailed(v.store.Set(item))
 	}
 	return v.setWhole(item)
+}
+
+// remove removes the item key: a pass item by a bounded pass (passWriter).
+func (v *Vault) remove(ctx context.Context, key string) error {
+	if v.pass != nil {
+		return v.pass.remove(ctx, key)
+	}
+	return v.store.Remove(key)
 }
 
 // setWhole writes a file-backend item so that readers see the old item or the new one,

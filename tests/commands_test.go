@@ -54,7 +54,7 @@ func scriptCommands() map[string]scriptCmd {
 		"nodirs":       {"nodirs [DIR]", true, "DIR (default $AV_RUNTIME_DIR) holds no run directory, only the vault's lock files and CI caches in use", cmdNoDirs},
 		"waitfile":     {"waitfile FILE", false, "wait (20 s at most) until FILE exists", cmdWaitFile},
 		"waitgrep":     {"waitgrep FILE REGEXP", false, "wait (a minute at most) until a line of FILE matches REGEXP", cmdWaitGrep},
-		"lockedby":     {"lockedby PIDFILE", true, "the last command's stderr names the pid in PIDFILE as the vault lock's holder", cmdLockedBy},
+		"lockedby":     {"lockedby PIDFILE", true, "the last command's stderr names the pid in PIDFILE as a lock's holder (the vault's, or a fetch's)", cmdLockedBy},
 		"status":       {"status WANT CMD [ARGS...]", true, "run CMD; it ends with exit code WANT, or killed:SIGNAL for a death by SIGNAL", cmdStatus},
 		"parallel":     {"parallel N CMD [ARGS...]", false, "start N copies of CMD at once and wait for all; every one succeeds", cmdParallel},
 		"killpid":      {"killpid FILE", false, "SIGKILL the process whose pid FILE holds", cmdKillPID},

@@ -116,14 +116,15 @@ func cmdHang(ts *testscript.TestScript, neg bool, args []string) {
 	standinOf(ts).SetHang(args[0], args[1] == "on")
 }
 
-// lockedby PIDFILE: the last command's stderr says the vault is locked by the pid in PIDFILE.
+// lockedby PIDFILE: the last command's stderr says the vault is locked, or an item is being
+// fetched, by the pid in PIDFILE.
 func cmdLockedBy(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		badUsage(ts, "lockedby")
 	}
 	pid := strings.TrimSpace(ts.ReadFile(args[0]))
 	stderr := ts.ReadFile("stderr")
-	if strings.Contains(stderr, "locked by pid "+pid+" ") == neg {
+	if (strings.Contains(stderr, "locked by pid "+pid+" ") || strings.Contains(stderr, "being fetched by pid "+pid+" ")) == neg {
 		ts.Fatalf("stderr does not name pid %s as the lock's holder: %s", pid, stderr)
 	}
 }

@@ -55,7 +55,7 @@ type runtimeDirFlag struct {
 // add, clear, list and remove.
 type vaultFlags struct {
 	runtimeDirFlag
-	LockTimeout time.Duration `name:"lock-timeout" env:"AV_LOCK_TIMEOUT" default:"2m" help:"How long to wait for another av that holds the vault (minting, or waiting for its MFA code) before giving up."`
+	LockTimeout time.Duration `name:"lock-timeout" env:"AV_LOCK_TIMEOUT" default:"2m" help:"How long to wait for another av that is fetching the same session or tokens (waiting for STS, a helper or its MFA code), or writing to the vault, before giving up."`
 }
 
 // parserOptions are av's kong options, main's and the tests' alike.

@@ -118,6 +118,8 @@ func withHint(err error) error {
 		return hinted{err, noPrompterHint(noPrompt)}
 	case errors.As(err, &noKeys):
 		return hinted{err, noKeysHint(noKeys)}
+	case errors.As(err, &helper) && helper.Profile == "":
+		return hinted{err, "check pass and gpg (its agent, its pinentry); if they are only slow, give a run more with --aws-timeout (AV_AWS_TIMEOUT)"}
 	case errors.As(err, &helper) && helper.What == "mfa_process":
 		return hinted{err, "check the profile's mfa_process; give the code with --mfa-token instead"}
 	case errors.As(err, &helper):

@@ -177,7 +177,7 @@ func (e *ExecCmd) resolve(ctx context.Context) (*who, error) {
 		Ambient: e.Ambient || e.RoleARN != "",
 		// ctx ends the vault's prompts too: Ctrl-C at the passphrase prompt stops av at once.
 		OpenVault: func(ctx context.Context) (*profiles.Vault, error) {
-			return e.openVault(ctx, vaultSetup{Fallback: func() (string, error) { return base, nil }})
+			return e.openVault(ctx, vaultSetup{Fallback: func() (string, error) { return base, nil }, HelperTimeout: e.AWSTimeout})
 		},
 		Job: profiles.AmbientOptions{
 			Region: e.Region, RoleARN: e.RoleARN, SessionName: e.RoleSessionName, Duration: e.Duration,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/alecthomas/kong"
 	"github.com/av-cli/av/env"
@@ -68,6 +69,9 @@ type vaultSetup struct {
 	Fallback func() (string, error)
 	// Create: a file vault that does not exist yet is made by its first write (av add).
 	Create bool
+	// HelperTimeout bounds each program a write runs (pass, gpg): the run's --aws-timeout;
+	// zero, profiles.DefaultAWSTimeout.
+	HelperTimeout time.Duration
 }
 
 // openVault opens aws-vault's vault, with its lock where profiles places it: beside a file
@@ -77,6 +81,7 @@ func (f *vaultFlags) openVault(ctx context.Context, s vaultSetup) (*profiles.Vau
 	o := profiles.VaultOptionsFromEnv()
 	o.Create = s.Create
 	o.LockTimeout = f.LockTimeout
+	o.HelperTimeout = s.HelperTimeout
 	o.Lock = &profiles.LockPlaces{UserDir: env.LockDir, Fallback: s.Fallback}
 	return profiles.OpenVault(ctx, o)
 }

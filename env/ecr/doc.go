@@ -26,10 +26,13 @@
 //
 // TokenCache.Get reads the items holding the vault's lock (profiles.Vault, the
 // TokenStore) shared. When a token is missing or has too little life left, it takes the
-// lock exclusive, reads again (another run may have filled the item while this one
-// waited), and only then gets sessions and mints what is still missing, and stores it. So
-// N runs started together on a cold cache make one STS call and one ECR call per region
-// and identity, and the others read what the first stored.
+// fetch lock of the identity's item (TokenStore.LockFetch; several identities in the order
+// of their keys), reads again (another run may have filled the item while this one
+// waited), and only then gets sessions and mints what is still missing, holding no lock
+// on the vault, and stores it holding the vault's lock exclusive. So N runs started
+// together on a cold cache make one STS call and one ECR call per region and identity,
+// and the others read what the first stored; a run of another identity never waits for
+// them.
 //
 // # Every registry at once
 //

@@ -21,11 +21,16 @@ import (
 // push that read the token just before.
 const DefaultMinTTL = 15 * time.Minute
 
-// TokenStore keeps registry tokens between runs, under a lock that every av on the same
+// TokenStore keeps registry tokens between runs, under locks that every av on the same
 // store shares: a profiles.Vault (VaultStore).
 type TokenStore interface {
 	// Lock holds the store's lock in mode until the Section's Unlock.
 	Lock(ctx context.Context, mode profiles.LockMode) (Section, error)
+	// LockFetch holds the fetch lock of k's item, taking no lock on the store, until the
+	// returned release: one run at a time mints an identity's tokens, and the others wait
+	// for it, not for the store. The context it returns carries the hold, for the fetches
+	// made under it (profiles.FetchHold.Context).
+	LockFetch(ctx context.Context, k profiles.CacheKey) (context.Context, func(), error)
 }
 
 // Section is a hold on the store's lock: its reads and writes take no lock of their own.
@@ -51,11 +56,12 @@ func (s vaultStore) Lock(ctx context.Context, mode profiles.LockMode) (Section, 
 	return sec, nil
 }
 
-// credentialsIn are the options for getting credentials inside sec: in a vault's section,
-// the profile reads and stores its session within it (a test store's holds no vault).
-func credentialsIn(sec Section, o profiles.CredentialsOptions) profiles.CredentialsOptions {
-	o.Section, _ = sec.(*profiles.Section)
-	return o
+func (s vaultStore) LockFetch(ctx context.Context, k profiles.CacheKey) (context.Context, func(), error) {
+	h, err := s.v.LockFetch(ctx, k, "registry tokens", "ECR")
+	if err != nil {
+		return nil, nil, err
+	}
+	return h.Context(ctx), h.Release, nil
 }
 
 // Minter asks AWS for one registry token with a session's credentials: AWSMinter.
@@ -90,11 +96,12 @@ func (AWSMinter) Mint(ctx context.Context, cfg aws.Config, spec RegistrySpec) (R
 }
 
 // TokenCache owns the algorithm at the heart of av: registry tokens are read from the
-// store holding its lock shared; when one is missing or has too little life left, the lock
-// is taken exclusive, the store read again (another av may have filled it meanwhile), and
-// only what is still missing is minted and stored. Of N avs started together on a cold
-// cache, one mints (once per identity and scope) while the others wait, then read what it
-// stored.
+// store holding its lock shared; when one is missing or has too little life left, the
+// identity's fetch lock is taken, the store read again (another av may have filled it
+// meanwhile), and only what is still missing is minted, holding no lock on the store, and
+// stored, holding it exclusive. Of N avs started together on a cold cache, one mints (once
+// per identity and scope) while the others wait, then read what it stored; runs of other
+// identities never wait for it.
 type TokenCache struct {
 	Store  TokenStore
 	Minter Minter
@@ -203,37 +210,63 @@ func (c *TokenCache) Get(ctx context.Context, r TokenRequest) (Tokens, error) {
 	if err != nil {
 		return Tokens{}, err
 	}
-	var failures []RegistryFailure
-	err = profiles.LookThenFetch(ctx, c.Store.Lock, func(sec Section, cacheOnly bool) error {
-		var short []*want
-		for _, w := range wants {
-			if w.entry != nil && c.ready(w, c.now()) {
-				continue // read ready in the shared pass
-			}
-			// In the exclusive pass, read again: another av may have stored it meanwhile.
-			if w.entry, err = c.readEntry(sec, w.key()); err != nil {
-				return err
-			}
-			if !c.ready(w, c.now()) {
-				short = append(short, w)
-			}
-		}
-		switch {
-		case len(short) == 0:
-			return nil
-		case cacheOnly:
-			return profiles.ErrNotCached
-		}
-		failures, err = c.fill(ctx, sec, short, r.NoPrompt)
-		return err
-	})
+	short, err := c.look(ctx, wants)
 	if err != nil {
 		return Tokens{}, err
 	}
-	if len(failures) > 0 {
-		return Tokens{}, c.mintError(r.Specs, failures)
+	if len(short) > 0 {
+		failures, err := c.fetch(ctx, short, r.NoPrompt)
+		if err != nil {
+			return Tokens{}, err
+		}
+		if len(failures) > 0 {
+			return Tokens{}, c.mintError(r.Specs, failures)
+		}
 	}
 	return c.assemble(r.Specs, wants), nil
+}
+
+// look reads the entries of wants in one shared section, and returns those that are not
+// ready.
+func (c *TokenCache) look(ctx context.Context, wants []*want) ([]*want, error) {
+	sec, err := c.Store.Lock(ctx, profiles.Shared)
+	if err != nil {
+		return nil, err
+	}
+	defer sec.Unlock()
+	var short []*want
+	for _, w := range wants {
+		if w.entry, err = c.readEntry(sec, w.key()); err != nil {
+			return nil, err
+		}
+		if !c.ready(w, c.now()) {
+			short = append(short, w)
+		}
+	}
+	return short, nil
+}
+
+// fetch mints what wants lack under their fetch locks, taken in the order of their keys
+// (two runs that need the same identities never each hold one the other awaits), after
+// looking again: another av may have stored them while this one waited.
+func (c *TokenCache) fetch(ctx context.Context, wants []*want, noPrompt bool) ([]RegistryFailure, error) {
+	sorted := slices.SortedFunc(slices.Values(wants), func(a, b *want) int {
+		ka, kb := a.key(), b.key()
+		return cmp.Or(cmp.Compare(ka.Profile, kb.Profile), cmp.Compare(ka.Detail, kb.Detail))
+	})
+	for _, w := range sorted {
+		held, release, err := c.Store.LockFetch(ctx, w.key())
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		ctx = held
+	}
+	short, err := c.look(ctx, wants)
+	if err != nil || len(short) == 0 {
+		return nil, err
+	}
+	return c.fill(ctx, short, noPrompt)
 }
 
 func (c *TokenCache) now() time.Time {
@@ -318,15 +351,16 @@ type mint struct {
 	err  error
 }
 
-// fill mints what the wants lack and stores their entries, holding the lock exclusive.
-// The identities' sessions are got one after another (one may prompt for an MFA code),
+// fill mints what the wants lack, holding no lock on the store, and stores their entries,
+// holding it exclusive. The identities' sessions are got one after another (one may prompt
+// for an MFA code),
 // and each identity's tokens are minted as soon as its session is there, all at once: a
 // cold run with K registries waits for about one ECR round trip, not K. A session that
 // ECR rejects (a stale cache) is renewed once, as profiles says (renewRejected), and its
 // tokens minted again. What could not be minted is returned as failures; an error is one
 // of the store's.
-func (c *TokenCache) fill(ctx context.Context, sec Section, wants []*want, noPrompt bool) ([]RegistryFailure, error) {
-	opts := credentialsIn(sec, profiles.CredentialsOptions{NoPrompt: noPrompt})
+func (c *TokenCache) fill(ctx context.Context, wants []*want, noPrompt bool) ([]RegistryFailure, error) {
+	opts := profiles.CredentialsOptions{NoPrompt: noPrompt}
 	var failures []RegistryFailure
 	var mints []*mint
 	var wg sync.WaitGroup
@@ -383,6 +417,14 @@ func (c *TokenCache) fill(ctx context.Context, sec Section, wants []*want, noPro
 		m.w.entry.Tokens[m.sc] = m.reg
 		minted[m.w]++
 	}
+	if len(minted) == 0 {
+		return failures, nil
+	}
+	sec, err := c.Store.Lock(ctx, profiles.Exclusive)
+	if err != nil {
+		return nil, err
+	}
+	defer sec.Unlock()
 	for _, w := range wants {
 		if minted[w] == 0 {
 			continue

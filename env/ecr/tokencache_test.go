@@ -24,28 +24,42 @@ func auth(password string) string {
 	return base64.StdEncoding.EncodeToString([]byte("AWS:" + password))
 }
 
-// memStore is a TokenStore in memory. onExclusive runs as the exclusive lock is taken:
-// what another av does while this one waits for it.
+// memStore is a TokenStore in memory. locks lists the store's locks and fetch locks as
+// they are taken ("shared", "exclusive", "fetch PROFILE"), and onFetch runs as a fetch lock
+// is taken: what another av does while this one waits for it.
 type memStore struct {
-	items       map[profiles.CacheKey][]byte
-	held        profiles.LockMode
-	locks       []profiles.LockMode
-	writes      int
-	onExclusive func()
+	items   map[profiles.CacheKey][]byte
+	held    profiles.LockMode
+	fetches int // fetch locks held
+	locks   []string
+	writes  int
+	onFetch func()
 }
 
 func newMemStore() *memStore { return &memStore{items: map[profiles.CacheKey][]byte{}} }
 
 func (s *memStore) Lock(_ context.Context, mode profiles.LockMode) (Section, error) {
-	s.locks = append(s.locks, mode)
-	s.held = mode
-	if mode == profiles.Exclusive && s.onExclusive != nil {
-		s.onExclusive()
+	if s.held != 0 {
+		return nil, errors.New("sections nest")
 	}
+	s.locks = append(s.locks, mode.String())
+	s.held = mode
 	return s, nil
 }
 
 func (s *memStore) Unlock() { s.held = 0 }
+
+func (s *memStore) LockFetch(ctx context.Context, k profiles.CacheKey) (context.Context, func(), error) {
+	if s.held != 0 {
+		return nil, nil, errors.New("a fetch lock awaited inside a section")
+	}
+	s.locks = append(s.locks, "fetch "+k.Profile)
+	s.fetches++
+	if s.onFetch != nil {
+		s.onFetch()
+	}
+	return ctx, func() { s.fetches-- }, nil
+}
 
 func (s *memStore) ReadCache(k profiles.CacheKey) ([]byte, error) {
 	if s.held == 0 {
@@ -138,6 +152,7 @@ func (m *fakeMinter) Mint(_ context.Context, cfg aws.Config, spec RegistrySpec) 
 // fakeSource hands out a session, counting retrievals and how they were asked for. A
 // renewal (CredentialsOptions.Renew) hands out renewed instead, when set.
 type fakeSource struct {
+	store   *memStore // its sessions are never asked for inside one of its sections
 	key     string
 	renewed string
 	master  bool
@@ -148,6 +163,9 @@ type fakeSource struct {
 
 func (s *fakeSource) Credentials(_ context.Context, o profiles.CredentialsOptions) (*profiles.Session, error) {
 	s.asked = append(s.asked, o)
+	if s.store != nil && s.store.held != 0 {
+		return nil, fmt.Errorf("a session asked for holding the store %s", s.store.held)
+	}
 	if o.Renew && s.renewed != "" {
 		s.key = s.renewed
 	}
@@ -181,7 +199,7 @@ func (f *fixture) source(profile string) *fakeSource {
 	if s, ok := f.sources[profile]; ok {
 		return s
 	}
-	s := &fakeSource{key: "ASIA" + strings.ToUpper(profile), expires: f.now.Add(time.Hour)}
+	s := &fakeSource{store: f.store, key: "ASIA" + strings.ToUpper(profile), expires: f.now.Add(time.Hour)}
 	f.sources[profile] = s
 	return s
 }
@@ -216,7 +234,7 @@ func TestTokenCacheColdThenWarm(t *testing.T) {
 	if len(f.minter.mints) != 1 || f.store.writes != 1 {
 		t.Fatalf("cold: %d mints, %d writes; want 1 and 1", len(f.minter.mints), f.store.writes)
 	}
-	if want := []profiles.LockMode{profiles.Shared, profiles.Exclusive}; fmt.Sprint(f.store.locks) != fmt.Sprint(want) {
+	if want := []string{"shared", "fetch dev", "shared", "exclusive"}; fmt.Sprint(f.store.locks) != fmt.Sprint(want) {
 		t.Errorf("cold locks = %v, want %v", f.store.locks, want)
 	}
 
@@ -229,7 +247,7 @@ func TestTokenCacheColdThenWarm(t *testing.T) {
 	if got2.Logins[host] != got.Logins[host] || len(f.minter.mints) != 1 || len(f.sources["dev"].asked) != 1 {
 		t.Errorf("warm: minted again (%d mints, %d credential reads)", len(f.minter.mints), len(f.sources["dev"].asked))
 	}
-	if want := []profiles.LockMode{profiles.Shared}; fmt.Sprint(f.store.locks) != fmt.Sprint(want) {
+	if want := []string{"shared"}; fmt.Sprint(f.store.locks) != fmt.Sprint(want) {
 		t.Errorf("warm locks = %v, want only %v", f.store.locks, want)
 	}
 }
@@ -372,8 +390,8 @@ func TestTokenCacheUnknownProfile(t *testing.T) {
 
 func TestTokenCacheSeesConcurrentFiller(t *testing.T) {
 	f := newFixture()
-	// Another av mints and stores while this one waits for the exclusive lock.
-	f.store.onExclusive = func() {
+	// Another av mints and stores while this one waits for the fetch lock.
+	f.store.onFetch = func() {
 		f.store.put(t, "dev", map[string]Registry{"ecr:eu-west-1": {Host: "h.example", Auth: auth("theirs"), Expires: t0.Add(12 * time.Hour)}})
 	}
 	got, err := f.cache.Get(context.Background(), f.request(ecrIn("eu-west-1", "dev")))

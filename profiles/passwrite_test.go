@@ -1,0 +1,101 @@
+package profiles
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/99designs/keyring"
+)
+
+// passVault opens a pass vault whose pass is the script body (a stand-in for pass: it
+// sees the arguments in "$@", the item on stdin, the store in PASSWORD_STORE_DIR).
+func passVault(t *testing.T, body string, bound time.Duration) (v *Vault, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	store := filepath.Join(dir, "store")
+	if err := os.MkdirAll(filepath.Join(store, "pre"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(store, ".gpg-id"), []byte("av@test.invalid\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pass := filepath.Join(dir, "pass")
+	if err := os.WriteFile(pass, []byte("#!/bin/sh\n"+body), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	v, err := OpenVault(context.Background(), VaultOptions{Backend: "pass", PassCmd: pass, PassDir: store, PassPrefix: "pre", Lock: inDir(t.TempDir()), HelperTimeout: bound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v, dir
+}
+
+// TestPassWritesAsKeyring: av's pass writes run pass as keyring's backend does: the same
+// arguments, store and item.
+func TestPassWritesAsKeyring(t *testing.T) {
+	v, dir := passVault(t, `echo "$*" >> "$(dirname "$0")/calls"; echo "$PASSWORD_STORE_DIR" >> "$(dirname "$0")/calls"; cat > "$(dirname "$0")/item"`+"\n", time.Minute)
+	item := keyring.Item{Key: "sts.GetSessionToken,ZGV2,,1", Data: []byte(`{"secret":1}`), Label: "l", Description: "d"}
+	if err := v.kr.Set(item); err != nil {
+		t.Fatal(err)
+	}
+	var got keyring.Item
+	data, _ := os.ReadFile(filepath.Join(dir, "item"))
+	if err := json.Unmarshal(data, &got); err != nil || got.Key != item.Key || string(got.Data) != string(item.Data) || got.Label != "l" || got.Description != "d" {
+		t.Errorf("pass was fed %q, want the item's JSON", data)
+	}
+	// Removing an item that is not there runs nothing; one that is runs pass rm.
+	if err := v.kr.Remove("nosuch"); !errors.Is(err, keyring.ErrKeyNotFound) {
+		t.Errorf("removing a missing item: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "store", "pre", "dev.gpg"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.kr.Remove("dev"); err != nil {
+		t.Fatal(err)
+	}
+	calls, _ := os.ReadFile(filepath.Join(dir, "calls"))
+	store := filepath.Join(dir, "store")
+	if want := "insert -m -f pre/" + item.Key + "\n" + store + "\nrm -f pre/dev\n" + store + "\n"; string(calls) != want {
+		t.Errorf("pass ran as\n%s\nwant\n%s", calls, want)
+	}
+}
+
+// TestPassWriteThatHangsIsBounded: a write runs pass holding the vault's lock exclusive;
+// a pass (or its gpg) that hangs is stopped at its bound, with what it started, and the
+// lock is free again.
+func TestPassWriteThatHangsIsBounded(t *testing.T) {
+	v, dir := passVault(t, `sleep 5 & echo $! > "$(dirname "$0")/child.pid"; wait`+"\n", 300*time.Millisecond)
+	err := v.kr.Set(keyring.Item{Key: "dev", Data: []byte("x")})
+	var te *HelperTimeoutError
+	if !errors.As(err, &te) || te.What != "pass insert" || te.Profile != "" {
+		t.Fatalf("a write whose pass hangs: %v, want a HelperTimeoutError naming pass insert", err)
+	}
+	if !strings.Contains(err.Error(), "the vault's pass insert did not finish within 300ms") {
+		t.Errorf("error %q", err)
+	}
+	// What pass started goes with it, unless av has a terminal, where pass stays in av's
+	// process group, the shell's job, and only it is killed.
+	pid, _ := os.ReadFile(filepath.Join(dir, "child.pid"))
+	tty, _ := controllingTerminal()
+	if tty != nil {
+		tty.Close()
+	}
+	if p := strings.TrimSpace(string(pid)); p != "" && tty == nil {
+		if _, err := os.Stat("/proc/" + p); err == nil {
+			if state, _ := os.ReadFile("/proc/" + p + "/stat"); !strings.Contains(string(state), ") Z ") {
+				t.Errorf("pass's child %s is still running", p)
+			}
+		}
+	}
+	s, err := v.Lock(context.Background(), Exclusive)
+	if err != nil {
+		t.Fatalf("the vault stayed locked: %v", err)
+	}
+	s.Unlock()
+}
