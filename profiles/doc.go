@@ -156,7 +156,17 @@
 // their keys, two at most (pbes2.MaxAhead), one goroutine each, and goes on with the
 // profile's lookup; each decrypt then takes the key derived ahead, or derives it itself
 // if the item was replaced meanwhile (keys are matched by passphrase, salt and rounds). A
-// wrong guess costs one derivation on a spare core. It happens only with the file backend
+// wrong guess costs one derivation on a spare core.
+//
+// The items a warm run reads share one key, so that it derives one, not two: av wraps each
+// item it writes with the key of the last item it read or wrote under the same passphrase,
+// under that item's salt (pbes2.Reuse). A cold run reads the master keys, then writes the
+// session and the registry tokens with the master keys' key; a run whose session was cached
+// writes its tokens with the session's. Only a session aws-vault wrote has a salt of its
+// own, and costs its own derivation. No protection is lost: every item of a vault is
+// under the one passphrase, so a guess of it that opens one item opens all, whatever their
+// salts; salts stay random per vault, so no precomputation serves two vaults; and each
+// item keeps a content key of its own. It happens only with the file backend
 // and the passphrase at hand (AWS_VAULT_FILE_PASSPHRASE, or already asked for); the keys
 // stay in av's memory, as the passphrase does. Nothing of this runs before main: no
 // package of av starts goroutines, reads files or parses os.Args while it initialises (an

@@ -24,22 +24,28 @@ type fileItemKeys struct{}
 func (fileItemKeys) Name() string { return pbes2.Alg }
 
 // WrapNewKey makes a new item's content key and wraps it with a key derived from the
-// passphrase and a fresh salt, as jose2go does.
+// passphrase and a salt: the salt and key of the last item this process read or wrote
+// under the same passphrase (pbes2.Reuse), so that the items a run reads together share
+// one derivation; else a fresh salt, as jose2go does.
 func (fileItemKeys) WrapNewKey(cekSizeBits int, key any, header map[string]any) (cek, encryptedCEK []byte, err error) {
 	passphrase, ok := key.(string)
 	if !ok {
 		return nil, nil, errors.New("PBES2 key management takes a passphrase")
 	}
-	saltInput := make([]byte, 12) // as jose2go
-	if _, err := rand.Read(saltInput); err != nil {
-		return nil, nil, err
+	saltInput, kek, ok := pbes2.Reuse.For(passphrase, pbes2.Rounds)
+	if !ok {
+		saltInput = make([]byte, 12) // as jose2go
+		if _, err := rand.Read(saltInput); err != nil {
+			return nil, nil, err
+		}
+		salt := pbes2.Salt(saltInput)
+		if kek, err = pbes2.Derive(passphrase, salt, pbes2.Rounds); err != nil {
+			return nil, nil, err
+		}
+		pbes2.Reuse.Remember(passphrase, salt, pbes2.Rounds, kek)
 	}
 	header["p2c"] = pbes2.Rounds
 	header["p2s"] = base64.RawURLEncoding.EncodeToString(saltInput)
-	kek, err := pbes2.Derive(passphrase, pbes2.Salt(saltInput), pbes2.Rounds)
-	if err != nil {
-		return nil, nil, err
-	}
 	cek = make([]byte, cekSizeBits/8)
 	if _, err := rand.Read(cek); err != nil {
 		return nil, nil, err
@@ -66,9 +72,16 @@ func (fileItemKeys) Unwrap(encryptedCEK []byte, key any, cekSizeBits int, header
 	}
 	kek := pbes2.Ahead.Key(passphrase, salt, rounds)
 	if kek == nil {
-		if kek, err = pbes2.Derive(passphrase, salt, rounds); err != nil {
+		if saltInput, last, ok := pbes2.Reuse.For(passphrase, rounds); ok && string(pbes2.Salt(saltInput)) == string(salt) {
+			kek = last // an item this run wrote, or another under the same salt
+		} else if kek, err = pbes2.Derive(passphrase, salt, rounds); err != nil {
 			return nil, err
 		}
 	}
-	return aes.KeyUnwrap(encryptedCEK, kek)
+	cek, err := aes.KeyUnwrap(encryptedCEK, kek)
+	if err == nil && rounds == pbes2.Rounds {
+		// The key is right (key unwrap checks it): the next item written shares it.
+		pbes2.Reuse.Remember(passphrase, salt, rounds, kek)
+	}
+	return cek, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/av-cli/av/profiles/internal/pbes2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -134,8 +135,9 @@ func TestDeriveAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 	usedBefore := w.KeysDerivedAhead()
-	if n := w.DeriveAhead([]string{"dev"}); n != 2 {
-		t.Fatalf("DeriveAhead(dev) began %d derivations, want 2 (its token item and its session)", n)
+	// Written by one av, the two items share their key (pbes2.Reuse): one derivation.
+	if n := w.DeriveAhead([]string{"dev"}); n != 1 {
+		t.Fatalf("DeriveAhead(dev) began %d derivations, want 1 (its token item and its session, written with one key)", n)
 	}
 	if _, err := w.readCache(CacheKey{Kind: "ecr", Profile: "dev", Detail: "id"}); err != nil {
 		t.Fatal(err)
@@ -145,6 +147,16 @@ func TestDeriveAhead(t *testing.T) {
 	}
 	if got := w.KeysDerivedAhead() - usedBefore; got != 2 {
 		t.Errorf("%d of the 2 reads used a key derived ahead", got)
+	}
+
+	// Items of different salts (the session written by aws-vault, say): one derivation each.
+	pbes2.Reuse.Forget()
+	if err := v.writeCache(CacheKey{Kind: "ecr", Profile: "dev", Detail: "id"}, []byte(`{}`), exp.Add(time.Minute), "test"); err != nil {
+		t.Fatal(err)
+	}
+	pbes2.Ahead.Reset()
+	if n := w.DeriveAhead([]string{"dev"}); n != 2 {
+		t.Fatalf("DeriveAhead(dev) began %d derivations for two items of different salts, want 2", n)
 	}
 
 	// Nothing without the passphrase at hand, nor for another backend.

@@ -265,7 +265,7 @@ func (e *ExecCmd) logIn(ctx context.Context, w *who, dir *env.Dir, user env.User
 		}
 	}
 	v := w.run.Vault
-	log.Printf("credentials for profile %q ready (region %q); %d registry logins, the first expiring %s; %d vault items decrypted, %d of %d keys derived ahead used",
+	log.Printf("credentials for profile %q ready (region %q); %d registry logins, the first expiring %s; %d vault items decrypted, %d with a key derived ahead (%d derivations ahead)",
 		run.Name, run.Region, len(in.tokens.Logins), in.tokens.Expires.Format(time.RFC3339), v.Decrypts(), v.KeysDerivedAhead(), w.run.Ahead)
 	return in, nil
 }
