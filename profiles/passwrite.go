@@ -57,9 +57,10 @@ func (p *passWriter) run(ctx context.Context, stdin io.Reader, args ...string) e
 	cmd := exec.CommandContext(ctx, p.cmd, args...)
 	cmd.Env = append(os.Environ(), "PASSWORD_STORE_DIR="+p.dir)
 	cmd.Stdin, cmd.Stderr = stdin, os.Stderr
-	boundProcess(cmd, false)
+	ended := boundProcess(cmd, false)
 	log.Printf("running %s for the vault", what)
 	err := cmd.Run()
+	ended()
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return &HelperTimeoutError{What: what, Bound: p.bound}
