@@ -577,7 +577,7 @@ func (b *bed) cold(rounds int) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nPeak RSS of av on the cold path (minting): %s.\n", mib(rss))
+	fmt.Printf("\nPeak RSS of av on the cold path (minting): %s.\n\n", mib(rss))
 	return nil
 }
 
