@@ -38,7 +38,8 @@ func (b *bed) initTrace(runs int) error {
 			if err := cmd.Run(); err != nil {
 				return fmt.Errorf("%s --version: %v: %s", bins[k].label, err, stderr.String())
 			}
-			var total, kib time.Duration
+			var total time.Duration
+			var allocated float64
 			for _, line := range strings.Split(stderr.String(), "\n") {
 				// init PKG @T ms, C ms clock, B bytes, A allocs
 				f := strings.Fields(line)
@@ -53,10 +54,10 @@ func (b *bed) initTrace(runs int) error {
 				d := time.Duration(clock * float64(time.Millisecond))
 				traces[k].pkgs[f[1]] = append(traces[k].pkgs[f[1]], d)
 				total += d
-				kib += time.Duration(bytes / 1024)
+				allocated += bytes
 			}
 			traces[k].total = append(traces[k].total, total)
-			traces[k].bytes = append(traces[k].bytes, kib)
+			traces[k].bytes = append(traces[k].bytes, time.Duration(allocated/1024))
 		}
 	}
 	fmt.Printf("## Package initialisation: `GODEBUG=inittrace=1 BINARY --version`, %d interleaved runs each\n\n", runs)
