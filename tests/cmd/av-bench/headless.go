@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"maps"
+	"os/exec"
 	"slices"
 	"strings"
 	"time"
@@ -74,6 +75,11 @@ func (b *bed) headless(runs int) error {
 		return fmt.Errorf("the headless warm path called AWS: %v", calls)
 	}
 	fmt.Printf("## Headless: no session bus named, %d interleaved runs each\n\n", runs)
+	if _, err := exec.LookPath("dbus-launch"); err != nil {
+		// godbus's autolaunch runs dbus-launch from PATH: without it, aws-vault's attempt
+		// fails at once, and its figure is that of a machine that cannot start a bus.
+		fmt.Print("dbus-launch is not installed here (Debian: dbus-x11), so aws-vault could not start a bus:\nits figures below are those of a failed attempt, not of a headless machine that has D-Bus.\n\n")
+	}
 	fmt.Println("DBUS_SESSION_BUS_ADDRESS, DISPLAY and XDG_RUNTIME_DIR unset. CPU counts the processes a run left")
 	fmt.Println("behind too (reaped by the bench, by pid, after each run). Ratios to `aws-vault exec` (cached session).")
 	fmt.Println()
