@@ -18,7 +18,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -312,8 +311,6 @@ func gitHubToken(ctx context.Context, reqURL, reqToken, audience string) (string
 	return answer.Value, nil
 }
 
-var sessionNameRE = regexp.MustCompile(`[^\w+=,.@-]`)
-
 // sessionName is the role session's name: given, else AWS_ROLE_SESSION_NAME, else one that
 // names the CI run, so CloudTrail tells which run did what.
 func sessionName(given string) string {
@@ -327,11 +324,22 @@ func sessionName(given string) string {
 			name = fmt.Sprintf("av-%d", time.Now().Unix())
 		}
 	}
-	name = sessionNameRE.ReplaceAllString(name, "_")
+	name = strings.Map(sessionNameRune, name)
 	if len(name) > 64 {
 		name = name[:64]
 	}
 	return name
+}
+
+// sessionNameRune keeps a character STS takes in a role session's name ([\w+=,.@-]) and
+// turns any other, and each byte of invalid UTF-8, into _. A function, not a regexp in a
+// package variable: that was compiled at start-up in every run (GODEBUG=inittrace=1).
+func sessionNameRune(r rune) rune {
+	switch {
+	case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9', strings.ContainsRune("_+=,.@-", r):
+		return r
+	}
+	return '_'
 }
 
 // webIdentity assumes a role with a web identity token, as aws-vault's

@@ -27,6 +27,8 @@ func TestSessionName(t *testing.T) {
 		{name: "GitHub run", env: map[string]string{"GITHUB_RUN_ID": "123", "GITHUB_RUN_ATTEMPT": "2"}, want: "av-gh-123-2"},
 		{name: "GitLab job", env: map[string]string{"CI_JOB_ID": "77"}, want: "av-gitlab-77"},
 		{name: "characters STS refuses", given: "a b/c:d", want: "a_b_c_d"},
+		{name: "characters STS takes", given: "Az09_+=,.@-", want: "Az09_+=,.@-"},
+		{name: "one _ a character", given: "café\xffx", want: "caf__x"},
 		{name: "too long", given: strings.Repeat("x", 80), want: strings.Repeat("x", 64)},
 		{name: "nothing", wantPre: "av-"},
 	} {
