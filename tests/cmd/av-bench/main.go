@@ -441,7 +441,7 @@ func (b *bed) warm(runs int) error {
 	fmt.Printf("After start-up, av's warm run takes %s wall and %s CPU, against aws-vault's %s and %s.\n",
 		ms(median(got[avRow].wall)-median(avUp.wall)), ms(median(got[avRow].cpu)-median(avUp.cpu)),
 		ms(median(peer.wall)-median(peerUp.wall)), ms(median(peer.cpu)-median(peerUp.cpu)))
-	fmt.Printf("\nVault items av decrypts on the warm path: %d (aws-vault exec: 1, its cached session); keys derived ahead, on other cores: %d.\n", decrypts, ahead)
+	fmt.Printf("\nVault items av decrypts on the warm path: %d (aws-vault exec: 1, its cached session); key derivations, begun ahead on another core: %d.\n", decrypts, ahead)
 	fmt.Printf("Peak RSS is the largest of 5 runs, each started by a small launcher (its own peak, %s, is the floor\nof the figure: a vfork child is charged its parent's).\n\n", mib(rss[0]))
 	return nil
 }
@@ -503,10 +503,10 @@ func buildLauncher(dir, out string) error {
 	return goBuild(dir, out, "main.go", "GO111MODULE=off")
 }
 
-var decryptsRE = regexp.MustCompile(`(\d+) vault items decrypted, (\d+) of \d+ keys derived ahead used`)
+var decryptsRE = regexp.MustCompile(`(\d+) vault items decrypted, \d+ with a key derived ahead \((\d+) derivations ahead\)`)
 
 // decrypts runs av once with --debug and reads how many vault items it decrypted, and how
-// many of those had their key derived ahead.
+// many key derivations it began ahead for them (one, when av wrote both items with one key).
 func (b *bed) decrypts() (n, ahead int, err error) {
 	cmd := exec.Command(b.av, "--debug", profile, "--", "true")
 	cmd.Env = b.env
