@@ -87,6 +87,8 @@ type UserFiles struct {
 	// Legacy is LegacyFile's logins as a docker config ({"auths": …}), read only where a
 	// client would read it (no config.json, or LegacyForAuth); nil for none.
 	Legacy []byte
+
+	stamps []fileStamp // what stat said of the files just before they were read (stampUser)
 }
 
 // AuthBase are the containers auth files av's is made from, in containers/image's order:
@@ -104,7 +106,9 @@ func (u UserConfig) DockerConfigPath() string { return filepath.Join(u.DockerDir
 // ReadUserConfig reads the user's configs and checks that each is a JSON object of the
 // shape the clients read (never quoting one: they hold credentials).
 func ReadUserConfig(u UserConfig) (UserFiles, error) {
-	f := UserFiles{UserConfig: u}
+	// Stamped before they are read: a change made meanwhile shows as a change later
+	// (Follow), never as none.
+	f := UserFiles{UserConfig: u, stamps: stampUser(u)}
 	var err error
 	if f.Docker, err = readUserConfigFile(u.DockerConfigPath()); err != nil {
 		return UserFiles{}, err
@@ -150,6 +154,49 @@ func readLegacyDockerConfig(path string) ([]byte, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// paths are the files the user's configs are read from, each once.
+func (u UserConfig) paths() []string {
+	paths := []string{u.DockerConfigPath()}
+	for _, p := range append(u.AuthFiles, u.HelmFile, u.LegacyFile) {
+		if p != "" && !slices.Contains(paths, p) {
+			paths = append(paths, p)
+		}
+	}
+	return paths
+}
+
+// fileStamp is what stat says of one of the user's files, following a symlink (a dotfiles
+// link to config.json): a new inode, size or modification time means it changed. docker
+// saves config.json by renaming a new file over it, so every save is a new inode.
+type fileStamp struct {
+	err      syscall.Errno // ENOENT for a missing file
+	dev, ino uint64
+	size     int64
+	mtime    int64 // nanoseconds
+}
+
+// stampUser stamps each of the user's files (paths): a stat each, no open, so a FIFO does
+// not block it (a hung network filesystem may: callers run it under their context).
+func stampUser(u UserConfig) []fileStamp {
+	paths := u.paths()
+	stamps := make([]fileStamp, len(paths))
+	for i, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			stamps[i].err = syscall.EIO
+			if errno, ok := errors.AsType[syscall.Errno](err); ok {
+				stamps[i].err = errno
+			}
+			continue
+		}
+		stamps[i].size, stamps[i].mtime = fi.Size(), fi.ModTime().UnixNano()
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			stamps[i].dev, stamps[i].ino = uint64(st.Dev), st.Ino
+		}
+	}
+	return stamps
 }
 
 // UserConfigError is one of the user's client configs that cannot be used.
