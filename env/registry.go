@@ -74,23 +74,40 @@ func makeSides(u UserFiles, list StoreLister, detect func() string) (userSides, 
 // noStore is the store docker detects for a file of av's: none, as it always has auths.
 func noStore() string { return "" }
 
-// withLogins puts logins in the docker and helm configs (MergeDockerConfig) and in the
-// containers auth file (MergeAuthFiles). list is asked only for a config that has a
-// credsStore: one the command put in a run's file.
-func withLogins(docker, auth, helm []byte, logins ecr.Logins, list StoreLister) (userSides, error) {
+// dockerLogins puts logins in a docker or helm config (MergeDockerConfig). list is asked
+// only for a config that has a credsStore: one the command put in a run's file.
+func dockerLogins(config []byte, logins ecr.Logins, list StoreLister) ([]byte, error) {
+	m, err := MergeDockerConfig(config, logins, list, noStore)
+	return m.Config, err
+}
+
+// authLogins puts logins in a containers auth file (MergeAuthFiles).
+func authLogins(config []byte, logins ecr.Logins, _ StoreLister) ([]byte, error) {
+	return MergeAuthFiles([][]byte{config}, logins)
+}
+
+// runFiles are the three registry files: their names in the run directory, the user's
+// side each is made from, and how av's logins go in.
+var runFiles = []struct {
+	name   func(Files) string
+	side   func(*userSides) *[]byte
+	logins func(config []byte, logins ecr.Logins, list StoreLister) ([]byte, error)
+}{
+	{func(f Files) string { return filepath.Join(f.DockerConfig, "config.json") }, func(s *userSides) *[]byte { return &s.docker }, dockerLogins},
+	{func(f Files) string { return f.AuthFile }, func(s *userSides) *[]byte { return &s.auth }, authLogins},
+	{func(f Files) string { return f.HelmConfig }, func(s *userSides) *[]byte { return &s.helm }, dockerLogins},
+}
+
+// withLogins is each of the user's sides with av's logins in it.
+func withLogins(sides userSides, logins ecr.Logins, list StoreLister) (userSides, error) {
 	var out userSides
-	d, err := MergeDockerConfig(docker, logins, list, noStore)
-	if err != nil {
-		return out, fmt.Errorf("config.json: %w", err)
+	for _, r := range runFiles {
+		data, err := r.logins(*r.side(&sides), logins, list)
+		if err != nil {
+			return out, err
+		}
+		*r.side(&out) = data
 	}
-	if out.auth, err = MergeAuthFiles([][]byte{auth}, logins); err != nil {
-		return out, fmt.Errorf("containers-auth.json: %w", err)
-	}
-	h, err := MergeDockerConfig(helm, logins, list, noStore)
-	if err != nil {
-		return out, fmt.Errorf("helm-registry.json: %w", err)
-	}
-	out.docker, out.helm = d.Config, h.Config
 	return out, nil
 }
 
@@ -115,7 +132,7 @@ func (d *Dir) WriteRegistryFiles(o FilesOptions) (Files, []string, error) {
 	if err != nil {
 		return Files{}, nil, err
 	}
-	data, err := withLogins(sides.docker, sides.auth, sides.helm, o.Logins, o.ListStore)
+	data, err := withLogins(sides, o.Logins, o.ListStore)
 	if err != nil {
 		return Files{}, nil, err
 	}

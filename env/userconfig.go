@@ -252,13 +252,21 @@ func readUserFile(path string) ([]byte, error) {
 // helper holds as {"server": "username"}: names only, never secrets (CredentialStoreLister
 // with no run to end it).
 func ListCredentialStore(helper string) ([]string, error) {
-	return listCredentialStore(context.Background(), helper)
+	return listCredentialStore(context.Background(), helper, false)
 }
 
 // CredentialStoreLister is ListCredentialStore under the run's context: Ctrl-C or SIGTERM
 // end the helper at once, with what it started, not after its bound.
 func CredentialStoreLister(ctx context.Context) StoreLister {
-	return func(helper string) ([]string, error) { return listCredentialStore(ctx, helper) }
+	return func(helper string) ([]string, error) { return listCredentialStore(ctx, helper, false) }
+}
+
+// runningLister is CredentialStoreLister for while the command runs: the command has the
+// terminal, so the helper gets a session of its own, with no controlling terminal (one
+// that opens /dev/tty fails there, rather than stopping the command's job or reading its
+// keys).
+func runningLister(ctx context.Context) StoreLister {
+	return func(helper string) ([]string, error) { return listCredentialStore(ctx, helper, true) }
 }
 
 // storeListTimeout bounds a credential helper's list; a process it leaves holding its
@@ -266,14 +274,15 @@ func CredentialStoreLister(ctx context.Context) StoreLister {
 const storeListTimeout = 10 * time.Second
 
 // listCredentialStore runs the helper's list. It gets av's environment without its secrets
-// (withoutSecrets): it needs none of them to list; and no terminal (it asks nobody
-// anything), in a process group of its own, killed whole when ctx ends.
-func listCredentialStore(ctx context.Context, helper string) ([]string, error) {
+// (withoutSecrets): it needs none of them to list; and no terminal on its stdin (it asks
+// nobody anything), in a process group of its own (detached: a session of its own), killed
+// whole when ctx ends.
+func listCredentialStore(ctx context.Context, helper string, detached bool) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, storeListTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker-credential-"+helper, "list")
 	cmd.Env = withoutSecrets(os.Environ())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: !detached, Setsid: detached}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
 	out := &profiles.CappedWriter{Limit: maxUserConfig, Over: cancel}
