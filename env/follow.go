@@ -57,6 +57,9 @@ func Follow(ctx context.Context, o FollowOptions) {
 	if o.ListStore == nil {
 		o.ListStore = runningLister(ctx)
 	}
+	if o.Warn == nil {
+		o.Warn = func(err error) { log.Print(err) }
+	}
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
 	for {
