@@ -60,6 +60,17 @@
 // config.json ({"host": login}), also makes the docker config's auths when there is no
 // config.json: docker-py and docker CLIs before 28 read it only then (mergeDocker).
 //
+// While the command runs, Follow keeps the files in step with the user's configs: when a
+// stat (every 2 s) shows one changed, or a renewal asks (a store can gain a login with no
+// config.json change), it reads them and lists their stores again, outside the files'
+// lock and with no terminal, and merges each file three ways (threeWay): base is the
+// user's side it was last merged from (the files without av's logins, kept in memory),
+// next the user's side now, cur the file as the command left it. An entry (a member, an
+// auths or credHelpers entry) the user changed takes its new value unless the command
+// changed it too; entries only the command changed stay. Then av's logins go in as at a
+// renewal. The base is the user's side, not the file av wrote: a login made inside would
+// otherwise look, at the next merge, like one the user removed.
+//
 // A user's file is read as every file of theirs is: a regular file of at most 4 MiB,
 // opened so that a FIFO is refused, not waited on. A parse error is never quoted: it may
 // quote the file, which holds credentials; only the line where it stops is named.

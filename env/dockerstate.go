@@ -55,13 +55,20 @@ func currentContext(data []byte) string {
 // config.json: docker keeps the choice in config.json, and the run's is shredded. Only the
 // `currentContext` key of the user's file is changed, and only if the command changed it;
 // every other key keeps its value (the file is written again, indented, as docker writes
-// it), and the file is replaced whole.
+// it), and the file is replaced whole. What the command found is user's config.json, or,
+// where the run followed the user's later changes (Follow), the one it last merged: a
+// `docker context use` made outside meanwhile is not carried back over a newer one.
 func (f Files) KeepCurrentContext(user UserFiles) error {
 	data, err := profiles.ReadCapped(filepath.Join(f.DockerConfig, "config.json"), profiles.ReadOptions{Limit: maxUserConfig, NoFollow: true})
 	if err != nil {
 		return nil // gone or replaced by the command: nothing to carry
 	}
 	was, now := currentContext(user.Docker), currentContext(data)
+	if st := f.state; st != nil {
+		st.mu.Lock()
+		was = currentContext(st.sides.docker) // the user's side keeps every other member as it is
+		st.mu.Unlock()
+	}
 	if now == was {
 		return nil
 	}

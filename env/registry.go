@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -17,7 +18,8 @@ type Files struct {
 	AuthFile     string // containers-auth.json (REGISTRY_AUTH_FILE)
 	HelmConfig   string // helm's registry config (HELM_REGISTRY_CONFIG)
 
-	own *written // the run directory's record of what av wrote (Dir.own)
+	own   *written   // the run directory's record of what av wrote (Dir.own)
+	state *fileState // what the files were last merged from; nil for Files made by hand
 }
 
 // FilesOptions say what goes into the registry files.
@@ -26,6 +28,87 @@ type FilesOptions struct {
 	User        UserFiles     // the user's own configs (ReadUserConfig), merged in
 	ListStore   StoreLister   // lists a credential helper's registries; nil means ListCredentialStore
 	DetectStore func() string // the store docker would detect for a config with no auth; nil means DetectDockerStore
+}
+
+// fileState is what the run's registry files were last merged from. Every copy of a Files
+// shares it, and it guards itself: the renewal (Files.Renew) and Follow both replace the
+// files, one at a time.
+type fileState struct {
+	mu     sync.Mutex
+	logins ecr.Logins // av's logins, as the files last got them
+	user   UserConfig // where the user's configs are
+	stamps []fileStamp
+	sides  userSides     // the user's side of each file, as last merged
+	detect func() string // FilesOptions.DetectStore
+	relist chan struct{} // a renewal asks Follow to list the user's stores again
+}
+
+// userSides are the run's three files as the user's configs alone make them, without av's
+// logins: the base Follow merges the user's later changes against (threeWay).
+type userSides struct{ docker, auth, helm []byte }
+
+// makeSides merges the user's configs into the three files' user sides (mergeDocker,
+// MergeAuthFiles), and returns notes for --debug.
+func makeSides(u UserFiles, list StoreLister, detect func() string) (userSides, []string, error) {
+	var s userSides
+	var legacy []byte
+	if u.Docker == nil {
+		legacy = u.Legacy // no config.json: the clients that know ~/.dockercfg read it
+	}
+	docker, err := mergeDocker(u.Docker, legacy, nil, list, detect)
+	if err != nil {
+		// Never the parse error itself: it may quote the file, which holds credentials.
+		return s, nil, &UserConfigError{u.DockerConfigPath(), err}
+	}
+	if s.auth, err = MergeAuthFiles(u.AuthBase(), nil); err != nil {
+		return s, nil, fmt.Errorf("your containers auth files (%s): %w", strings.Join(u.AuthFiles, ", "), err)
+	}
+	helm, err := MergeDockerConfig(u.Helm, nil, list, detect)
+	if err != nil {
+		return s, nil, &UserConfigError{u.HelmFile, err}
+	}
+	s.docker, s.helm = docker.Config, helm.Config
+	return s, append(docker.Notes, helm.Notes...), nil
+}
+
+// noStore is the store docker detects for a file of av's: none, as it always has auths.
+func noStore() string { return "" }
+
+// dockerLogins puts logins in a docker or helm config (MergeDockerConfig). list is asked
+// only for a config that has a credsStore: one the command put in a run's file.
+func dockerLogins(config []byte, logins ecr.Logins, list StoreLister) ([]byte, error) {
+	m, err := MergeDockerConfig(config, logins, list, noStore)
+	return m.Config, err
+}
+
+// authLogins puts logins in a containers auth file (MergeAuthFiles).
+func authLogins(config []byte, logins ecr.Logins, _ StoreLister) ([]byte, error) {
+	return MergeAuthFiles([][]byte{config}, logins)
+}
+
+// runFiles are the three registry files: their names in the run directory, the user's
+// side each is made from, and how av's logins go in.
+var runFiles = []struct {
+	name   func(Files) string
+	side   func(*userSides) *[]byte
+	logins func(config []byte, logins ecr.Logins, list StoreLister) ([]byte, error)
+}{
+	{func(f Files) string { return filepath.Join(f.DockerConfig, "config.json") }, func(s *userSides) *[]byte { return &s.docker }, dockerLogins},
+	{func(f Files) string { return f.AuthFile }, func(s *userSides) *[]byte { return &s.auth }, authLogins},
+	{func(f Files) string { return f.HelmConfig }, func(s *userSides) *[]byte { return &s.helm }, dockerLogins},
+}
+
+// withLogins is each of the user's sides with av's logins in it.
+func withLogins(sides userSides, logins ecr.Logins, list StoreLister) (userSides, error) {
+	var out userSides
+	for _, r := range runFiles {
+		data, err := r.logins(*r.side(&sides), logins, list)
+		if err != nil {
+			return out, err
+		}
+		*r.side(&out) = data
+	}
+	return out, nil
 }
 
 // WriteRegistryFiles writes the docker, containers and helm files: the user's own configs
@@ -45,43 +128,33 @@ func (d *Dir) WriteRegistryFiles(o FilesOptions) (Files, []string, error) {
 	if o.DetectStore == nil {
 		o.DetectStore = DetectDockerStore
 	}
+	sides, notes, err := makeSides(o.User, o.ListStore, o.DetectStore)
+	if err != nil {
+		return Files{}, nil, err
+	}
+	data, err := withLogins(sides, o.Logins, o.ListStore)
+	if err != nil {
+		return Files{}, nil, err
+	}
 	if err := os.Mkdir(f.DockerConfig, 0o700); err != nil {
 		return Files{}, nil, fmt.Errorf("creating the docker config directory: %w", err)
 	}
-	var notes []string
-
-	var legacy []byte
-	if o.User.Docker == nil {
-		legacy = o.User.Legacy // no config.json: the clients that know ~/.dockercfg read it
-	}
-	docker, err := mergeDocker(o.User.Docker, legacy, o.Logins, o.ListStore, o.DetectStore)
-	if err != nil {
-		// Never the parse error itself: it may quote the file, which holds credentials.
-		return Files{}, nil, fmt.Errorf("your config %s: %w", o.User.DockerConfigPath(), err)
-	}
-	notes = append(notes, docker.Notes...)
-	if err := f.own.writeExclusive(filepath.Join(f.DockerConfig, "config.json"), docker.Config); err != nil {
+	if err := f.own.writeExclusive(filepath.Join(f.DockerConfig, "config.json"), data.docker); err != nil {
 		return Files{}, nil, fmt.Errorf("writing config.json: %w", err)
 	}
 	ensureDockerState(o.User.DockerDir)
 	if err := linkDockerDir(o.User.DockerDir, f.DockerConfig); err != nil {
 		return Files{}, nil, err
 	}
-
-	auth, err := MergeAuthFiles(o.User.AuthBase(), o.Logins)
-	if err != nil {
-		return Files{}, nil, fmt.Errorf("your containers auth files (%s): %w", strings.Join(o.User.AuthFiles, ", "), err)
-	}
-	if err := f.own.writeExclusive(f.AuthFile, auth); err != nil {
+	if err := f.own.writeExclusive(f.AuthFile, data.auth); err != nil {
 		return Files{}, nil, fmt.Errorf("writing %s: %w", filepath.Base(f.AuthFile), err)
 	}
-
-	helm, err := mergeUserDocker(o.User.HelmFile, o.User.Helm, o)
-	if err != nil {
-		return Files{}, nil, err
-	}
-	if err := f.own.writeExclusive(f.HelmConfig, helm.Config); err != nil {
+	if err := f.own.writeExclusive(f.HelmConfig, data.helm); err != nil {
 		return Files{}, nil, fmt.Errorf("writing %s: %w", filepath.Base(f.HelmConfig), err)
+	}
+	f.state = &fileState{
+		logins: o.Logins, user: o.User.UserConfig, stamps: o.User.stamps, sides: sides,
+		detect: o.DetectStore, relist: make(chan struct{}, 1),
 	}
 	return f, notes, nil
 }
@@ -132,15 +205,6 @@ func (d *Dir) CheckRoom(u UserFiles, registries int) error {
 		return &UnwritableDirError{d.Path, err}
 	}
 	return nil
-}
-
-func mergeUserDocker(path string, data []byte, o FilesOptions) (DockerMerge, error) {
-	m, err := MergeDockerConfig(data, o.Logins, o.ListStore, o.DetectStore)
-	if err != nil {
-		// Never the parse error itself: it may quote the file, which holds credentials.
-		return DockerMerge{}, fmt.Errorf("your config %s: %w", path, err)
-	}
-	return m, nil
 }
 
 // FileTooLargeError says a registry file would be larger than av writes any file

@@ -1,6 +1,7 @@
 package env
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -121,36 +122,72 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 // tokens they hold. Each is read back and merged again (whatever the command changed in
 // it, such as its own `docker login` to another registry, stays), then replaced whole: a
 // new file in the same directory renamed over the old one, so a client reading it
-// meanwhile gets the old file or the new one, at the same path.
+// meanwhile gets the old file or the new one, at the same path. Follow then lists the
+// user's credential stores again: a login stored without config.json changing shows at
+// a renewal at the latest.
 func (f Files) Renew(ctx context.Context, logins ecr.Logins) error {
-	docker := func(cur []byte) ([]byte, error) {
-		// av's own file always has auths, so docker would detect no store for it.
-		m, err := MergeDockerConfig(cur, logins, CredentialStoreLister(ctx), func() string { return "" })
-		return m.Config, err
+	if st := f.state; st != nil {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		st.logins = logins // fresh: every file written from now on gets them
 	}
-	auth := func(cur []byte) ([]byte, error) { return MergeAuthFiles([][]byte{cur}, logins) }
-	for _, r := range []struct {
-		path  string
-		merge func([]byte) ([]byte, error)
-	}{
-		{filepath.Join(f.DockerConfig, "config.json"), docker},
-		{f.AuthFile, auth},
-		{f.HelmConfig, docker},
-	} {
-		cur, err := readRunFile(r.path)
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", filepath.Base(r.path), err)
-		}
-		data, err := r.merge(cur)
-		if err != nil {
-			// Never the parse error: the file holds tokens.
-			return fmt.Errorf("%s: %w", filepath.Base(r.path), err)
-		}
-		if err := f.own.replaceFile(r.path, data); err != nil {
-			return fmt.Errorf("writing %s: %w", filepath.Base(r.path), err)
-		}
+	if _, err := f.replace(ctx, logins, nil); err != nil {
+		return err
 	}
+	f.state.askRelist()
 	return nil
+}
+
+// askRelist asks Follow for a new look at the user's configs and stores, without waiting.
+func (st *fileState) askRelist() {
+	if st == nil {
+		return
+	}
+	select {
+	case st.relist <- struct{}{}:
+	default: // one is pending already
+	}
+}
+
+// replace merges each registry file again and replaces it: with next, the user's sides as
+// they are now, it first takes the user's changes since the sides it was last merged
+// from (threeWay), and leaves a file that would not change as it is; without, it only puts
+// logins in. It returns what each file gained, lost or changed, for --debug. With a
+// state, the caller holds its lock.
+func (f Files) replace(ctx context.Context, logins ecr.Logins, next *userSides) ([]string, error) {
+	follow := next != nil && f.state != nil
+	var changes []string
+	for _, r := range runFiles {
+		path := r.name(f)
+		name := filepath.Base(path)
+		cur, err := readRunFile(path)
+		if err != nil {
+			return changes, fmt.Errorf("reading %s: %w", name, err)
+		}
+		in := cur
+		if follow {
+			if in, err = threeWay(cur, *r.side(&f.state.sides), *r.side(next)); err != nil {
+				// Never the parse error: the file holds tokens.
+				return changes, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		data, err := r.logins(in, logins, runningLister(ctx))
+		if err != nil {
+			return changes, fmt.Errorf("%s: %w", name, err)
+		}
+		if !follow || !bytes.Equal(data, cur) {
+			if err := f.own.replaceFile(path, data); err != nil {
+				return changes, fmt.Errorf("writing %s: %w", name, err)
+			}
+		}
+		if follow {
+			*r.side(&f.state.sides) = *r.side(next)
+			if c := credentialChanges(cur, data); c != "" {
+				changes = append(changes, name+" "+c)
+			}
+		}
+	}
+	return changes, nil
 }
 
 // readRunFile reads a file of the run directory; a missing one is empty. What the command

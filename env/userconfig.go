@@ -87,6 +87,8 @@ type UserFiles struct {
 	// Legacy is LegacyFile's logins as a docker config ({"auths": …}), read only where a
 	// client would read it (no config.json, or LegacyForAuth); nil for none.
 	Legacy []byte
+
+	stamps []fileStamp // what stat said of the files just before they were read (stampUser)
 }
 
 // AuthBase are the containers auth files av's is made from, in containers/image's order:
@@ -104,7 +106,9 @@ func (u UserConfig) DockerConfigPath() string { return filepath.Join(u.DockerDir
 // ReadUserConfig reads the user's configs and checks that each is a JSON object of the
 // shape the clients read (never quoting one: they hold credentials).
 func ReadUserConfig(u UserConfig) (UserFiles, error) {
-	f := UserFiles{UserConfig: u}
+	// Stamped before they are read: a change made meanwhile shows as a change later
+	// (Follow), never as none.
+	f := UserFiles{UserConfig: u, stamps: stampUser(u)}
 	var err error
 	if f.Docker, err = readUserConfigFile(u.DockerConfigPath()); err != nil {
 		return UserFiles{}, err
@@ -150,6 +154,49 @@ func readLegacyDockerConfig(path string) ([]byte, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// paths are the files the user's configs are read from, each once.
+func (u UserConfig) paths() []string {
+	paths := []string{u.DockerConfigPath()}
+	for _, p := range append(u.AuthFiles, u.HelmFile, u.LegacyFile) {
+		if p != "" && !slices.Contains(paths, p) {
+			paths = append(paths, p)
+		}
+	}
+	return paths
+}
+
+// fileStamp is what stat says of one of the user's files, following a symlink (a dotfiles
+// link to config.json): a new inode, size or modification time means it changed. docker
+// saves config.json by renaming a new file over it, so every save is a new inode.
+type fileStamp struct {
+	err      syscall.Errno // ENOENT for a missing file
+	dev, ino uint64
+	size     int64
+	mtime    int64 // nanoseconds
+}
+
+// stampUser stamps each of the user's files (paths): a stat each, no open, so a FIFO does
+// not block it (a hung network filesystem may: callers run it under their context).
+func stampUser(u UserConfig) []fileStamp {
+	paths := u.paths()
+	stamps := make([]fileStamp, len(paths))
+	for i, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			stamps[i].err = syscall.EIO
+			if errno, ok := errors.AsType[syscall.Errno](err); ok {
+				stamps[i].err = errno
+			}
+			continue
+		}
+		stamps[i].size, stamps[i].mtime = fi.Size(), fi.ModTime().UnixNano()
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			stamps[i].dev, stamps[i].ino = uint64(st.Dev), st.Ino
+		}
+	}
+	return stamps
 }
 
 // UserConfigError is one of the user's client configs that cannot be used.
@@ -205,13 +252,21 @@ func readUserFile(path string) ([]byte, error) {
 // helper holds as {"server": "username"}: names only, never secrets (CredentialStoreLister
 // with no run to end it).
 func ListCredentialStore(helper string) ([]string, error) {
-	return listCredentialStore(context.Background(), helper)
+	return listCredentialStore(context.Background(), helper, false)
 }
 
 // CredentialStoreLister is ListCredentialStore under the run's context: Ctrl-C or SIGTERM
 // end the helper at once, with what it started, not after its bound.
 func CredentialStoreLister(ctx context.Context) StoreLister {
-	return func(helper string) ([]string, error) { return listCredentialStore(ctx, helper) }
+	return func(helper string) ([]string, error) { return listCredentialStore(ctx, helper, false) }
+}
+
+// runningLister is CredentialStoreLister for while the command runs: the command has the
+// terminal, so the helper gets a session of its own, with no controlling terminal (one
+// that opens /dev/tty fails there, rather than stopping the command's job or reading its
+// keys).
+func runningLister(ctx context.Context) StoreLister {
+	return func(helper string) ([]string, error) { return listCredentialStore(ctx, helper, true) }
 }
 
 // storeListTimeout bounds a credential helper's list; a process it leaves holding its
@@ -219,14 +274,15 @@ func CredentialStoreLister(ctx context.Context) StoreLister {
 const storeListTimeout = 10 * time.Second
 
 // listCredentialStore runs the helper's list. It gets av's environment without its secrets
-// (withoutSecrets): it needs none of them to list; and no terminal (it asks nobody
-// anything), in a process group of its own, killed whole when ctx ends.
-func listCredentialStore(ctx context.Context, helper string) ([]string, error) {
+// (withoutSecrets): it needs none of them to list; and no terminal on its stdin (it asks
+// nobody anything), in a process group of its own (detached: a session of its own), killed
+// whole when ctx ends.
+func listCredentialStore(ctx context.Context, helper string, detached bool) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, storeListTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker-credential-"+helper, "list")
 	cmd.Env = withoutSecrets(os.Environ())
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: !detached, Setsid: detached}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
 	out := &profiles.CappedWriter{Limit: maxUserConfig, Over: cancel}

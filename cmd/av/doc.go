@@ -10,8 +10,8 @@
 //     four phases, each small enough to unit-test: resolve (what the words mean, and whose
 //     credentials the run uses: profiles.Resolve), logIn (the profile's session and the
 //     registry tokens), writeFiles (the registry files, the user's configs merged in) and
-//     start (the command, under runner's Supervisor, with the renewal and the credential
-//     endpoint beside it). What needs no secret and no network comes first, so its
+//     start (the command, under runner's Supervisor, with the renewal, env.Follow and the
+//     credential endpoint beside it). What needs no secret and no network comes first, so its
 //     failures come before any prompt or AWS call; the run directory is shredded on every
 //     way out;
 //   - add.go, clear.go, list.go, remove.go: the vault's own commands, which share how

@@ -418,12 +418,23 @@ func (e *ExecCmd) serveCredentials(sup supervisor, run *profiles.Profile, masks 
 	return srv, nil
 }
 
-// renew keeps the registry files' tokens fresh while the command runs. Supervisor.Run
-// blocks until the command ends, so the renewal runs beside it, on the supervisor's watch
-// (a panic in it stops the command and ends the run); the returned func stops it and
-// waits for it, before the files are shredded.
+// renew keeps the registry files' tokens fresh while the command runs, and the files in
+// step with the user's own configs (a `docker login` made in another terminal).
+// Supervisor.Run blocks until the command ends, so both run beside it, on the
+// supervisor's watch (a panic in either stops the command and ends the run); the
+// returned func stops them and waits for them, before the files are shredded.
 func renew(ctx context.Context, sup supervisor, cache *ecr.TokenCache, req ecr.TokenRequest, files env.Files, expires time.Time, minTTL time.Duration, masks *masker) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
+	followed := make(chan struct{})
+	sup.Go("following your registry configs", func() {
+		defer close(followed)
+		env.Follow(ctx, env.FollowOptions{
+			Files: files,
+			Warn: func(err error) {
+				fmt.Fprintf(os.Stderr, "av: warning: %v; the command keeps the registry logins it had\n", err)
+			},
+		})
+	})
 	done := make(chan struct{})
 	sup.Go("the token renewal", func() {
 		defer close(done)
@@ -448,6 +459,7 @@ func renew(ctx context.Context, sup supervisor, cache *ecr.TokenCache, req ecr.T
 	return func() {
 		cancel()
 		<-done
+		<-followed
 	}
 }
 
