@@ -16,7 +16,7 @@
 // Section of a credentials lookup (Vault.passphraseFirst; av add asks in ReadyToWrite).
 // The exclusive lock is held only to write and remove items; with the pass backend that
 // runs pass and gpg, which av runs as keyring would but bounded as a helper is
-// (passWriter: VaultOptions.HelperTimeout, --aws-timeout).
+// (passCommands: VaultOptions.HelperTimeout, --aws-timeout).
 //
 // A fetch (a session, a profile's registry tokens) holds instead the fetch lock of the one
 // item it fills (fetchlock.go): its own turn within the process, and flock(2) on a file
@@ -246,8 +246,9 @@
 // A session is fetched holding no lock on the vault (its fetch lock only), so a helper
 // that hangs within its bound, or a person at an MFA prompt, holds up only the runs that
 // want the same session (or registry tokens); runs of other profiles go on. aws-vault
-// takes no lock, so nothing of its own waits. Known difference still open: the pass
-// backend's reads run `pass show` (gpg, which may wait for its agent's pinentry) as
-// keyring runs them, unbounded, holding the vault's lock shared: other runs' reads go on,
-// their writes wait (at most --lock-timeout).
+// takes no lock, so nothing of its own waits. The pass backend's reads and writes run pass
+// as keyring's backend would, but bounded (passCommands): a write by HelperTimeout
+// (--aws-timeout), a read, whose gpg may wait for a person at its pinentry, by
+// MFAProcessTimeout at least; a read holds the vault's lock shared meanwhile, so other
+// runs' reads go on and their writes wait (at most --lock-timeout).
 package profiles

@@ -109,7 +109,7 @@ func CheckVault(o VaultOptions) VaultCheck {
 		// The passphrase is right if an item decrypts: a master item first, as
 		// passphraseRight tries them.
 		first := keys[max(0, slices.IndexFunc(keys, isMasterItem))]
-		if _, err := v.get(first); err != nil {
+		if _, err := v.get(context.Background(), first); err != nil {
 			c.Opens, c.Err = VaultFails, err
 		}
 	}

@@ -105,7 +105,7 @@ type Vault struct {
 
 	ambientCache bool // a CI job's own cache (OpenAmbient), in the runtime directory
 
-	pass *passWriter // the pass backend's writes, bounded; nil for another backend
+	pass *passCommands // the pass backend's reads and writes, bounded; nil for another backend
 
 	mu            sync.Mutex // guards the fields below, which DeriveAhead and Decrypts read outside a Section
 	passphrase    string
@@ -192,7 +192,7 @@ func (v *Vault) open(o VaultOptions) error {
 		if err := checkPass(o); err != nil {
 			return newOpenError(backend, o, err)
 		}
-		v.pass = newPassWriter(o)
+		v.pass = newPassCommands(o)
 	}
 	kr, err := keyring.Open(cfg)
 	if errors.Is(err, keyring.ErrNoAvailImpl) && !slices.Contains(keyring.AvailableBackends(), keyring.BackendType(backend)) {
@@ -481,7 +481,7 @@ type vaultKeyring struct {
 func (k *vaultKeyring) Get(key string) (keyring.Item, error) {
 	var item keyring.Item
 	err := k.locked(Shared, func() (err error) {
-		item, err = k.v.get(key)
+		item, err = k.v.get(k.ctx, key)
 		return err
 	})
 	return item, err
@@ -540,11 +540,11 @@ func isLockError(err error) bool {
 // sees a truncated item, and the next read, a moment later, the whole one.
 const decodeRetries = 2
 
-func (v *Vault) get(key string) (keyring.Item, error) {
-	item, err := v.getRetrying(key)
+func (v *Vault) get(ctx context.Context, key string) (keyring.Item, error) {
+	item, err := v.getRetrying(ctx, key)
 	// A CI job's cache has no passphrase to get wrong (its key is the job's own secret):
 	// an item that does not decrypt is damaged, and so a miss that is replaced.
-	if errors.Is(err, ErrVaultLocked) && (v.ambientCache || v.passphraseRight(key)) {
+	if errors.Is(err, ErrVaultLocked) && (v.ambientCache || v.passphraseRight(ctx, key)) {
 		err = ErrDamagedItem
 	}
 	if err != nil && !errors.Is(err, keyring.ErrKeyNotFound) && err != v.passphraseError() {
@@ -553,11 +553,24 @@ func (v *Vault) get(key string) (keyring.Item, error) {
 	return item, err
 }
 
+// isHelperStop reports whether err is a bounded helper's end (its bound, or the call's
+// context): the pass backend's read, not the item.
+func isHelperStop(err error) bool {
+	var te *HelperTimeoutError
+	return errors.As(err, &te) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
 // getRetrying reads an item; a file-backend item that does not decrypt is read again
 // (decodeRetries), then is ErrVaultLocked.
-func (v *Vault) getRetrying(key string) (keyring.Item, error) {
+func (v *Vault) getRetrying(ctx context.Context, key string) (keyring.Item, error) {
 	for attempt := 0; ; attempt++ {
-		item, err := v.store.Get(key)
+		var item keyring.Item
+		var err error
+		if v.pass != nil {
+			item, err = v.pass.get(ctx, key)
+		} else {
+			item, err = v.store.Get(key)
+		}
 		switch {
 		case err == nil:
 			v.mu.Lock()
@@ -569,8 +582,10 @@ func (v *Vault) getRetrying(key string) (keyring.Item, error) {
 		case errors.Is(err, keyring.ErrItemNotRegular):
 			// A FIFO or a device in the file vault's directory (the patched keyring refuses it).
 			return item, ErrNotRegular
-		case errors.Is(err, keyring.ErrItemTooLarge):
+		case errors.Is(err, keyring.ErrItemTooLarge), errors.Is(err, ErrTooLarge):
 			return item, ErrTooLarge
+		case isHelperStop(err):
+			return item, err
 		case v.passphraseError() != nil:
 			return item, v.passphraseError()
 		case v.backend != string(keyring.FileBackend):
@@ -587,7 +602,7 @@ func (v *Vault) getRetrying(key string) (keyring.Item, error) {
 // damaged (truncated, overwritten, edited), not locked. Only when no item has been read
 // yet are others tried, three at most; with no other item that decrypts, the two cannot be
 // told apart, and it is false.
-func (v *Vault) passphraseRight(key string) bool {
+func (v *Vault) passphraseRight(ctx context.Context, key string) bool {
 	if v.Decrypts() > 0 {
 		return true
 	}
@@ -608,7 +623,7 @@ func (v *Vault) passphraseRight(key string) bool {
 	keys = slices.DeleteFunc(keys, func(k string) bool { return k == key })
 	slices.SortStableFunc(keys, func(a, b string) int { return rank(a) - rank(b) })
 	for _, other := range keys[:min(len(keys), 3)] {
-		if _, err := v.getRetrying(other); err == nil {
+		if _, err := v.getRetrying(ctx, other); err == nil {
 			return true
 		}
 	}
@@ -662,7 +677,7 @@ func (v *Vault) itemError(key string, err error) error {
 	return e
 }
 
-// set writes item: a file item whole, a pass item by a bounded pass (passWriter).
+// set writes item: a file item whole, a pass item by a bounded pass (passCommands).
 func (v *Vault) set(ctx context.Context, item keyring.Item) error {
 	switch {
 	case v.pass != nil:
@@ -673,7 +688,7 @@ func (v *Vault) set(ctx context.Context, item keyring.Item) error {
 	return v.setWhole(item)
 }
 
-// remove removes the item key: a pass item by a bounded pass (passWriter).
+// remove removes the item key: a pass item by a bounded pass (passCommands).
 func (v *Vault) remove(ctx context.Context, key string) error {
 	if v.pass != nil {
 		return v.pass.remove(ctx, key)

@@ -102,3 +102,56 @@ func TestPassWriteThatHangsIsBounded(t *testing.T) {
 	}
 	s.Unlock()
 }
+
+// TestPassReadsAsKeyring: av's pass reads run `pass show PREFIX/KEY` as keyring's backend
+// does, and take its JSON for the item.
+func TestPassReadsAsKeyring(t *testing.T) {
+	item := keyring.Item{Key: "dev", Data: []byte(`{"secret":1}`), Label: "l"}
+	data, _ := json.Marshal(item)
+	v, dir := passVault(t, `echo "$*" >> "$(dirname "$0")/calls"; printf '%s' '`+string(data)+`'`+"\n", time.Minute)
+	if _, err := v.kr.Get("dev"); !errors.Is(err, keyring.ErrKeyNotFound) {
+		t.Errorf("reading a missing item: %v, want ErrKeyNotFound", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "store", "pre", "dev.gpg"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := v.kr.Get("dev")
+	if err != nil || string(got.Data) != string(item.Data) || got.Label != "l" {
+		t.Fatalf("Get = %+v, %v; want the item", got, err)
+	}
+	if calls, _ := os.ReadFile(filepath.Join(dir, "calls")); string(calls) != "show pre/dev\n" {
+		t.Errorf("pass ran as %q, want show pre/dev", calls)
+	}
+}
+
+// TestPassReadThatHangsIsBounded: a read runs pass (gpg, perhaps waiting for a pinentry)
+// holding the vault's lock shared; one that hangs is stopped at its bound with what it
+// started, and says so.
+func TestPassReadThatHangsIsBounded(t *testing.T) {
+	v, dir := passVault(t, `sleep 5 & echo $! > "$(dirname "$0")/child.pid"; wait`+"\n", 300*time.Millisecond)
+	if v.pass.readBound < MFAProcessTimeout {
+		t.Errorf("a read's bound is %v, want that of a helper waiting for a person (%v)", v.pass.readBound, MFAProcessTimeout)
+	}
+	v.pass.readBound = 300 * time.Millisecond
+	if err := os.WriteFile(filepath.Join(dir, "store", "pre", "dev.gpg"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := v.kr.Get("dev")
+	var te *HelperTimeoutError
+	if !errors.As(err, &te) || te.What != "pass show" {
+		t.Fatalf("a read whose pass hangs: %v, want a HelperTimeoutError naming pass show", err)
+	}
+	pid, _ := os.ReadFile(filepath.Join(dir, "child.pid"))
+	if p := strings.TrimSpace(string(pid)); p != "" {
+		alive := func() bool {
+			state, err := os.ReadFile("/proc/" + p + "/stat")
+			return err == nil && !strings.Contains(string(state), ") Z ")
+		}
+		for end := time.Now().Add(5 * time.Second); alive() && time.Now().Before(end); {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if alive() {
+			t.Errorf("pass's child %s is still running", p)
+		}
+	}
+}
