@@ -80,7 +80,12 @@ func (jc *jobControl) loop() {
 			// child already, and an editor redraws on each one.
 			if _, ok := jc.stopped(); ok {
 				log.Printf("continued: continuing the command")
-				_ = unix.Kill(jc.pid, unix.SIGCONT)
+				target := jc.pid
+				if jc.sess != nil {
+					// suspendKey stopped the pty session's whole group (a pipeline, make's jobs).
+					target = -jc.pid
+				}
+				_ = unix.Kill(target, unix.SIGCONT)
 			}
 		case unix.SIGWINCH:
 			jc.sess.resize()
