@@ -133,12 +133,17 @@ func boundProcess(cmd *exec.Cmd, noTerminal bool) (ended func()) {
 	return func() {
 		defer tty.Close()
 		ps := cmd.ProcessState
-		orphans.end(ps == nil || !ps.Success())
+		var ws syscall.WaitStatus
+		if ps != nil {
+			ws, _ = ps.Sys().(syscall.WaitStatus)
+		}
+		// Killed (by the key, or by av at its bound or the run's end), not a plain failure:
+		// an agent that a failing helper started is left alone, as aws-vault leaves it.
+		orphans.end(ps != nil && ws.Signaled())
 		if found == nil || ps == nil {
 			return
 		}
-		ws, ok := ps.Sys().(syscall.WaitStatus)
-		if _, front := foreground(tty); ok && ws.Signaled() && front {
+		if _, front := foreground(tty); ws.Signaled() && front {
 			_ = term.Restore(int(tty.Fd()), found)
 		}
 	}

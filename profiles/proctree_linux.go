@@ -104,16 +104,17 @@ func adoptOrphans() *orphanWatch {
 	return w
 }
 
-// end closes the window once the helper is reaped: if it failed (killed, or ended with an
-// error), the processes av adopted meanwhile are killed with their descendants, and
-// reaped; a helper that succeeded keeps what it started (an agent it launched), which av
-// reaps when it ends.
-func (w *orphanWatch) end(failed bool) {
+// end closes the window once the helper is reaped: if it was killed, the processes av
+// adopted meanwhile that are still in av's session (not an agent that left it, setsid) are
+// killed with their descendants, and reaped. Otherwise what the helper started (an agent
+// it launched) runs on; if it ends while av runs, it stays a zombie until av ends.
+func (w *orphanWatch) end(killed bool) {
 	adopted.Lock()
 	defer adopted.Unlock()
-	if failed {
+	if killed {
+		sid, _ := unix.Getsid(0)
 		for _, c := range children(os.Getpid()) {
-			if w.before[c] {
+			if s, err := unix.Getsid(c); w.before[c] || err != nil || s != sid {
 				continue
 			}
 			_ = killTree(c)

@@ -184,14 +184,21 @@ func (p *ptySession) relay(pid int, spawn func(string, func())) {
 	p.stopInput, p.pokeInput = relayInput(stdinFD, p.master, p.found == nil, p.claim, typed, spawn)
 }
 
+// caughtGrace is how long a command that catches SIGTSTP has, once its handler has the
+// signal, before av stops it.
+const caughtGrace = 50 * time.Millisecond
+
 // suspendKey stops the command when the keys just relayed hold the pty's suspend key
 // (VSUSP, normally Ctrl-Z) and the command itself is the pty's foreground (no shell inside
 // does job control). The key's SIGTSTP does not stop it: it leads the pty's session, and
 // its parent, av, is in another one, so its process group is orphaned, and Linux and
 // POSIX drop a stop signal's default action there. av stops the group with SIGSTOP, as
 // the key would have stopped it elsewhere; job control then stops av, and the shell that
-// started av shows the job stopped, as without av. A program that catches SIGTSTP (an
-// editor restoring the terminal) still gets the key's own SIGTSTP, before it continues.
+// started av shows the job stopped, as without av. A command that ignores SIGTSTP is left
+// alone, as without av. One that catches it (an editor putting the terminal back) gets the
+// key's SIGTSTP and runs its handler, whose own stop is then dropped: av stops it once the
+// handler has taken the signal, and a moment more (caughtGrace). (Linux tells these apart
+// from /proc; elsewhere av stops the command at once.)
 func (p *ptySession) suspendKey(pid int, keys []byte) {
 	var susp byte
 	_ = control(p.master, func(fd int) error {
@@ -203,6 +210,14 @@ func (p *ptySession) suspendKey(pid int, keys []byte) {
 	})
 	if susp == 0 || !slices.Contains(keys, susp) || foregroundGroup(p.master, pid) != pid {
 		return
+	}
+	switch tstpHandling(pid) {
+	case tstpIgnored:
+		return // as without av: the key does nothing to it
+	case tstpCaught:
+		// Its handler runs (an editor puts the terminal back), and its own stop is then
+		// dropped: av stops it once the handler has had the signal, and a moment more.
+		tstpTaken(pid, caughtGrace)
 	}
 	log.Printf("the suspend key, with the command alone on its pty: stopping it")
 	_ = unix.Kill(-pid, unix.SIGSTOP)
@@ -224,6 +239,12 @@ func (p *ptySession) pause() {
 // up with a resize made while av was stopped. The state saved at the start stays the one
 // end puts back.
 func (p *ptySession) resume() {
+	// Whatever av last set, the shell that continues it may have put its own settings on
+	// the terminal when av stopped (bash does, for a job stopped by kill -STOP): raw mode is
+	// set again, which costs nothing if it is still on.
+	p.mu.Lock()
+	p.raw = false
+	p.mu.Unlock()
 	p.claim()
 	if p.pokeInput != nil {
 		p.pokeInput()
