@@ -78,7 +78,14 @@ func (h helper) run(ctx context.Context) (string, error) {
 	ended := boundProcess(cmd, h.noTerminal)
 	log.Printf("profile %q: running its %s", profile, what)
 	err := cmd.Run()
-	ended()
+	if ended() {
+		// The key that killed it (Ctrl-C, Ctrl-\) reached av too: its run ends with it, a
+		// moment later, as at av's own prompt, not with the helper's failure.
+		select {
+		case <-ctx.Done():
+		case <-time.After(keyGrace):
+		}
+	}
 	switch {
 	case out.Exceeded:
 		return "", fmt.Errorf("profile %q: its %s printed more than %d KiB: av stopped it", profile, what, maxHelperOutput>>10)
@@ -92,10 +99,15 @@ func (h helper) run(ctx context.Context) (string, error) {
 	return strings.TrimSpace(string(out.Bytes())), nil
 }
 
+// keyGrace bounds how long a helper killed by a terminal's key waits for av's own run to
+// end with the same key.
+const keyGrace = time.Second
+
 // boundProcess makes cmd, made with exec.CommandContext, end as a helper must when its
 // context ends: killed with what it started, and its output read a second at most after
 // (a process it left behind that holds its stdout must not hold av). Call ended once cmd
-// has ended.
+// has ended; it reports whether the helper was killed by a key of av's terminal (SIGINT,
+// SIGQUIT, in av's process group), which av got too.
 //
 // A helper that may need the terminal (a prompt, gpg's pinentry) keeps it: where av has a
 // controlling terminal, the helper stays in av's process group, the shell's job, so that
@@ -107,19 +119,19 @@ func (h helper) run(ctx context.Context) (string, error) {
 // killed with its echo off). Without a terminal it leads a group of its own, and the group
 // is killed. With noTerminal (the command has the terminal) it gets a session of its own,
 // with no controlling terminal.
-func boundProcess(cmd *exec.Cmd, noTerminal bool) (ended func()) {
+func boundProcess(cmd *exec.Cmd, noTerminal bool) (ended func() (keyed bool)) {
 	cmd.WaitDelay = helperWaitDelay
 	killGroup := func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
 	if noTerminal {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		cmd.Cancel = killGroup
-		return func() {}
+		return func() bool { return false }
 	}
 	tty, front := controllingTerminal()
 	if tty == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		cmd.Cancel = killGroup
-		return func() {}
+		return func() bool { return false }
 	}
 	cmd.Cancel = func() error { return killTree(cmd.Process.Pid) }
 	var found *term.State
@@ -130,7 +142,7 @@ func boundProcess(cmd *exec.Cmd, noTerminal bool) (ended func()) {
 	// it started to be adopted, by av while the helper runs (adoptOrphans), so that av can
 	// still find and kill them.
 	orphans := adoptOrphans()
-	return func() {
+	return func() bool {
 		defer tty.Close()
 		ps := cmd.ProcessState
 		var ws syscall.WaitStatus
@@ -140,12 +152,13 @@ func boundProcess(cmd *exec.Cmd, noTerminal bool) (ended func()) {
 		// Killed (by the key, or by av at its bound or the run's end), not a plain failure:
 		// an agent that a failing helper started is left alone, as aws-vault leaves it.
 		orphans.end(ps != nil && ws.Signaled())
-		if found == nil || ps == nil {
-			return
+		if ps == nil {
+			return false
 		}
-		if _, front := foreground(tty); ws.Signaled() && front {
+		if _, front := foreground(tty); found != nil && ws.Signaled() && front {
 			_ = term.Restore(int(tty.Fd()), found)
 		}
+		return front && ws.Signaled() && (ws.Signal() == unix.SIGINT || ws.Signal() == unix.SIGQUIT)
 	}
 }
 

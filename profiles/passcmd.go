@@ -88,7 +88,12 @@ func (p *passCommands) run(ctx context.Context, bound time.Duration, stdin io.Re
 	ended := boundProcess(cmd, false)
 	log.Printf("running %s for the vault", what)
 	err := cmd.Run()
-	ended()
+	if ended() {
+		select { // see helper.run
+		case <-ctx.Done():
+		case <-time.After(keyGrace):
+		}
+	}
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		return &HelperTimeoutError{What: what, Bound: bound}

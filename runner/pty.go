@@ -307,7 +307,9 @@ func relayInput(fd int, dst *os.File, eofIsCtrlD bool, active func() bool, typed
 				}
 				continue
 			}
-			if !input || !on {
+			// Looked at again: the wait may have begun while av's job was in front, and a read
+			// from the background would stop av (SIGTTIN) and take a key meant for the shell.
+			if !input || !on || !active() {
 				continue
 			}
 			n, err := unix.Read(fd, buf)

@@ -13,6 +13,7 @@ import (
 	"github.com/av-cli/av/env"
 	"github.com/av-cli/av/profiles"
 	"github.com/av-cli/av/runner"
+	"github.com/aws/smithy-go"
 )
 
 // ended is how the command ended (or, for Ctrl-C at av's own prompts, how av is to end),
@@ -142,6 +143,8 @@ func withHint(err error) error {
 		return hinted{err, "set mfa_process in the profile, or run av again to type the code"}
 	case errors.Is(err, profiles.ErrNoTTY):
 		return hinted{err, "give the MFA code with --mfa-token, or set mfa_process in the profile"}
+	case webIdentityRefused(err):
+		return hinted{err, "the role's trust policy does not take this job's token: check that it trusts the job's identity provider, and its conditions on the token's sub and aud (on GitHub Actions, token.actions.githubusercontent.com:sub names the repository and branch)"}
 	case errors.As(err, &noToken):
 		return hinted{err, "on GitHub Actions, give the job `permissions: id-token: write`; elsewhere set AWS_WEB_IDENTITY_TOKEN_FILE"}
 	case errors.As(err, &sso):
@@ -168,6 +171,14 @@ func withHint(err error) error {
 		return hinted{err, "set AV_RUNTIME_DIR (or --runtime-dir) to a directory only you can read, mode 0700; av will not write tokens to disk on its own"}
 	}
 	return err
+}
+
+// webIdentityRefused reports whether STS refused AssumeRoleWithWebIdentity with
+// AccessDenied: the token is valid, but the role does not trust it.
+func webIdentityRefused(err error) bool {
+	var op *smithy.OperationError
+	var api smithy.APIError
+	return errors.As(err, &op) && op.Operation() == "AssumeRoleWithWebIdentity" && errors.As(err, &api) && api.ErrorCode() == "AccessDenied"
 }
 
 // noKeysHint is the fix for a profile not named that has no keys, where the vault holds
