@@ -86,7 +86,7 @@ func (f Files) follow(ctx context.Context, force bool, list StoreLister) error {
 	st.mu.Lock()
 	where, last := st.user, st.stamps
 	st.mu.Unlock()
-	stamps, err := untilDone(ctx, func() ([]fileStamp, error) { return stampUser(where), nil })
+	stamps, err := Interruptible(ctx, func() ([]fileStamp, error) { return stampUser(where), nil })
 	if err != nil || (!force && slices.Equal(stamps, last)) {
 		return nil
 	}
@@ -95,7 +95,7 @@ func (f Files) follow(ctx context.Context, force bool, list StoreLister) error {
 		st.stamps = stamps
 		st.mu.Unlock()
 	}
-	user, err := untilDone(ctx, func() (UserFiles, error) { return ReadUserConfig(where) })
+	user, err := Interruptible(ctx, func() (UserFiles, error) { return ReadUserConfig(where) })
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -127,10 +127,11 @@ func (f Files) follow(ctx context.Context, force bool, list StoreLister) error {
 	return nil
 }
 
-// untilDone runs fn on a goroutine of its own and returns when it does or when ctx ends,
-// whichever comes first: a stat or a read blocked in the kernel (a hung network
-// filesystem) then does not hold the run's end; the abandoned call ends with the process.
-func untilDone[T any](ctx context.Context, fn func() (T, error)) (T, error) {
+// Interruptible runs fn on a goroutine of its own and returns when it does or when ctx
+// ends, whichever comes first: a stat or a read blocked in the kernel (a hung network
+// filesystem) then does not hold av, which goes on to clean up and exit; the abandoned
+// call ends with the process.
+func Interruptible[T any](ctx context.Context, fn func() (T, error)) (T, error) {
 	type result struct {
 		v   T
 		err error

@@ -3,6 +3,7 @@ package env
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"os"
 	"path/filepath"
@@ -426,4 +427,25 @@ func FuzzThreeWay(f *testing.F) {
 
 func sameMembers(x, y map[string]json.RawMessage) bool {
 	return maps.EqualFunc(x, y, func(a, b json.RawMessage) bool { return sameValue(a, b) })
+}
+
+// A read that blocks (a config on a hung NFS mount) gives way when ctx ends, as it does
+// on Ctrl-C or SIGTERM; a read that returns is returned as it is.
+func TestInterruptible(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	release := make(chan struct{})
+	defer close(release)
+	got := make(chan error, 1)
+	go func() {
+		_, err := Interruptible(ctx, func() (int, error) { <-release; return 1, nil })
+		got <- err
+	}()
+	cancel()
+	if err := <-got; !errors.Is(err, context.Canceled) {
+		t.Errorf("a blocked read after the end of ctx: %v, want context.Canceled", err)
+	}
+	v, err := Interruptible(context.Background(), func() (string, error) { return "read", nil })
+	if v != "read" || err != nil {
+		t.Errorf("Interruptible = %q, %v", v, err)
+	}
 }

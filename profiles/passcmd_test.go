@@ -81,21 +81,7 @@ func TestPassWriteThatHangsIsBounded(t *testing.T) {
 	}
 	// What pass started goes with it: its process group, or, where av has a terminal and
 	// pass shares av's group, its descendants.
-	pid, _ := os.ReadFile(filepath.Join(dir, "child.pid"))
-	if p := strings.TrimSpace(string(pid)); p != "" {
-		// SIGKILL was sent; the kernel ends the process a moment later: wait for that, a
-		// bounded while (a safety net, not a timing assertion).
-		alive := func() bool {
-			state, err := os.ReadFile("/proc/" + p + "/stat")
-			return err == nil && !strings.Contains(string(state), ") Z ")
-		}
-		for end := time.Now().Add(5 * time.Second); alive() && time.Now().Before(end); {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if alive() {
-			t.Errorf("pass's child %s is still running", p)
-		}
-	}
+	checkGone(t, filepath.Join(dir, "child.pid"))
 	s, err := v.Lock(context.Background(), Exclusive)
 	if err != nil {
 		t.Fatalf("the vault stayed locked: %v", err)
@@ -141,17 +127,27 @@ func TestPassReadThatHangsIsBounded(t *testing.T) {
 	if !errors.As(err, &te) || te.What != "pass show" {
 		t.Fatalf("a read whose pass hangs: %v, want a HelperTimeoutError naming pass show", err)
 	}
-	pid, _ := os.ReadFile(filepath.Join(dir, "child.pid"))
-	if p := strings.TrimSpace(string(pid)); p != "" {
-		alive := func() bool {
-			state, err := os.ReadFile("/proc/" + p + "/stat")
-			return err == nil && !strings.Contains(string(state), ") Z ")
-		}
-		for end := time.Now().Add(5 * time.Second); alive() && time.Now().Before(end); {
-			time.Sleep(10 * time.Millisecond)
-		}
-		if alive() {
-			t.Errorf("pass's child %s is still running", p)
-		}
+	checkGone(t, filepath.Join(dir, "child.pid"))
+}
+
+// checkGone fails t if the process whose pid pidFile holds (pass's child) still runs. It
+// was sent SIGKILL, which the kernel acts on a moment later: it waits for that, a bounded
+// while (a safety net, not a timing assertion). A zombie counts as gone.
+func checkGone(t *testing.T, pidFile string) {
+	t.Helper()
+	pid, _ := os.ReadFile(pidFile)
+	p := strings.TrimSpace(string(pid))
+	if p == "" {
+		return
+	}
+	alive := func() bool {
+		state, err := os.ReadFile("/proc/" + p + "/stat")
+		return err == nil && !strings.Contains(string(state), ") Z ")
+	}
+	for end := time.Now().Add(5 * time.Second); alive() && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if alive() {
+		t.Errorf("pass's child %s is still running", p)
 	}
 }

@@ -351,6 +351,7 @@ func (s *Supervisor) Run(c Command) (Status, error) {
 	j := &job{mode: detached}
 	var sess *ptySession
 	var found *term.State // shared mode: av's terminal as the child found it
+	withTerminal, _ := terminal()
 	switch {
 	case c.PTY.wantPTY(term.IsTerminal(stdinFD)):
 		j.mode = session
@@ -359,7 +360,7 @@ func (s *Supervisor) Run(c Command) (Status, error) {
 		}
 		defer sess.end()
 		j.pty = sess.master
-	case hasTerminal():
+	case withTerminal:
 		// In the background too (`av dev -- cat &`): a command in a process group of its
 		// own would never be the terminal's foreground, and `fg` could not give it the
 		// terminal it stopped to read.
@@ -446,7 +447,7 @@ func (s *Supervisor) Run(c Command) (Status, error) {
 		return Status{}, fmt.Errorf("waiting for %s: %w", c.Name, werr)
 	}
 	if ws.Signaled() {
-		if found != nil && inTerminalForeground() {
+		if _, front := terminal(); found != nil && front {
 			// As bash does for a foreground job killed by a signal: a killed editor
 			// must not leave the terminal raw. (From the background, changing the
 			// terminal would stop av with SIGTTOU.)
@@ -493,24 +494,15 @@ func unwrapAll(err error) error {
 	}
 }
 
-// hasTerminal reports whether av has a controlling terminal.
-func hasTerminal() bool {
+// terminal reports whether av has a controlling terminal, and whether it runs in that
+// terminal's foreground process group, where the terminal itself delivers Ctrl-C to every
+// member.
+func terminal() (has, front bool) {
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
-		return false
-	}
-	tty.Close()
-	return true
-}
-
-// inTerminalForeground reports whether av runs in its controlling terminal's foreground
-// process group, where the terminal itself delivers Ctrl-C to every member.
-func inTerminalForeground() bool {
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		return false
+		return false, false
 	}
 	defer tty.Close()
 	pgrp, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCGPGRP)
-	return err == nil && pgrp == unix.Getpgrp()
+	return true, err == nil && pgrp == unix.Getpgrp()
 }

@@ -84,7 +84,6 @@ func withHint(err error) error {
 		unknown  *profiles.UnknownProfileError
 		nocreds  *profiles.NoCredentialsError
 		lockWait *profiles.LockTimeoutError
-		noDir    *env.NoPrivateDirError
 		sso      *profiles.SSOLoginError
 		noToken  *profiles.NoWebIdentityTokenError
 		item     *profiles.ItemError
@@ -92,19 +91,21 @@ func withHint(err error) error {
 		closed   *profiles.OpenError
 		bug      *runner.PanicError
 		slow     *profiles.TimeoutError
-		full     *env.UnwritableDirError
 		noVault  *profiles.NoVaultError
 		noID     *profiles.NoIdentityError
 		noKeys   *profiles.NoKeysError
 		noPrompt *profiles.NoPrompterError
 		jobID    *profiles.JobIdentityError
-		helper   *profiles.HelperTimeoutError
 		noConfig *profiles.MissingConfigError
 		syntax   *profiles.SyntaxError
 	)
-	switch {
-	case errors.As(err, &already):
+	if errors.As(err, &already) {
 		return err
+	}
+	if hint := helperHint(err) + runDirHint(err); hint != "" {
+		return hinted{err, hint}
+	}
+	switch {
 	case errors.As(err, &noConfig):
 		return hinted{err, missingConfigHint(noConfig)}
 	case errors.As(err, &syntax) && syntax.Path != "" && syntax.Line > 0:
@@ -119,12 +120,6 @@ func withHint(err error) error {
 		return hinted{err, noPrompterHint(noPrompt)}
 	case errors.As(err, &noKeys):
 		return hinted{err, noKeysHint(noKeys)}
-	case errors.As(err, &helper) && helper.Profile == "":
-		return hinted{err, "check pass and gpg (its agent, its pinentry); if they are only slow, give a run more with --aws-timeout (AV_AWS_TIMEOUT)"}
-	case errors.As(err, &helper) && helper.What == "mfa_process":
-		return hinted{err, "check the profile's mfa_process; give the code with --mfa-token instead"}
-	case errors.As(err, &helper):
-		return hinted{err, fmt.Sprintf("check the profile's %s; if it is only slow, allow more with AV_AWS_TIMEOUT or --aws-timeout", helper.What)}
 	case errors.As(err, &jobID):
 		return hinted{err, "name the run's profile (`av PROFILE -- COMMAND`), or set AV_AMBIENT=1 to use the job's identity for every profile"}
 	case errors.As(err, &unknown) && unknown.Suggestion != "":
@@ -159,18 +154,45 @@ func withHint(err error) error {
 		return hinted{err, backendHint(backend.Backend, backend.Backends)}
 	case errors.As(err, &closed):
 		return hinted{err, backendHint(closed.Backend, closed.States())}
-	case errors.As(err, &full):
-		return hinted{err, "free some space on that filesystem, or name another directory with --runtime-dir (AV_RUNTIME_DIR)"}
-	case errors.As(err, &noDir) && noDir.NoMemoryFS:
-		return hinted{err, runtimeDirHint(runtime.GOOS)}
-	case errors.As(err, &noDir) && !noDir.Override && noDir.Alternative != "":
-		return hinted{err, memoryDirHint(noDir.Alternative)}
-	case errors.As(err, &noDir) && noDir.Override:
-		return hinted{err, "AV_RUNTIME_DIR (or --runtime-dir) must name a directory only you can read, mode 0700"}
-	case errors.As(err, &noDir):
-		return hinted{err, "set AV_RUNTIME_DIR (or --runtime-dir) to a directory only you can read, mode 0700; av will not write tokens to disk on its own"}
 	}
 	return err
+}
+
+// helperHint is the fix for a helper that ran for its whole bound (the profile's, or the
+// pass backend's pass and gpg); "" for another error.
+func helperHint(err error) string {
+	var helper *profiles.HelperTimeoutError
+	switch {
+	case !errors.As(err, &helper):
+		return ""
+	case helper.Profile == "":
+		return "check pass and gpg (its agent, its pinentry); if they are only slow, give a run more with --aws-timeout (AV_AWS_TIMEOUT)"
+	case helper.What == "mfa_process":
+		return "check the profile's mfa_process; give the code with --mfa-token instead"
+	}
+	return fmt.Sprintf("check the profile's %s; if it is only slow, allow more with AV_AWS_TIMEOUT or --aws-timeout", helper.What)
+}
+
+// runDirHint is the fix for a run directory av cannot have: full, on disk, or not
+// private; "" for another error.
+func runDirHint(err error) string {
+	var (
+		full  *env.UnwritableDirError
+		noDir *env.NoPrivateDirError
+	)
+	switch {
+	case errors.As(err, &full):
+		return "free some space on that filesystem, or name another directory with --runtime-dir (AV_RUNTIME_DIR)"
+	case !errors.As(err, &noDir):
+		return ""
+	case noDir.NoMemoryFS:
+		return runtimeDirHint(runtime.GOOS)
+	case !noDir.Override && noDir.Alternative != "":
+		return memoryDirHint(noDir.Alternative)
+	case noDir.Override:
+		return "AV_RUNTIME_DIR (or --runtime-dir) must name a directory only you can read, mode 0700"
+	}
+	return "set AV_RUNTIME_DIR (or --runtime-dir) to a directory only you can read, mode 0700; av will not write tokens to disk on its own"
 }
 
 // webIdentityRefused reports whether STS refused AssumeRoleWithWebIdentity with

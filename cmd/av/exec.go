@@ -157,7 +157,7 @@ type who struct {
 func (e *ExecCmd) resolve(ctx context.Context) (*who, error) {
 	// The user's files may sit on a hung NFS or FUSE mount: reading them must not make av
 	// deaf to Ctrl-C and SIGTERM (ctx ends with them).
-	cfg, err := interruptible(ctx, profiles.LoadConfig)
+	cfg, err := env.Interruptible(ctx, profiles.LoadConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +201,7 @@ func (e *ExecCmd) resolve(ctx context.Context) (*who, error) {
 // readUserFiles reads the user's client configs that the run's files merge.
 func readUserFiles(ctx context.Context) (env.UserFiles, error) {
 	// They may sit on a hung network filesystem too.
-	return interruptible(ctx, func() (env.UserFiles, error) { return env.ReadUserConfig(env.FindUserConfig(os.Getenv)) })
+	return env.Interruptible(ctx, func() (env.UserFiles, error) { return env.ReadUserConfig(env.FindUserConfig(os.Getenv)) })
 }
 
 // makeDir makes the run's directory, after sweeping those of runs that were killed.
@@ -539,29 +539,6 @@ func endpointWarnings(profile string) func(error) {
 			msg += "; " + h.hint
 		}
 		fmt.Fprintf(os.Stderr, "av: warning: %s\n", msg)
-	}
-}
-
-// interruptible runs read on a goroutine of its own and returns when it does or when ctx
-// ends, whichever comes first: a read blocked in the kernel (a hung network filesystem)
-// then no longer holds av, which goes on to clean up and exit; the abandoned read ends
-// with the process.
-func interruptible[T any](ctx context.Context, read func() (T, error)) (T, error) {
-	type result struct {
-		v   T
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		v, err := read()
-		done <- result{v, err}
-	}()
-	select {
-	case r := <-done:
-		return r.v, r.err
-	case <-ctx.Done():
-		var zero T
-		return zero, ctx.Err()
 	}
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -135,26 +134,5 @@ func TestWordsKeepTheirBytes(t *testing.T) {
 	t.Setenv("AV_RUNTIME_DIR", "/tmp/\xe9\xe9")
 	if cli, ok := parseExecArgs(t, []string{"true"}); !ok || cli.Exec.RuntimeDir != "/tmp/\xe9\xe9" {
 		t.Errorf("AV_RUNTIME_DIR: --runtime-dir = %q (parsed: %v), want %q", cli.Exec.RuntimeDir, ok, "/tmp/\xe9\xe9")
-	}
-}
-
-// A read that blocks (a config on a hung NFS mount) gives way when ctx ends, as it does
-// on Ctrl-C or SIGTERM; a read that returns is returned as it is.
-func TestInterruptible(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	release := make(chan struct{})
-	defer close(release)
-	got := make(chan error, 1)
-	go func() {
-		_, err := interruptible(ctx, func() (int, error) { <-release; return 1, nil })
-		got <- err
-	}()
-	cancel()
-	if err := <-got; !errors.Is(err, context.Canceled) {
-		t.Errorf("a blocked read after the end of ctx: %v, want context.Canceled", err)
-	}
-	v, err := interruptible(context.Background(), func() (string, error) { return "read", nil })
-	if v != "read" || err != nil {
-		t.Errorf("interruptible = %q, %v", v, err)
 	}
 }
