@@ -17,7 +17,9 @@ import (
 // neither drops nor reorders nor invents any); and the rule loses no word: PROFILE, the
 // "--" after it if any, and COMMAND are those words again. After "PROFILE --" nothing is
 // av's: `av dev -- ls --help` runs ls --help. And a flag only the run reads is never
-// taken by another command (`av list --pty`, `av --pty list`): kong refuses it.
+// taken by another command (`av list --pty`, `av --pty list`): kong refuses it. And the
+// run's part of the command line parses the words of a run as the whole does
+// (checkRunGrammar).
 func FuzzArgumentRule(f *testing.F) {
 	for _, seed := range []struct{ argv, profiles, env string }{
 		{"dev\x00--\x00crane\x00push\x00x", "dev\x00prod", ""},
@@ -53,6 +55,7 @@ func FuzzArgumentRule(f *testing.F) {
 		for _, p := range words(profileWords) {
 			known[p] = true
 		}
+		checkRunGrammar(t, argv)
 		cli, kctx := parseArgv(t, argv)
 		if kctx == nil {
 			return // a usage error, --help or --version
@@ -123,10 +126,7 @@ func parseArgv(t *testing.T, argv []string) (*CLI, *kong.Context) {
 	t.Helper()
 	var cli CLI
 	exited := false
-	parser, err := kong.New(&cli, append(parserOptions("fuzz"),
-		kong.Writers(io.Discard, io.Discard),
-		kong.Exit(func(int) { exited = true }),
-	)...)
+	parser, err := newParser(&cli, argv, kong.Writers(io.Discard, io.Discard), kong.Exit(func(int) { exited = true }))
 	if err != nil {
 		t.Fatal(err)
 	}

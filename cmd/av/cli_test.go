@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -21,7 +22,7 @@ import (
 func parseCLI(t *testing.T, argv ...string) (*CLI, error) {
 	t.Helper()
 	var cli CLI
-	parser, err := kong.New(&cli, append(parserOptions("test"), kong.Writers(io.Discard, io.Discard), kong.Exit(func(int) { t.Fatalf("av %q exited", argv) }))...)
+	parser, err := newParser(&cli, argv, kong.Writers(io.Discard, io.Discard), kong.Exit(func(int) { t.Fatalf("av %q exited", argv) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +187,10 @@ func helpOf(t *testing.T, argv ...string) string {
 	t.Helper()
 	var out bytes.Buffer
 	var cli CLI
-	parser := kong.Must(&cli, append(parserOptions("test"), kong.Writers(&out, &out), kong.Exit(func(int) {}))...)
+	parser, err := newParser(&cli, argv, kong.Writers(&out, &out), kong.Exit(func(int) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	parser.Parse(argv) // kong goes on after the help; a missing argument is then an error
 	return out.String()
 }
@@ -310,7 +314,10 @@ func TestRunFlagsRefusedElsewhere(t *testing.T) {
 func parseQuiet(t *testing.T, argv ...string) (*kong.Context, error) {
 	t.Helper()
 	var cli CLI
-	parser := kong.Must(&cli, append(parserOptions("test"), kong.Writers(io.Discard, io.Discard), kong.Exit(func(int) {}))...)
+	parser, err := newParser(&cli, argv, kong.Writers(io.Discard, io.Discard), kong.Exit(func(int) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return parser.Parse(argv)
 }
 
@@ -384,5 +391,131 @@ func TestRunValidate(t *testing.T) {
 		if _, err := parseQuiet(t, argv...); err != nil {
 			t.Errorf("av %q: %v", argv, err)
 		}
+	}
+}
+
+// The names newParser looks for are the commands of av's whole command line.
+func TestCommandNames(t *testing.T) {
+	var names []string
+	for _, c := range model(t).Children {
+		if c.Type == kong.CommandNode && c.Name != "exec" {
+			names = append(names, c.Name)
+			names = append(names, c.Aliases...)
+		}
+	}
+	if !slices.Equal(names, commandNames[:]) {
+		t.Errorf("commandNames = %q, the commands are %q", commandNames, names)
+	}
+}
+
+// The words of a run are parsed with the run's part of av's command line alone
+// (newParser): it parses them as the whole would, to the same fields, the same error and
+// the same output. Other words get the whole.
+func TestRunGrammarParsesAsTheWhole(t *testing.T) {
+	for _, tc := range []struct {
+		argv []string
+		run  bool // the words of a run
+	}{
+		{[]string{"dev", "--", "true"}, true},
+		{[]string{"dev", "--", "helm", "list"}, true},
+		{[]string{"dev", "--", "ls", "--help"}, true},
+		{[]string{"make", "images"}, true},
+		{nil, true},
+		{[]string{"--version"}, true},
+		{[]string{"--debug", "-r", "public.ecr.aws", "--registry=us-east-1=ops", "-d", "2h", "-n", "-t", "123456", "--runtime-dir", "/dev/shm/x", "--lock-timeout=5s", "--min-ttl", "20m", "--aws-timeout", "9s", "--nest", "--pty", "--grace", "0s", "--ambient", "--role-arn", "arn:aws:iam::1:role/r", "--role-session-name", "s", "--registry-only", "--no-ecs-server", "dev", "--", "true"}, true},
+		{[]string{"--bogus", "dev", "--", "true"}, true},
+		{[]string{"--grace=-1s", "dev"}, true},
+		{[]string{"--grace", "soon", "dev"}, true},
+		{[]string{"--aws-timeout=0s", "dev"}, true},
+		{[]string{"--json", "dev"}, true},
+		{[]string{"-x", "dev"}, true},
+		{[]string{"--region"}, true},
+		{[]string{"exec", "dev", "--", "true"}, true},
+		{[]string{"--", "dev", "--", "ls"}, true},
+		{[]string{"dev", "-h"}, false},
+		{[]string{"--help"}, false},
+		{[]string{"-dh"}, false},
+		{[]string{"help"}, true},
+		{[]string{"list"}, false},
+		{[]string{"--pty", "list"}, false},
+		{[]string{"dev", "clear"}, false},
+		{[]string{"--region", "add", "dev", "--", "x"}, false},
+	} {
+		if got := wordsOfARun(tc.argv); got != tc.run {
+			t.Errorf("wordsOfARun(%q) = %v, want %v", tc.argv, got, tc.run)
+		}
+		checkRunGrammar(t, tc.argv)
+	}
+}
+
+// checkRunGrammar fails t if argv parses otherwise with the run's part of av's command
+// line than with the whole. Any words do: those of a run, for newParser's sake, and others,
+// with which the run's part may fail where the whole does not.
+func checkRunGrammar(t *testing.T, argv []string) {
+	t.Helper()
+	whole, part := parseWith(t, argv, false), parseWith(t, argv, true)
+	if !wordsOfARun(argv) {
+		return
+	}
+	if !reflect.DeepEqual(whole, part) {
+		t.Errorf("av %q, the whole command line: %+v\nthe run's alone: %+v", argv, whole, part)
+	}
+}
+
+// parsed is what kong made of av's words.
+type parsed struct {
+	run     runLine
+	command string
+	err     string
+	out     string
+	exit    int
+}
+
+// parseWith parses argv with av's whole command line, or its run's part alone.
+func parseWith(t *testing.T, argv []string, runOnly bool) parsed {
+	t.Helper()
+	var cli CLI
+	var grammar any = &cli
+	if runOnly {
+		grammar = &cli.runLine
+	}
+	var out bytes.Buffer
+	p := parsed{exit: -1}
+	parser, err := kong.New(grammar, append(parserOptions("test"), kong.Writers(&out, &out), kong.Exit(func(code int) {
+		if p.exit < 0 {
+			p.exit = code
+		}
+	}))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kctx, err := parser.Parse(argv)
+	if err != nil {
+		p.err = err.Error()
+	} else {
+		p.command = kctx.Command()
+	}
+	p.run, p.out = cli.runLine, out.String()
+	return p
+}
+
+// BenchmarkParser is kong's model built and a run's words parsed, with av's whole command
+// line and with the run's part alone (newParser).
+func BenchmarkParser(b *testing.B) {
+	argv := []string{"dev", "--", "true"}
+	for _, runOnly := range []bool{false, true} {
+		b.Run(map[bool]string{false: "whole", true: "run"}[runOnly], func(b *testing.B) {
+			for b.Loop() {
+				var cli CLI
+				var grammar any = &cli
+				if runOnly {
+					grammar = &cli.runLine
+				}
+				parser := kong.Must(grammar, parserOptions("bench")...)
+				if _, err := parser.Parse(argv); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

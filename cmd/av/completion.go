@@ -95,7 +95,7 @@ complete -c av -a '(__av_complete)'
 // completeIfAsked answers a completion request (the hook's AV_COMPLETE and COMP_LINE), on
 // out, and reports whether it was one: main then exits.
 func completeIfAsked(parser *kong.Kong, out io.Writer) bool {
-	if os.Getenv(completeVar) != "1" || os.Getenv("COMP_LINE") == "" {
+	if !completionAsked() {
 		return false
 	}
 	cmd, err := completionModel(parser)
@@ -106,6 +106,11 @@ func completeIfAsked(parser *kong.Kong, out io.Writer) bool {
 	c.Out = out
 	c.Complete()
 	return true
+}
+
+// completionAsked reports whether a shell's completion hook runs av.
+func completionAsked() bool {
+	return os.Getenv(completeVar) == "1" && os.Getenv("COMP_LINE") != ""
 }
 
 // completionModel is av's command line for posener/complete: kongplete's model of av's

@@ -16,7 +16,10 @@ func main() {
 	// Catching signals takes round trips to Go's signal thread: they go on while kong parses.
 	catch := runner.CatchSignals()
 	var cli CLI
-	parser := kong.Must(&cli, append(parserOptions(version), kong.Bind(&cli, catch))...)
+	parser, err := newParser(&cli, os.Args[1:], kong.Bind(&cli, catch))
+	if err != nil {
+		panic(err) // av's grammar itself is wrong, as kong.Must would
+	}
 	if completeIfAsked(parser, os.Stdout) {
 		os.Exit(0) // the shell's completion hook asked (av completion): nothing runs
 	}
