@@ -399,13 +399,19 @@ func newestSessions(names []string, profile string, now time.Time) []string {
 	return out
 }
 
+// readDirNames lists dir's entries by name. With os.ReadDir, which opens a directory as
+// one: os.Open would try to add it to Go's poller first (four fcntl and a failing
+// epoll_ctl), on every warm run.
 func readDirNames(dir string) ([]string, error) {
-	f, err := os.Open(dir)
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return f.Readdirnames(-1)
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name()
+	}
+	return names, nil
 }
 
 // passphraseFirst asks for the file backend's passphrase now, if it is not at hand and the
