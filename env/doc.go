@@ -29,12 +29,12 @@
 // a new file in the same directory renamed over the old one, so a client reading it
 // meanwhile gets the old file or the new one, at the same path.
 //
-// Before any network call, CheckRoom writes, and removes, a file of what the run will
-// write: its share of the user's configs and 4 KiB per registry login in each of the three
-// files, twice over since a renewal writes a new file before the old one goes (about 50
-// KiB and 80 µs for a run with one registry). A full tmpfs so fails before STS or ECR is
-// asked, not after. It reserves nothing: a directory that fills up meanwhile still fails
-// the writes themselves.
+// Before any network call, CheckRoom makes, and removes, a file of the size of what the
+// run will write: its share of the user's configs and 4 KiB per registry login in each of
+// the three files, twice over since a renewal writes a new file before the old one goes
+// (about 50 KiB for a run with one registry; fallocate(2) takes the room on Linux, zeros
+// are written on darwin). A full tmpfs so fails before STS or ECR is asked, not after. It
+// reserves nothing: a directory that fills up meanwhile still fails the writes themselves.
 //
 // # Merging the user's configs
 //

@@ -177,7 +177,7 @@ const loginRoom = 4 << 10
 
 // CheckRoom makes sure, before any network call, that the directory can take the files a
 // run with these user configs and this many registries will write, and rewrite once when
-// renewed: it writes a file that size (zeros, in chunks) and removes it. A full tmpfs is
+// renewed: it takes that much room for a file (reserve) and removes it. A full tmpfs is
 // then reported before minting, not after. It reserves nothing: a directory that fills
 // up meanwhile still fails the writes themselves.
 func (d *Dir) CheckRoom(u UserFiles, registries int) error {
@@ -194,15 +194,23 @@ func (d *Dir) CheckRoom(u UserFiles, registries int) error {
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	for left := size; left > 0; {
-		n, err := f.Write(zeros[:min(left, len(zeros))])
-		if err != nil {
-			return &UnwritableDirError{d.Path, err}
-		}
-		left -= n
+	if err := reserve(f, size); err != nil {
+		return &UnwritableDirError{d.Path, err}
 	}
 	if err := f.Close(); err != nil {
 		return &UnwritableDirError{d.Path, err}
+	}
+	return nil
+}
+
+// writeZeros writes size zeros to f, in chunks.
+func writeZeros(f *os.File, size int) error {
+	for left := size; left > 0; {
+		n, err := f.Write(zeros[:min(left, len(zeros))])
+		if err != nil {
+			return err
+		}
+		left -= n
 	}
 	return nil
 }

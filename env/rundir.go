@@ -237,7 +237,7 @@ func Sweep(base string) {
 // old enough that no run is still making them (profiles.StaleDirs says why a run
 // directory's age tells nothing).
 func runDirs(base string) []string {
-	return append(profiles.StaleDirs(base, runPrefix, 0), profiles.StaleDirs(base, newPrefix, newGrace)...)
+	return profiles.StaleDirs(base, profiles.Stale{Prefix: runPrefix}, profiles.Stale{Prefix: newPrefix, MinAge: newGrace})
 }
 
 // Leftover is a run directory that the next sweep would remove.

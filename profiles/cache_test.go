@@ -383,3 +383,64 @@ func TestNames(t *testing.T) {
 type failingKeys struct{ keyring.Keyring }
 
 func (failingKeys) Keys() ([]string, error) { return nil, errors.New("no list") }
+
+// A Section lists the vault once, however often aws-vault's types ask (a warm session
+// lookup asks three times), and again after it writes or removes an item; outside a
+// Section every call lists.
+func TestSectionListsOnce(t *testing.T) {
+	v := MemoryVault(context.Background())
+	counted := &countingKeys{Keyring: v.store}
+	v.store = counted
+	for _, k := range []string{"dev", "sts.GetSessionToken,ZGV2,,1"} {
+		if err := v.kr.Set(keyring.Item{Key: k}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(kr *vaultKeyring) []string {
+		t.Helper()
+		keys, err := kr.Keys()
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(keys)
+		return keys
+	}
+	sec, err := v.Lock(context.Background(), Exclusive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sec.Unlock()
+	first := list(sec.kr)
+	first[0] = "changed by the caller" // a caller's edit is not the next caller's listing
+	if got := list(sec.kr); !slices.Equal(got, []string{"dev", "sts.GetSessionToken,ZGV2,,1"}) || counted.n != 1 {
+		t.Fatalf("second listing in a section: %q after %d listings, want both items after 1", got, counted.n)
+	}
+	if err := sec.kr.Set(keyring.Item{Key: "prod"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(sec.kr); !slices.Equal(got, []string{"dev", "prod", "sts.GetSessionToken,ZGV2,,1"}) || counted.n != 2 {
+		t.Errorf("after a write: %q after %d listings, want the new item after 2", got, counted.n)
+	}
+	if err := sec.kr.Remove("dev"); err != nil {
+		t.Fatal(err)
+	}
+	if got := list(sec.kr); !slices.Equal(got, []string{"prod", "sts.GetSessionToken,ZGV2,,1"}) || counted.n != 3 {
+		t.Errorf("after a removal: %q after %d listings, want it gone after 3", got, counted.n)
+	}
+	sec.Unlock()
+	list(v.kr)
+	list(v.kr)
+	if counted.n != 5 {
+		t.Errorf("outside a section: %d listings, want one per call (5)", counted.n)
+	}
+}
+
+type countingKeys struct {
+	keyring.Keyring
+	n int
+}
+
+func (c *countingKeys) Keys() ([]string, error) {
+	c.n++
+	return c.Keyring.Keys()
+}

@@ -59,11 +59,19 @@ func TestStaleDirs(t *testing.T) {
 		{3 * time.Hour, nil},
 		{0, []string{".scratch-old", ".scratch-young"}},
 	} {
-		if got := base(StaleDirs(parent, ".scratch-", tc.minAge)); !slices.Equal(got, tc.want) {
+		if got := base(StaleDirs(parent, Stale{".scratch-", tc.minAge})); !slices.Equal(got, tc.want) {
 			t.Errorf("StaleDirs(%s) = %q, want %q", tc.minAge, got, tc.want)
 		}
 	}
-	if got := StaleDirs(filepath.Join(parent, "none"), ".scratch-", 0); got != nil {
+	// Two kinds from one listing: the first kind's first.
+	var names []string
+	for _, p := range StaleDirs(parent, Stale{"other-", 0}, Stale{".scratch-", time.Hour}) {
+		names = append(names, filepath.Base(p))
+	}
+	if want := []string{"other-old", ".scratch-old"}; !slices.Equal(names, want) {
+		t.Errorf("StaleDirs of two kinds = %q, want %q", names, want)
+	}
+	if got := StaleDirs(filepath.Join(parent, "none"), Stale{".scratch-", 0}); got != nil {
 		t.Errorf("StaleDirs of a missing directory = %q", got)
 	}
 

@@ -274,6 +274,17 @@ type Section struct {
 	f    *os.File      // the cross-process hold; nil for a vault without one
 	kr   *vaultKeyring // the vault as seen inside the section
 	once sync.Once
+
+	// keys is the vault's listing, made at the section's first Keys and given again until
+	// the section writes or removes an item (listed false). aws-vault's types list the
+	// vault at each call: a warm run's session lookup would list it three times
+	// (CredentialKeyring.Has, then SessionKeyring.Get's RemoveOldSessions and
+	// lookupKeyName). Within the hold no av writes; aws-vault, which takes no lock, may,
+	// and against it a listing a moment old is as good as a new one: an item it adds after
+	// the listing is missed, one it removes is not found when read, both of which a
+	// listing made just before its write gives as well.
+	keys   []string
+	listed bool
 }
 
 // Lock holds the vault's lock in mode, within the process and across processes, until the
@@ -388,13 +399,19 @@ func newestSessions(names []string, profile string, now time.Time) []string {
 	return out
 }
 
+// readDirNames lists dir's entries by name. With os.ReadDir, which opens a directory as
+// one: os.Open would try to add it to Go's poller first (four fcntl and a failing
+// epoll_ctl), on every warm run.
 func readDirNames(dir string) ([]string, error) {
-	f, err := os.Open(dir)
+	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return f.Readdirnames(-1)
+	names := make([]string, len(entries))
+	for i, e := range entries {
+		names[i] = e.Name()
+	}
+	return names, nil
 }
 
 // passphraseFirst asks for the file backend's passphrase now, if it is not at hand and the
@@ -497,15 +514,29 @@ func (k *vaultKeyring) GetMetadata(key string) (keyring.Metadata, error) {
 }
 
 func (k *vaultKeyring) Keys() ([]string, error) {
+	if k.sec != nil && k.sec.listed {
+		return slices.Clone(k.sec.keys), nil
+	}
 	var keys []string
 	err := k.locked(Shared, func() (err error) {
 		keys, err = k.v.store.Keys()
 		return err
 	})
+	if err == nil && k.sec != nil {
+		k.sec.keys, k.sec.listed = slices.Clone(keys), true
+	}
 	return keys, err
 }
 
+// changed says the section's listing no longer holds: it writes or removes an item.
+func (k *vaultKeyring) changed() {
+	if k.sec != nil {
+		k.sec.listed = false
+	}
+}
+
 func (k *vaultKeyring) Set(item keyring.Item) error {
+	k.changed()
 	err := k.locked(Exclusive, func() error { return k.v.set(k.ctx, item) })
 	if err != nil && err != k.v.passphraseError() && !isLockError(err) {
 		return k.v.itemError(item.Key, fmt.Errorf("writing to the %s vault: %w", k.v.backend, err))
@@ -520,6 +551,7 @@ func (k *vaultKeyring) Remove(key string) error {
 		// atomic: a reader sees the whole item or none, so a shared hold is enough.
 		mode = Shared
 	}
+	k.changed()
 	err := k.locked(mode, func() error { return k.v.remove(k.ctx, key) })
 	if err != nil && !errors.Is(err, keyring.ErrKeyNotFound) && !isLockError(err) {
 		return k.v.itemError(key, fmt.Errorf("removing it from the %s vault: %w", k.v.backend, err))
