@@ -257,10 +257,10 @@ func awsCredentials() aws.Credentials {
 	return aws.Credentials{AccessKeyID: "AKIAEXAMPLE", SecretAccessKey: "secret"}
 }
 
-// TestLockFileGoesWithItsLastHolder: the lock file is removed by the last holder, and a
-// waiter that was blocked on the removed file locks the new one, so the lock still
-// excludes.
-func TestLockFileGoesWithItsLastHolder(t *testing.T) {
+// TestLockFileStays: the vault's lock file stays after its last holder, emptied of the
+// exclusive holders' stamps, and the lock still excludes: a waiter gets it after the
+// holder, and a third run waits for the waiter.
+func TestLockFileStays(t *testing.T) {
 	dir, lockDir := filepath.Join(t.TempDir(), "keys"), t.TempDir()
 	a, b, c := fileVault(t, dir, lockDir), fileVault(t, dir, lockDir), fileVault(t, dir, lockDir)
 	b.lock.timeout = time.Minute // a safety net
@@ -290,13 +290,25 @@ func TestLockFileGoesWithItsLastHolder(t *testing.T) {
 	if _, err := c.Lock(ctx, Shared); !isLockTimeout(err) {
 		t.Fatalf("c got the lock while b holds it: %v", err)
 	}
+	if data, _ := os.ReadFile(a.lock.path); string(data) != pidStamp() {
+		t.Errorf("the held lock file says %q, want the holder's pid", data)
+	}
 	unlockB()
 	if entries, _ := os.ReadDir(lockDir); len(entries) != 0 {
 		t.Errorf("left in the lock directory: %v", entries)
 	}
-	if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 1 {
-		t.Errorf("left beside the vault: %v", entries)
+	if entries, _ := os.ReadDir(filepath.Dir(dir)); len(entries) != 2 {
+		t.Errorf("beside the vault: %v, want its directory and its lock file", entries)
 	}
+	if st, err := os.Stat(a.lock.path); err != nil || st.Size() != 0 {
+		t.Errorf("the lock file after its last holder: %v, %v; want it there, empty", st, err)
+	}
+	// And a shared hold now opens the file that is there: no make, no remove.
+	unlockC, err := unlocker(c.Lock(ctx, Shared))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlockC()
 }
 
 // TestLockLivesBesideTheFileVault: a file vault's lock is beside its directory, where every

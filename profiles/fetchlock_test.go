@@ -190,13 +190,14 @@ func TestAFetchHoldsUpOnlyItsOwnProfile(t *testing.T) {
 	if n := f.runs("slow"); n != 1 {
 		t.Errorf("slow's helper ran %d times, want once", n)
 	}
-	// Nothing is left in the lock directory, nor beside the vault.
+	// Nothing is left in the lock directory, nor beside the vault but the vault's own lock
+	// file (TestLockFileStays).
 	if entries, _ := os.ReadDir(f.lockDir); len(entries) != 0 {
 		t.Errorf("left in the lock directory: %v", entries)
 	}
 	if entries, _ := os.ReadDir(f.dir); len(entries) != 0 {
 		for _, e := range entries {
-			if strings.Contains(e.Name(), "lock") {
+			if strings.Contains(e.Name(), "lock") && e.Name() != ".keys.av-lock" {
 				t.Errorf("left beside the vault: %s", e.Name())
 			}
 		}
