@@ -20,25 +20,21 @@ func setParentDeathSignal(a *syscall.SysProcAttr) {
 	a.Pdeathsig = syscall.SIGKILL
 }
 
-// start starts cmd from a goroutine locked to its OS thread, and keeps the thread until
-// release is called, after the command is reaped. The parent-death signal is tied to the
+// start starts cmd with the calling goroutine locked to its OS thread, and keeps it
+// locked until release is called, after the command is reaped; release must be called by
+// the same goroutine (Supervisor.Run does both). The parent-death signal is tied to the
 // thread that forked, not to the process (golang/go#27505): Go ends an OS thread whose
 // locked goroutine exits, and if that were the forking thread, the command would be
 // killed while av still runs. Locked for the command's life, the thread cannot be taken
-// by another goroutine that locks it and exits; unlocked at the end, it is not ended.
+// by another goroutine that locks it and exits; unlocked at the end, it is not ended. The
+// caller's own goroutine, not one started for it: a goroutine locked to a thread of its
+// own is handed the processor by the scheduler at each of its turns, a thread switch each,
+// about ten per run (issue 22).
 func start(cmd *exec.Cmd) (release func(), err error) {
-	started := make(chan error)
-	done := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		started <- cmd.Start()
-		<-done
+	runtime.LockOSThread()
+	if err := cmd.Start(); err != nil {
 		runtime.UnlockOSThread()
-	}()
-	release = sync.OnceFunc(func() { close(done) })
-	if err := <-started; err != nil {
-		release()
 		return nil, err
 	}
-	return release, nil
+	return sync.OnceFunc(runtime.UnlockOSThread), nil
 }

@@ -66,7 +66,7 @@ var multiRegions = []string{"us-west-2", "us-east-1", "ap-south-1"}
 // options are the bench's flags.
 type options struct {
 	warm, headless, makeRounds, initRuns, perfRuns, cold int
-	before, sequential, baseline                         string
+	before, sequential, baseline, exec                   string
 	only                                                 map[string]bool // the sections to run; empty: all
 }
 
@@ -85,6 +85,7 @@ func main() {
 	flag.StringVar(&o.sequential, "sequential", sequentialMint, "git revision of the av to compare the cold multi-registry run with (\"\" for none)")
 	flag.StringVar(&o.baseline, "baseline", "", "git revision of an av to put beside the warm path and start-up, in the same rotation: the before figure of a change (\"\": none)")
 	only := flag.String("only", "", "comma-separated sections to run, of "+strings.Join(sections, ","))
+	flag.StringVar(&o.exec, "exec", "", "instead of the sections: set the bench up, fill the caches, and run this sh command in its environment ($AV_BIN and $AWS_VAULT_BIN name the binaries, $PROFILE the warm profile), for strace or perf by hand")
 	flag.Parse()
 	if *only != "" {
 		o.only = map[string]bool{}
@@ -137,6 +138,9 @@ func bench(o options) error {
 	}
 	defer cleanup()
 
+	if o.exec != "" {
+		return b.shell(o.exec)
+	}
 	fmt.Printf("# av benchmark\n\n%s, %d CPUs, %s; av %s\n\n", hostInfo(), numCPU(), time.Now().UTC().Format("2006-01-02"), gitDescribe())
 	fmt.Printf("Load average at the start (1, 5, 15 minutes): %s. The runs are interleaved, so a busy\nmoment weighs on every command alike; compare ratios, not milliseconds, across machines and days.\n\n", loadAverage())
 	steps := []struct {
@@ -345,6 +349,17 @@ func (b *bed) fill() error {
 		}
 	}
 	return nil
+}
+
+// shell runs command with sh in the bench's environment, the caches filled (-exec).
+func (b *bed) shell(command string) error {
+	if err := b.fill(); err != nil {
+		return err
+	}
+	cmd := exec.Command("sh", "-c", command)
+	cmd.Env = append(slices.Clone(b.env), "AV_BIN="+b.av, "AWS_VAULT_BIN="+b.awsVault, "PROFILE="+profile)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	return cmd.Run()
 }
 
 // The warm path's commands: av and aws-vault's two forms, in the rows of every warm table.
