@@ -12,7 +12,6 @@ import (
 
 	"github.com/alecthomas/kong"
 	"github.com/av-cli/av/profiles"
-	"github.com/av-cli/av/runner"
 )
 
 // description is av's one-line summary: `av --help` prints it above the forms (rootHelp).
@@ -35,10 +34,11 @@ type CLI struct {
 }
 
 // runLine is av's own flags and the run: all of av's command line that a run reads. It is
-// a grammar of its own too, for the words of a run (newParser).
+// a grammar of its own too, for the words of a run (newParser). Its flags' help is in
+// runHelp (help.go).
 type runLine struct {
-	Debug   bool             `help:"Print each step to stderr (names, never secret values)."`
-	Version kong.VersionFlag `help:"Print the version and exit."`
+	Debug   bool
+	Version kong.VersionFlag
 
 	Exec ExecCmd `cmd:"" default:"withargs" hidden:""`
 	home home    // HOME as av found it (ensureHome)
@@ -57,11 +57,14 @@ var commandNames = [...]string{"add", "list", "remove", "clear", "doctor", "comp
 // words alike, as TestRunGrammarParsesAsTheWhole and FuzzArgumentRule check: the run's
 // flags are the same fields either way, only the other commands are left out.
 func newParser(cli *CLI, args []string, options ...kong.Option) (*kong.Kong, error) {
-	var grammar any = cli
 	if wordsOfARun(args) {
-		grammar = &cli.runLine
+		return kong.New(&cli.runLine, append(parserOptions(version), options...)...)
 	}
-	return kong.New(grammar, append(parserOptions(version), options...)...)
+	parser, err := kong.New(cli, append(parserOptions(version), options...)...)
+	if err == nil {
+		withRunHelp(parser.Model)
+	}
+	return parser, err
 }
 
 // wordsOfARun reports whether args are a run's alone, for newParser.
@@ -95,14 +98,14 @@ func (c *runLine) Validate(kctx *kong.Context) error {
 // the vault's commands (where the vault's lock goes when the user's lock directory cannot
 // be had) and av doctor (which checks it).
 type runtimeDirFlag struct {
-	RuntimeDir string `name:"runtime-dir" env:"AV_RUNTIME_DIR" type:"raw" predictor:"dir" help:"Private directory (mode 0700) for the throwaway files. Default on Linux: XDG_RUNTIME_DIR/av (XDG_RUNTIME_DIR must then be a private tmpfs), or /dev/shm/av-UID when XDG_RUNTIME_DIR is unset; macOS has no tmpfs and needs one named (a RAM disk)." placeholder:"DIR"`
+	RuntimeDir string `name:"runtime-dir" env:"AV_RUNTIME_DIR" type:"raw" predictor:"dir" placeholder:"DIR"`
 }
 
 // vaultFlags are the flags of each command that opens the vault (openVault): the run,
 // add, clear, list and remove.
 type vaultFlags struct {
 	runtimeDirFlag
-	LockTimeout time.Duration `name:"lock-timeout" env:"AV_LOCK_TIMEOUT" default:"2m" help:"How long to wait for another av that is fetching the same session or tokens (waiting for STS, a helper or its MFA code), or writing to the vault, before giving up."`
+	LockTimeout time.Duration `name:"lock-timeout" env:"AV_LOCK_TIMEOUT" default:"2m"`
 }
 
 // parserOptions are av's kong options, main's and the tests' alike.
@@ -110,7 +113,7 @@ func parserOptions(version string) []kong.Option {
 	return []kong.Option{
 		kong.Name("av"),
 		kong.Description(description),
-		kong.Vars{"version": version, "grace": runner.DefaultGrace.String(), "awsTimeout": profiles.DefaultAWSTimeout.String()},
+		kong.Vars{"version": version},
 		kong.Help(help),
 		kong.NamedMapper("raw", rawString{}),
 		kong.TypeMapper(reflect.TypeOf(false), boolWords{}),

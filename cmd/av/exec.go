@@ -22,27 +22,29 @@ import (
 
 // ExecCmd is av's main job, `av [PROFILE --] COMMAND`: the default command, and the flags
 // that only it reads. kong takes them before PROFILE (`av --region eu-west-1 dev -- …`),
-// as the default command's, and refuses them for any other command.
+// as the default command's, and refuses them for any other command. Each one's help is in
+// runHelp (help.go); --grace's and --aws-timeout's defaults are runner.DefaultGrace and
+// profiles.DefaultAWSTimeout (TestRunDefaults).
 type ExecCmd struct {
-	Region     string        `help:"AWS region for the credentials and the ECR token, instead of the profile's." placeholder:"REGION"`
-	Duration   time.Duration `short:"d" help:"Length of the STS session (GetSessionToken or AssumeRole), as aws-vault exec --duration. Default: the profile's duration_seconds, else 1h."`
-	NoSession  bool          `short:"n" help:"Use the vault's master credentials without a GetSessionToken session, as aws-vault exec --no-session."`
-	MFAToken   string        `name:"mfa-token" short:"t" help:"The MFA code, for a profile that needs one, instead of a prompt (as aws-vault exec --mfa-token)." placeholder:"CODE"`
-	Registry   []string      `short:"r" help:"Also log in to this registry: an ECR host, public.ecr.aws, or a region; =PROFILE mints it with another profile. Repeatable; adds to av_registries in the profile." placeholder:"ENTRY[=PROFILE]"`
+	Region     string        `placeholder:"REGION"`
+	Duration   time.Duration `short:"d"`
+	NoSession  bool          `short:"n"`
+	MFAToken   string        `name:"mfa-token" short:"t" placeholder:"CODE"`
+	Registry   []string      `short:"r" placeholder:"ENTRY[=PROFILE]"`
 	vaultFlags               // --runtime-dir, --lock-timeout
-	MinTTL     time.Duration `name:"min-ttl" env:"AV_MIN_TTL" default:"15m" help:"Use a cached ECR token only if it has more than this left, and renew a running command's token this long before it expires."`
-	AWSTimeout time.Duration `name:"aws-timeout" env:"AV_AWS_TIMEOUT" default:"${awsTimeout}" help:"How long one AWS call (STS, ECR, SSO) may take before av gives up, its retries included; each attempt gets an equal share (the SDK tries 3 times, or AWS_MAX_ATTEMPTS)."`
-	Nest       bool          `help:"Allow av to run inside another av's child."`
-	PTY        bool          `name:"pty" help:"Run COMMAND on a new pseudo-terminal, as the shell runs when there is no COMMAND (for programs that need to own a terminal)."`
-	Grace      time.Duration `default:"${grace}" help:"How long COMMAND has to exit after av passes SIGTERM on before av kills it with SIGKILL (0: never)."`
+	MinTTL     time.Duration `name:"min-ttl" env:"AV_MIN_TTL" default:"15m"`
+	AWSTimeout time.Duration `name:"aws-timeout" env:"AV_AWS_TIMEOUT" default:"30s"`
+	Nest       bool
+	PTY        bool          `name:"pty"`
+	Grace      time.Duration `default:"5s"`
 
-	Ambient         bool   `env:"AV_AMBIENT" help:"Take the credentials from the job's own AWS identity, as the AWS SDKs find it (keys in the environment, a web identity, container or instance credentials), never from the vault: for CI. PROFILE then only names the run; its region and av_ settings in the config file still apply."`
-	RoleARN         string `name:"role-arn" env:"AV_ROLE_ARN" help:"Assume this role with the job's web identity token: GitHub Actions' OIDC token (the job needs permissions: id-token: write), else AWS_WEB_IDENTITY_TOKEN_FILE's. Implies --ambient." placeholder:"ARN"`
-	RoleSessionName string `name:"role-session-name" env:"AV_ROLE_SESSION_NAME" help:"Name of the --role-arn session. Default: AWS_ROLE_SESSION_NAME, else one naming the CI run (av-gh-RUNID-ATTEMPT on GitHub Actions)." placeholder:"NAME"`
-	RegistryOnly    bool   `name:"registry-only" env:"AV_REGISTRY_ONLY" help:"Give COMMAND the registry logins and AWS_REGION, and no AWS credentials at all, neither av's nor inherited ones (also av_registry_only = true in the profile)."`
-	ECSServer       *bool  `name:"ecs-server" negatable:"" env:"AV_ECS_SERVER" help:"Serve the AWS credentials to COMMAND from a local endpoint (the ECS container-credentials format, as aws-vault exec --ecs-server), which renews them while COMMAND runs, instead of putting keys in its environment. Default: on for the shell (no COMMAND), off for a command; also av_ecs_server = true|false in the profile. Off with --registry-only."`
+	Ambient         bool   `env:"AV_AMBIENT"`
+	RoleARN         string `name:"role-arn" env:"AV_ROLE_ARN" placeholder:"ARN"`
+	RoleSessionName string `name:"role-session-name" env:"AV_ROLE_SESSION_NAME" placeholder:"NAME"`
+	RegistryOnly    bool   `name:"registry-only" env:"AV_REGISTRY_ONLY"`
+	ECSServer       *bool  `name:"ecs-server" negatable:"" env:"AV_ECS_SERVER"`
 
-	Args []string `arg:"" optional:"" passthrough:"" type:"raw" help:"[PROFILE --] COMMAND [ARGS...]"`
+	Args []string `arg:"" optional:"" passthrough:"" type:"raw"`
 
 	home           home       // HOME as av found it (CLI.home)
 	testOnlyMinter ecr.Minter // a unit test's, instead of ECR's

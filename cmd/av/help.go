@@ -56,6 +56,54 @@ func help(options kong.HelpOptions, ctx *kong.Context) error {
 	return printExamples(ctx.Stdout, helpExamples(ctx))
 }
 
+// runHelp is the help of each flag (and the positional) of the run's part of the command
+// line (runLine: av's own flags, ExecCmd's and vaultFlags'), by name: kept here, not in
+// the fields' help tags, because every run builds kong's model of that part (newParser)
+// and never prints a help, and kong parses and interpolates every tag's text as it builds:
+// about 0.2 ms of a warm run's CPU (issue 22). newParser sets them on the whole command
+// line's model, which is the one that prints help; there each applies to every command's
+// flag of that name (vaultFlags' are also add's, list's and the others'). Every flag of
+// runLine has one, and each names a flag (TestRunHelpNamesEveryRunFlag).
+var runHelp = map[string]string{
+	"debug":             "Print each step to stderr (names, never secret values).",
+	"version":           "Print the version and exit.",
+	"runtime-dir":       "Private directory (mode 0700) for the throwaway files. Default on Linux: XDG_RUNTIME_DIR/av (XDG_RUNTIME_DIR must then be a private tmpfs), or /dev/shm/av-UID when XDG_RUNTIME_DIR is unset; macOS has no tmpfs and needs one named (a RAM disk).",
+	"lock-timeout":      "How long to wait for another av that is fetching the same session or tokens (waiting for STS, a helper or its MFA code), or writing to the vault, before giving up.",
+	"region":            "AWS region for the credentials and the ECR token, instead of the profile's.",
+	"duration":          "Length of the STS session (GetSessionToken or AssumeRole), as aws-vault exec --duration. Default: the profile's duration_seconds, else 1h.",
+	"no-session":        "Use the vault's master credentials without a GetSessionToken session, as aws-vault exec --no-session.",
+	"mfa-token":         "The MFA code, for a profile that needs one, instead of a prompt (as aws-vault exec --mfa-token).",
+	"registry":          "Also log in to this registry: an ECR host, public.ecr.aws, or a region; =PROFILE mints it with another profile. Repeatable; adds to av_registries in the profile.",
+	"min-ttl":           "Use a cached ECR token only if it has more than this left, and renew a running command's token this long before it expires.",
+	"aws-timeout":       "How long one AWS call (STS, ECR, SSO) may take before av gives up, its retries included; each attempt gets an equal share (the SDK tries 3 times, or AWS_MAX_ATTEMPTS).",
+	"nest":              "Allow av to run inside another av's child.",
+	"pty":               "Run COMMAND on a new pseudo-terminal, as the shell runs when there is no COMMAND (for programs that need to own a terminal).",
+	"grace":             "How long COMMAND has to exit after av passes SIGTERM on before av kills it with SIGKILL (0: never).",
+	"ambient":           "Take the credentials from the job's own AWS identity, as the AWS SDKs find it (keys in the environment, a web identity, container or instance credentials), never from the vault: for CI. PROFILE then only names the run; its region and av_ settings in the config file still apply.",
+	"role-arn":          "Assume this role with the job's web identity token: GitHub Actions' OIDC token (the job needs permissions: id-token: write), else AWS_WEB_IDENTITY_TOKEN_FILE's. Implies --ambient.",
+	"role-session-name": "Name of the --role-arn session. Default: AWS_ROLE_SESSION_NAME, else one naming the CI run (av-gh-RUNID-ATTEMPT on GitHub Actions).",
+	"registry-only":     "Give COMMAND the registry logins and AWS_REGION, and no AWS credentials at all, neither av's nor inherited ones (also av_registry_only = true in the profile).",
+	"ecs-server":        "Serve the AWS credentials to COMMAND from a local endpoint (the ECS container-credentials format, as aws-vault exec --ecs-server), which renews them while COMMAND runs, instead of putting keys in its environment. Default: on for the shell (no COMMAND), off for a command; also av_ecs_server = true|false in the profile. Off with --registry-only.",
+	"args":              "[PROFILE --] COMMAND [ARGS...]",
+}
+
+// withRunHelp gives the flags and positionals of app that have no help their runHelp.
+func withRunHelp(app *kong.Application) {
+	_ = kong.Visit(app, func(n kong.Visitable, next kong.Next) error {
+		var v *kong.Value
+		switch n := n.(type) {
+		case *kong.Flag:
+			v = n.Value
+		case *kong.Value:
+			v = n
+		}
+		if v != nil && v.Help == "" {
+			v.Help = runHelp[v.Name]
+		}
+		return next(nil)
+	})
+}
+
 // runForms are the run's forms in av --help, each with what it does (continued on the
 // next line when "" starts it).
 var runForms = [][2]string{

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/alecthomas/kong"
+	"github.com/av-cli/av/profiles"
+	"github.com/av-cli/av/runner"
 )
 
 // av --help fits on one screen of 80 by 24: the forms, what each command is for, the five
@@ -58,5 +63,71 @@ func TestRunHelpShowsEveryFlag(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("av exec --help has no %q:\n%s", want, out)
 		}
+	}
+}
+
+// runHelp has a help for each flag and positional of the run's part of the command line
+// (runLine) and none for anything else; on the whole command line, which prints help,
+// every flag and positional of every command has one.
+func TestRunHelpNamesEveryRunFlag(t *testing.T) {
+	var cli CLI
+	run := kong.Must(&cli.runLine, parserOptions("test")...).Model
+	named := map[string]bool{}
+	_ = kong.Visit(run, func(n kong.Visitable, next kong.Next) error {
+		if v := valueOf(n); v != nil && v.Name != "help" {
+			named[v.Name] = true
+		}
+		return next(nil)
+	})
+	for name := range named {
+		if runHelp[name] == "" {
+			t.Errorf("the run's %s has no runHelp", name)
+		}
+	}
+	for name := range runHelp {
+		if !named[name] {
+			t.Errorf("runHelp[%q] names no flag of the run's", name)
+		}
+	}
+	whole, err := newParser(&cli, []string{"--help"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = kong.Visit(whole.Model, func(n kong.Visitable, next kong.Next) error {
+		if v := valueOf(n); v != nil && v.Help == "" {
+			t.Errorf("%s: no help", v.Summary())
+		}
+		return next(nil)
+	})
+}
+
+// valueOf is the value of a flag or a positional, else nil.
+func valueOf(n kong.Visitable) *kong.Value {
+	switch n := n.(type) {
+	case *kong.Flag:
+		return n.Value
+	case *kong.Value:
+		return n
+	}
+	return nil
+}
+
+// The run's defaults written in its tags are the constants the code uses.
+func TestRunDefaults(t *testing.T) {
+	for _, v := range []string{"AV_AWS_TIMEOUT"} {
+		if val, ok := os.LookupEnv(v); ok {
+			t.Setenv(v, val) // restored afterwards
+			os.Unsetenv(v)
+		}
+	}
+	c, err := parseCLI(t, "dev", "--", "true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Exec.Grace != runner.DefaultGrace {
+		t.Errorf("--grace defaults to %s, runner.DefaultGrace is %s", c.Exec.Grace, runner.DefaultGrace)
+	}
+	if c.Exec.AWSTimeout != profiles.DefaultAWSTimeout {
+		t.Errorf("--aws-timeout defaults to %s, profiles.DefaultAWSTimeout is %s", c.Exec.AWSTimeout, profiles.DefaultAWSTimeout)
 	}
 }
