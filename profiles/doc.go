@@ -52,9 +52,11 @@
 // directory for an item). A CI job's own cache (OpenAmbient) is not the user's vault, and
 // keeps its lock beside it, in the run's runtime directory.
 //
-// A lock file exists only while someone holds or awaits the lock: the last holder removes
-// it (vaultLock.release), and a waiter that finds it gone once it gets the lock opens the
-// new one; one left by a holder that was killed goes with the next holder. The kernel
+// The vault's lock file stays once made, empty: every run takes it twice, and a file made
+// and removed each time cost an ext4 home an inode search past each one just freed. A fetch
+// lock's file exists only while someone holds or awaits it: the last holder removes it
+// (vaultLock.release), and a waiter that finds it gone once it gets the lock opens the new
+// one; one left by a holder that was killed goes with the next holder. The kernel
 // drops a flock when its holder dies, even by SIGKILL, and the descriptor is
 // close-on-exec, so neither a killed av nor the command it started leaves the vault, or
 // an item, locked. A wait ends with the run's context and is bounded by
