@@ -170,3 +170,31 @@ func TestLoadConfigSyntaxErrorLine(t *testing.T) {
 		t.Errorf("ReadStoredKeys of a broken file = %v, want it named with line 3", err)
 	}
 }
+
+// aws-vault's reader gets the whole config through its pipe, whether the pipe takes it at
+// once (written ahead, no goroutine) or not (the rest written as it is read): a profile at
+// the end of a config of several times the pipe's capacity is there.
+func TestLoadVaultConfigWholeFile(t *testing.T) {
+	for _, n := range []int{0, 1, 20, 20000} { // 20000 profiles: about 1 MiB
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "[profile p%d]\nregion = eu-west-1\n", i)
+		}
+		b.WriteString("[profile last]\nregion = us-east-2\n")
+		f, err := loadVaultConfig([]byte(b.String()))
+		if err != nil {
+			t.Fatalf("%d profiles: %v", n, err)
+		}
+		s, ok := f.ProfileSection("last")
+		if !ok || s.Region != "us-east-2" {
+			t.Errorf("%d profiles (%d bytes): the last profile = %+v, %v", n, b.Len(), s, ok)
+		}
+		if got := len(f.ProfileNames()); got != n+1 {
+			t.Errorf("%d profiles: aws-vault read %d", n, got)
+		}
+	}
+	f, err := loadVaultConfig(nil)
+	if err != nil || len(f.ProfileNames()) != 0 {
+		t.Errorf("an empty config: %v, %v", f.ProfileNames(), err)
+	}
+}
