@@ -50,6 +50,9 @@ type userSides struct{ docker, auth, helm []byte }
 // makeSides merges the user's configs into the three files' user sides (mergeDocker,
 // MergeAuthFiles), and returns notes for --debug.
 func makeSides(u UserFiles, list StoreLister, detect func() string) (userSides, []string, error) {
+	// docker's config and helm's may both ask which store docker would detect: one search
+	// of PATH answers both (a stat per PATH entry and name, on every warm run).
+	detect = sync.OnceValue(detect)
 	var s userSides
 	var legacy []byte
 	if u.Docker == nil {

@@ -253,3 +253,17 @@ func TestCreateExclusive(t *testing.T) {
 		t.Errorf("the link's target was created: %v", err)
 	}
 }
+
+// The store docker would detect is looked up once for the run's files, though both the
+// docker config and helm's (neither of the user's with any auth) ask for it.
+func TestMakeSidesDetectsOnce(t *testing.T) {
+	calls := 0
+	detect := func() string { calls++; return "" }
+	noList := func(string) ([]string, error) { t.Fatal("listed a store"); return nil, nil }
+	if _, _, err := makeSides(UserFiles{}, noList, detect); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 {
+		t.Errorf("the store was detected %d times, want once", calls)
+	}
+}
