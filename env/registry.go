@@ -50,6 +50,9 @@ type userSides struct{ docker, auth, helm []byte }
 // makeSides merges the user's configs into the three files' user sides (mergeDocker,
 // MergeAuthFiles), and returns notes for --debug.
 func makeSides(u UserFiles, list StoreLister, detect func() string) (userSides, []string, error) {
+	// docker's config and helm's may both ask which store docker would detect: one search
+	// of PATH answers both (a stat per PATH entry and name, on every warm run).
+	detect = sync.OnceValue(detect)
 	var s userSides
 	var legacy []byte
 	if u.Docker == nil {
@@ -188,7 +191,7 @@ func (d *Dir) CheckRoom(u UserFiles, registries int) error {
 	// Three files, each with every login and a page of its own; twice, as a renewal
 	// writes a new file before the old one goes.
 	size = 2 * (size + 3*(registries*loginRoom+4<<10))
-	f, err := os.OpenFile(filepath.Join(d.Path, ".room"), os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
+	f, err := createExclusive(filepath.Join(d.Path, ".room"))
 	if err != nil {
 		return &UnwritableDirError{d.Path, err}
 	}
@@ -225,10 +228,24 @@ func (e *FileTooLargeError) Error() string {
 
 // writeExclusive creates path with data, and records it as av's.
 func (w *written) writeExclusive(path string, data []byte) error {
-	_, err := w.writeNew(path, data, func() (*os.File, error) {
-		return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
-	})
+	_, err := w.writeNew(path, data, func() (*os.File, error) { return createExclusive(path) })
 	return err
+}
+
+// createExclusive creates path, mode 0600, where nothing is, not even a symbolic link. It
+// wraps open(2)'s descriptor with os.NewFile, which leaves a blocking one out of Go's
+// poller: os.OpenFile would try to add the file to it first (four fcntl and a failing
+// epoll_ctl), for each of the four files a warm run creates.
+func createExclusive(path string) (*os.File, error) {
+	for {
+		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if err == nil {
+			return os.NewFile(uintptr(fd), path), nil
+		}
+		if err != unix.EINTR { // retried as os.OpenFile retries
+			return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+	}
 }
 
 // writeNew writes data, at most maxRegistryFile bytes (Shred overwrites no more), to a new

@@ -219,3 +219,51 @@ func TestWriteRegistryFilesLegacyDockercfg(t *testing.T) {
 		t.Errorf("a broken ~/.dockercfg: %v", err)
 	}
 }
+
+// createExclusive makes a new mode-0600 file and nothing else: a file or a symbolic link
+// (even one to nowhere) already at the path is refused, and not written through.
+func TestCreateExclusive(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.json")
+	f, err := createExclusive(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Lstat(path); err != nil || st.Mode() != 0o600 {
+		t.Errorf("the new file: %v, %v; want a regular file of mode 0600", st.Mode(), err)
+	}
+	if _, err := createExclusive(path); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("over an existing file: %v, want it refused", err)
+	}
+	target := filepath.Join(dir, "target")
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := createExclusive(link); err == nil {
+		t.Errorf("a symbolic link to nowhere was written through")
+	}
+	if _, err := os.Lstat(target); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the link's target was created: %v", err)
+	}
+}
+
+// The store docker would detect is looked up once for the run's files, though both the
+// docker config and helm's (neither of the user's with any auth) ask for it.
+func TestMakeSidesDetectsOnce(t *testing.T) {
+	calls := 0
+	detect := func() string { calls++; return "" }
+	noList := func(string) ([]string, error) { t.Fatal("listed a store"); return nil, nil }
+	if _, _, err := makeSides(UserFiles{}, noList, detect); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 {
+		t.Errorf("the store was detected %d times, want once", calls)
+	}
+}

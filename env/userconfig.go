@@ -114,6 +114,12 @@ func ReadUserConfig(u UserConfig) (UserFiles, error) {
 		return UserFiles{}, err
 	}
 	for _, p := range u.AuthFiles {
+		if p == u.DockerConfigPath() {
+			// containers/image's last default: the config.json just read, not read again
+			// (a second open on every run, and a file that could differ from the first).
+			f.Auth = append(f.Auth, f.Docker)
+			continue
+		}
 		data, err := readUserConfigFile(p)
 		if err != nil {
 			return UserFiles{}, err

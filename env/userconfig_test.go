@@ -146,3 +146,26 @@ func zombie(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
 }
+
+// config.json, read once, is both docker's config and the last of containers/image's
+// default auth files: its logins reach both.
+func TestUserConfigDockerIsAnAuthFile(t *testing.T) {
+	home := t.TempDir()
+	os.Mkdir(filepath.Join(home, ".docker"), 0o700)
+	config := `{"auths": {"ghcr.io": {"auth": "dTpw"}}}`
+	os.WriteFile(filepath.Join(home, ".docker", "config.json"), []byte(config), 0o600)
+	u := FindUserConfig(func(k string) string { return map[string]string{"HOME": home}[k] })
+	f, err := ReadUserConfig(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Auth) != len(u.AuthFiles) || len(u.AuthFiles) == 0 || u.AuthFiles[len(u.AuthFiles)-1] != u.DockerConfigPath() {
+		t.Fatalf("auth files %q, %d read", u.AuthFiles, len(f.Auth))
+	}
+	if string(f.Docker) != config || string(f.Auth[len(f.Auth)-1]) != config {
+		t.Errorf("docker's config %q, the last auth file %q; want both %q", f.Docker, f.Auth[len(f.Auth)-1], config)
+	}
+	if f.Auth[0] != nil {
+		t.Errorf("the missing containers auth file read as %q", f.Auth[0])
+	}
+}

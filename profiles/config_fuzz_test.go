@@ -36,6 +36,9 @@ func FuzzLoadConfig(f *testing.F) {
 	} {
 		f.Add([]byte(seed.config), seed.name, true)
 	}
+	for _, seed := range linksConfigs {
+		f.Add([]byte(seed), "a.b", true)
+	}
 	f.Add([]byte(nil), "dev", false)
 	// A loop through source_profile would recurse until the stack ran out: fail fast.
 	debug.SetMaxStack(64 << 20)
@@ -70,6 +73,7 @@ func FuzzLoadConfig(f *testing.F) {
 			if slices.Contains(names, n) && n != "default" && !cfg.Has(n) {
 				t.Fatalf("profile %q is listed, but Has(%q) is false", n, n)
 			}
+			sameLinks(t, cfg, n)
 			if _, err := cfg.profileConfig(n, Options{}); err != nil {
 				noLineOf(t, config, err)
 			}

@@ -170,3 +170,90 @@ func TestLoadConfigSyntaxErrorLine(t *testing.T) {
 		t.Errorf("ReadStoredKeys of a broken file = %v, want it named with line 3", err)
 	}
 }
+
+// aws-vault's reader gets the whole config through its pipe, whether the pipe takes it at
+// once (written ahead, no goroutine) or not (the rest written as it is read): a profile at
+// the end of a config of several times the pipe's capacity is there.
+func TestLoadVaultConfigWholeFile(t *testing.T) {
+	for _, n := range []int{0, 1, 20, 20000} { // 20000 profiles: about 1 MiB
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "[profile p%d]\nregion = eu-west-1\n", i)
+		}
+		b.WriteString("[profile last]\nregion = us-east-2\n")
+		f, err := loadVaultConfig([]byte(b.String()))
+		if err != nil {
+			t.Fatalf("%d profiles: %v", n, err)
+		}
+		s, ok := f.ProfileSection("last")
+		if !ok || s.Region != "us-east-2" {
+			t.Errorf("%d profiles (%d bytes): the last profile = %+v, %v", n, b.Len(), s, ok)
+		}
+		if got := len(f.ProfileNames()); got != n+1 {
+			t.Errorf("%d profiles: aws-vault read %d", n, got)
+		}
+	}
+	f, err := loadVaultConfig(nil)
+	if err != nil || len(f.ProfileNames()) != 0 {
+		t.Errorf("an empty config: %v, %v", f.ProfileNames(), err)
+	}
+}
+
+// linksConfigs are configs where reading a section's keys could go wrong: a dotted
+// section inheriting its parent's keys, keys in capitals, %(key)s references, quotes,
+// continuation lines, a section or key given twice, [default] and [profile default].
+var linksConfigs = []string{
+	"[profile a]\nsource_profile = base\n[profile a.b]\nregion = eu-west-1\n[profile base]\n",
+	"[profile a.b]\nSOURCE_PROFILE = base\nInclude_Profile = inc\n",
+	"[profile a.b]\nname = base\nsource_profile = %(name)s\n",
+	"[profile a.b]\nsource_profile = \"base\"\ninclude_profile = 'inc'\n",
+	"[profile a.b]\nsource_profile = base\\\n  more\n",
+	"[profile a.b]\nsource_profile = one\n[profile a.b]\nsource_profile = two\ninclude_profile = inc\n",
+	"[profile a.b]\nsource_profile = one\nsource_profile = two\n",
+	"[default]\nsource_profile = base\n[profile default]\ninclude_profile = inc\n[profile a.b]\n",
+	"source_profile = top\n[profile a.b]\n[DEFAULT]\ninclude_profile = inc\n",
+	"[Profile a.b]\nsource_profile = base\n[profile  a.b]\nsource_profile = spaced\n",
+}
+
+// sameLinks checks that Config.links, which reads av's own parse, gives what aws-vault's
+// ProfileSection gives for the profile's source_profile and include_profile, and for
+// whether it has a section.
+func sameLinks(t *testing.T, cfg *Config, name string) {
+	t.Helper()
+	source, include, ok := cfg.links(name)
+	s, want := cfg.file.ProfileSection(name)
+	if source != s.SourceProfile || include != s.IncludeProfile || ok != want {
+		t.Errorf("profile %q: links = %q, %q, %v; aws-vault's section: %q, %q, %v", name, source, include, ok, s.SourceProfile, s.IncludeProfile, want)
+	}
+}
+
+func TestLinksAsAWSVault(t *testing.T) {
+	for _, config := range linksConfigs {
+		path := filepath.Join(t.TempDir(), "config")
+		if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("AWS_CONFIG_FILE", path)
+		cfg, err := LoadConfig()
+		if err != nil {
+			t.Fatalf("%q: %v", config, err)
+		}
+		if cfg.ini() == nil {
+			t.Fatalf("%q: av's parse failed", config)
+		}
+		for _, name := range []string{"a", "a.b", "base", "default", "DEFAULT", "", "nothing", " a.b"} {
+			sameLinks(t, cfg, name)
+		}
+	}
+	// The section's parent holds the source for a dotted profile, as aws-vault reads it.
+	path := filepath.Join(t.TempDir(), "config")
+	os.WriteFile(path, []byte(linksConfigs[0]), 0o600)
+	t.Setenv("AWS_CONFIG_FILE", path)
+	cfg, err := LoadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sourceOf(cfg, "a.b"); got != "base" {
+		t.Errorf("sourceOf(a.b) = %q, want base, from [profile a]", got)
+	}
+}

@@ -31,34 +31,70 @@ type ReadOptions struct {
 // run directory's). It is opened O_NONBLOCK, so a FIFO is refused, not waited on in
 // open(2) (deaf to Ctrl-C and SIGTERM), and its size is checked before it is read, and
 // again as it is read (it may grow meanwhile). A missing file is fs.ErrNotExist.
+//
+// It reads through the bare descriptor, not an os.File: os.OpenFile would try to add the
+// file to Go's poller first (a failing epoll_ctl), for each of the files a warm run reads.
 func ReadCapped(path string, o ReadOptions) ([]byte, error) {
-	flags := os.O_RDONLY | unix.O_NONBLOCK
+	flags := unix.O_RDONLY | unix.O_NONBLOCK | unix.O_CLOEXEC
 	if o.NoFollow {
 		flags |= unix.O_NOFOLLOW
 	}
-	f, err := os.OpenFile(path, flags, 0)
+	fd, err := openFD(path, flags, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, err
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
 	}
-	if !info.Mode().IsRegular() {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, ErrNotRegular
 	}
-	if info.Size() > o.Limit {
+	if st.Size > o.Limit {
 		return nil, ErrTooLarge
 	}
-	data, err := io.ReadAll(io.LimitReader(f, o.Limit+1))
+	data, err := io.ReadAll(io.LimitReader(fdReader(fd), o.Limit+1))
 	if err != nil {
-		return nil, err
+		return nil, &os.PathError{Op: "read", Path: path, Err: err}
 	}
 	if int64(len(data)) > o.Limit {
 		return nil, ErrTooLarge // it grew while read
 	}
 	return data, nil
+}
+
+// openFD is open(2), retried when a signal interrupts it (as os.OpenFile retries), with
+// os.OpenFile's error.
+func openFD(path string, flags int, mode uint32) (int, error) {
+	for {
+		fd, err := unix.Open(path, flags, mode)
+		if err == nil {
+			return fd, nil
+		}
+		if err != unix.EINTR {
+			return -1, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+	}
+}
+
+// fdReader reads a bare descriptor: io.EOF at its end, a read that a signal interrupts
+// retried.
+type fdReader int
+
+func (fd fdReader) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(int(fd), p)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, err
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
 }
 
 // CappedWriter keeps at most Limit bytes of what a helper program prints (its stdout): past

@@ -23,7 +23,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"os"
 	"strings"
 	"sync"
 
@@ -235,17 +234,23 @@ func Params(header map[string]any) (salt []byte, rounds int, err error) {
 
 // itemSalt reads the salt and rounds from a file item's JWE header.
 func itemSalt(path string) (s []byte, p2c int, ok bool) {
-	// O_NONBLOCK: a FIFO named like an item would hold open(2) until a writer came.
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	// O_NONBLOCK: a FIFO named like an item would hold open(2) until a writer came. The
+	// bare descriptor, not an os.File: os.OpenFile would try to add the file to Go's
+	// poller first (a failing epoll_ctl), for each item of a warm run.
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, 0, false
 	}
-	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return nil, 0, false
 	}
 	buf := make([]byte, 512) // the header is the first of the JWE's parts, ~150 bytes
-	n, _ := f.Read(buf)
+	n, err := unix.Read(fd, buf)
+	if err != nil {
+		return nil, 0, false // a key is then derived as the item is read, not ahead
+	}
 	encoded, _, found := strings.Cut(string(buf[:n]), ".")
 	if !found {
 		return nil, 0, false
