@@ -26,6 +26,9 @@ type FollowOptions struct {
 	// Warn reports the user's configs that changed but could not be merged, or files that
 	// could not be written; once for each change of the user's files.
 	Warn func(err error)
+	// LookFirst looks once as Follow starts, before the first Interval: for a Follow that
+	// its caller started an Interval late (cmd/av starts it on a timer).
+	LookFirst bool
 }
 
 // FollowInterval is how often Follow looks at the user's configs by default: a stat of
@@ -60,6 +63,14 @@ func Follow(ctx context.Context, o FollowOptions) {
 	if o.Warn == nil {
 		o.Warn = func(err error) { log.Print(err) }
 	}
+	look := func(force bool) {
+		if err := o.Files.follow(ctx, force, o.ListStore); err != nil && ctx.Err() == nil {
+			o.Warn(err)
+		}
+	}
+	if o.LookFirst {
+		look(false)
+	}
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
 	for {
@@ -71,9 +82,7 @@ func Follow(ctx context.Context, o FollowOptions) {
 		case <-st.relist:
 			force = true
 		}
-		if err := o.Files.follow(ctx, force, o.ListStore); err != nil && ctx.Err() == nil {
-			o.Warn(err)
-		}
+		look(force)
 	}
 }
 

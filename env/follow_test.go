@@ -449,3 +449,27 @@ func TestInterruptible(t *testing.T) {
 		t.Errorf("Interruptible = %q, %v", v, err)
 	}
 }
+
+// A Follow started late (LookFirst) looks at once, not an Interval later: a login made
+// before it started reaches the run's files although the Interval is an hour.
+func TestFollowLookFirst(t *testing.T) {
+	r := newFollowed(t, `{}`, ecr.Logins{"ecr.example": auth("token")})
+	r.saveUser(t, `{"auths": {"r2.example": {"auth": "`+auth("x")+`"}}}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Follow(ctx, FollowOptions{Files: r.Files, Interval: time.Hour, LookFirst: true, ListStore: r.store.list, Warn: func(err error) { t.Error(err) }})
+	}()
+	defer func() { cancel(); <-done }()
+	for i := 0; ; i++ { // a minute at most: a safety net, not a timing
+		data, _ := os.ReadFile(r.dockerConfig())
+		if strings.Contains(string(data), "r2.example") {
+			break
+		}
+		if i == 6000 {
+			t.Fatal("Follow did not look as it started")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

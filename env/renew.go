@@ -24,6 +24,9 @@ type RenewOptions struct {
 	Login func(ctx context.Context) (ecr.Logins, time.Time, error)
 	// Warn reports a renewal that failed and will be retried.
 	Warn func(msg string)
+	// First is when to renew first, as FirstRenewal said when the run began: for a Renew
+	// that its caller started late (cmd/av starts it on a timer). Zero: FirstRenewal now.
+	First time.Time
 }
 
 // Renew keeps the registry files' tokens fresh until ctx ends: before the earliest token
@@ -36,7 +39,10 @@ func Renew(ctx context.Context, o RenewOptions) {
 	if o.Expires.IsZero() {
 		return
 	}
-	next := renewAt(wallNow(), o.Expires, o.MinTTL)
+	next := o.First
+	if next.IsZero() {
+		next = renewAt(wallNow(), o.Expires, o.MinTTL)
+	}
 	for failures := 0; ; {
 		if !sleepUntil(ctx, next) {
 			return
@@ -59,6 +65,12 @@ func Renew(ctx context.Context, o RenewOptions) {
 		next = renewAt(wallNow(), expires, o.MinTTL)
 		log.Printf("renewed the registry files; the earliest token expires %s, next renewal %s", expires.Format(time.RFC3339), next.Format(time.RFC3339))
 	}
+}
+
+// FirstRenewal is when Renew, started now, first renews tokens whose earliest expiry is
+// expires.
+func FirstRenewal(expires time.Time, minTTL time.Duration) time.Time {
+	return renewAt(wallNow(), expires, minTTL)
 }
 
 // renewAt is when to renew tokens whose earliest expiry is expires: MinTTL before it (a

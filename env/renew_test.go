@@ -230,3 +230,32 @@ func TestReadRunFile(t *testing.T) {
 		t.Errorf("large: %d bytes, %v", len(data), err)
 	}
 }
+
+// A Renew started late renews when First says, as the run began, not at what it would
+// compute when it starts: tokens with 12 hours left are renewed at once when First is now.
+func TestRenewFirst(t *testing.T) {
+	files := writtenFiles(t, ecr.Logins{"ecr.example": auth("0")})
+	expires := time.Now().Add(12 * time.Hour)
+	if got := FirstRenewal(expires, 15*time.Minute); got.Sub(expires) != -15*time.Minute {
+		t.Errorf("FirstRenewal = %s before the expiry, want 15m", expires.Sub(got))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Renew(ctx, RenewOptions{
+			Files: files, Expires: expires, MinTTL: 15 * time.Minute, First: time.Now(),
+			Login: func(context.Context) (ecr.Logins, time.Time, error) {
+				return ecr.Logins{"ecr.example": auth("1")}, time.Now().Add(12 * time.Hour), nil
+			},
+			Warn: func(msg string) { t.Error(msg) },
+		})
+	}()
+	defer func() { cancel(); <-done }()
+	// A safety net, not a timing assertion: without First the renewal is 11h45m away.
+	for deadline := time.Now().Add(time.Minute); readAuths(t, files.AuthFile)["ecr.example"] != auth("1"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("files not renewed at First")
+		}
+	}
+}

@@ -425,25 +425,35 @@ func (e *ExecCmd) serveCredentials(sup supervisor, run *profiles.Profile, masks 
 // Supervisor.Run blocks until the command ends, so both run beside it, on the
 // supervisor's watch (a panic in either stops the command and ends the run); the
 // returned func stops them and waits for them, before the files are shredded.
+//
+// Neither acts at once: the follower first looks env.FollowInterval (2 s) in, the renewal
+// MinTTL before the tokens expire. So both start on a timer, at the sooner of the two: a
+// command that ends before (most make targets) pays for a timer, not for two goroutines
+// and their wake-ups at its end, about 0.16 ms of a warm run's 6.7 ms of CPU (issue 22).
 func renew(ctx context.Context, sup supervisor, cache *ecr.TokenCache, req ecr.TokenRequest, files env.Files, expires time.Time, minTTL time.Duration, masks *masker) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
-	followed := make(chan struct{})
-	sup.Go("following your registry configs", func() {
+	followed, renewed, started := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	follow := func() {
 		defer close(followed)
 		env.Follow(ctx, env.FollowOptions{
-			Files: files,
+			Files:     files,
+			LookFirst: true, // an Interval in, as a Follow started with the run would
 			Warn: func(err error) {
 				fmt.Fprintf(os.Stderr, "av: warning: %v; the command keeps the registry logins it had\n", err)
 			},
 		})
-	})
-	done := make(chan struct{})
-	sup.Go("the token renewal", func() {
-		defer close(done)
+	}
+	var at time.Time // the first renewal
+	if !expires.IsZero() {
+		at = env.FirstRenewal(expires, minTTL)
+	}
+	renewal := func() {
+		defer close(renewed)
 		env.Renew(ctx, env.RenewOptions{
 			Files:   files,
 			Expires: expires,
 			MinTTL:  minTTL,
+			First:   at,
 			Login: func(ctx context.Context) (ecr.Logins, time.Time, error) {
 				testOnlyPanic("renewal")
 				t, err := cache.Get(ctx, req)
@@ -457,10 +467,23 @@ func renew(ctx context.Context, sup supervisor, cache *ecr.TokenCache, req ecr.T
 			},
 			Warn: func(msg string) { fmt.Fprintf(os.Stderr, "av: warning: %s\n", msg) },
 		})
+	}
+	first := env.FollowInterval
+	if !at.IsZero() {
+		first = max(0, min(first, time.Until(at)))
+	}
+	timer := time.AfterFunc(first, func() {
+		sup.Go("following your registry configs", follow)
+		sup.Go("the token renewal", renewal)
+		close(started)
 	})
 	return func() {
 		cancel()
-		<-done
+		if timer.Stop() {
+			return // neither started
+		}
+		<-started
+		<-renewed
 		<-followed
 	}
 }
