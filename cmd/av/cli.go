@@ -72,10 +72,14 @@ func wordsOfARun(args []string) bool {
 	if completionAsked() {
 		return false
 	}
-	for _, w := range args {
+	for i, w := range args {
 		switch {
 		case w == "--":
-			return true
+			// After it all words are the command's, but for the next: kong takes it for a
+			// command of av's when no word before was a run's PROFILE or COMMAND (`av --
+			// list` is av list), and which words before were flags' values is kong's to
+			// tell, not this loop's.
+			return i+1 == len(args) || !slices.Contains(commandNames[:], args[i+1])
 		case slices.Contains(commandNames[:], w),
 			strings.HasPrefix(w, "--help"),
 			strings.HasPrefix(w, "-") && !strings.HasPrefix(w, "--") && strings.Contains(w, "h"):
