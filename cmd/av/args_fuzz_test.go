@@ -31,6 +31,7 @@ func FuzzArgumentRule(f *testing.F) {
 		{"--debug\x00--region\x00eu-west-1\x00dev\x00--\x00ls\x00-la", "dev", ""},
 		{"-r\x00us-east-1\x00--pty\x00dev\x00--\x00sh\x00-c\x00echo $AWS_REGION", "dev", ""},
 		{"--\x00dev\x00--\x00ls", "dev", ""},
+		{"--\x00list", "dev", ""},
 		{"dev\x00--\x00ls\x00--help", "dev", ""},
 		{"make\x00x\x00--\x00y", "", "dev"},
 		{"\x00--\x00true", "", ""},
