@@ -53,9 +53,10 @@ var commandNames = [...]string{"add", "list", "remove", "clear", "doctor", "comp
 // it parses a word: for the whole, about 0.9 ms of CPU (BenchmarkParser), a tenth of a
 // warm run; for the run's part, 0.45 ms. The words of a run are words that name no command
 // of av's and ask for no help before the first "--" nor name one right after it (after
-// that, all are the command's: `av dev -- helm list`), when no shell asks for a completion. Both grammars parse such
-// words alike, as TestRunGrammarParsesAsTheWhole and FuzzArgumentRule check: the run's
-// flags are the same fields either way, only the other commands are left out.
+// that, all are the command's: `av dev -- helm list`), when no shell asks for a
+// completion. Both grammars parse such words alike, as TestRunGrammarParsesAsTheWhole and
+// FuzzArgumentRule check: the run's flags are the same fields either way, only the other
+// commands are left out.
 func newParser(cli *CLI, args []string, options ...kong.Option) (*kong.Kong, error) {
 	if wordsOfARun(args) {
 		return kong.New(&cli.runLine, append(parserOptions(version), options...)...)

@@ -79,8 +79,15 @@ func pbkdf2SHA256(passphrase string, salt []byte, rounds, keyLen int) ([]byte, e
 		}
 		subtle.XORBytes(t[:], t[:], block[:sha256.Size])
 	}
+	// What opens the passphrase's HMAC goes with the derivation: the states of its key
+	// blocks, and the digests that held them.
 	clear(block[:])
 	clear(state)
+	clear(innerState)
+	clear(outerState)
+	inner.Reset()
+	outer.Reset()
+	d.Reset()
 	return t[:keyLen:keyLen], nil
 }
 
