@@ -369,13 +369,20 @@ func TestFollowLoop(t *testing.T) {
 	}()
 	defer func() { cancel(); <-done }()
 	r.saveUser(t, `{"auths": {"r2.example": {"auth": "`+auth("x")+`"}}}`)
-	for i := 0; ; i++ { // a minute at most: a safety net, not a timing
+	waitForDockerLogin(t, r, "r2.example", "Follow never merged the user's new login")
+}
+
+// waitForDockerLogin waits until the run's Docker config has a login for host, and fails
+// t with failure after a minute (a safety net, not a timing).
+func waitForDockerLogin(t *testing.T, r *followed, host, failure string) {
+	t.Helper()
+	for i := 0; ; i++ {
 		data, _ := os.ReadFile(r.dockerConfig())
-		if strings.Contains(string(data), "r2.example") {
-			break
+		if strings.Contains(string(data), host) {
+			return
 		}
 		if i == 6000 {
-			t.Fatal("Follow never merged the user's new login")
+			t.Fatal(failure)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -462,14 +469,5 @@ func TestFollowLookFirst(t *testing.T) {
 		Follow(ctx, FollowOptions{Files: r.Files, Interval: time.Hour, LookFirst: true, ListStore: r.store.list, Warn: func(err error) { t.Error(err) }})
 	}()
 	defer func() { cancel(); <-done }()
-	for i := 0; ; i++ { // a minute at most: a safety net, not a timing
-		data, _ := os.ReadFile(r.dockerConfig())
-		if strings.Contains(string(data), "r2.example") {
-			break
-		}
-		if i == 6000 {
-			t.Fatal("Follow did not look as it started")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitForDockerLogin(t, r, "r2.example", "Follow did not look as it started")
 }

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/av-cli/av/env/ecr"
+	"github.com/av-cli/av/profiles"
 )
 
 // Files are the paths the child's clients read, all inside the run directory.
@@ -232,20 +233,14 @@ func (w *written) writeExclusive(path string, data []byte) error {
 	return err
 }
 
-// createExclusive creates path, mode 0600, where nothing is, not even a symbolic link. It
-// wraps open(2)'s descriptor with os.NewFile, which leaves a blocking one out of Go's
-// poller: os.OpenFile would try to add the file to it first (four fcntl and a failing
-// epoll_ctl), for each of the four files a warm run creates.
+// createExclusive creates path, mode 0600, where nothing is, not even a symbolic link,
+// outside Go's poller (profiles.OpenFD): a warm run creates four such files.
 func createExclusive(path string) (*os.File, error) {
-	for {
-		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-		if err == nil {
-			return os.NewFile(uintptr(fd), path), nil
-		}
-		if err != unix.EINTR { // retried as os.OpenFile retries
-			return nil, &os.PathError{Op: "open", Path: path, Err: err}
-		}
+	fd, err := profiles.OpenFD(path, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, err
 	}
+	return os.NewFile(uintptr(fd), path), nil
 }
 
 // writeNew writes data, at most maxRegistryFile bytes (Shred overwrites no more), to a new

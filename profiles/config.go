@@ -13,7 +13,6 @@ import (
 	"sync"
 
 	"github.com/99designs/aws-vault/v7/vault"
-	"golang.org/x/sys/unix"
 	ini "gopkg.in/ini.v1"
 )
 
@@ -203,63 +202,17 @@ func readConfigFile(path string) ([]byte, error) {
 // loadVaultConfig parses data with aws-vault's own config reader, which reads only a file
 // by its path (and creates any it cannot stat): it is given a pipe that holds data, by
 // its /dev/fd name, so that what it parses is what av read and checked.
-//
-// The pipe is made without Go's poller and filled from this goroutine as far as it takes
-// data at once (all of a config under 64 KiB on Linux, 16 KiB on darwin): a goroutine
-// that wrote it would wake a second thread on every run (issue 22). Only what the pipe
-// does not take is left to a goroutine, to write as the parse reads.
 func loadVaultConfig(data []byte) (*vault.ConfigFile, error) {
-	var p [2]int
-	if err := cloexecPipe(p[:]); err != nil {
-		return nil, err
-	}
-	r, w := p[0], p[1]
-	defer unix.Close(r) // after the parse: a writer still blocked then fails, and returns
-	rest, err := writeWhatFits(w, data)
+	r, w, err := os.Pipe()
 	if err != nil {
-		unix.Close(w)
 		return nil, err
 	}
-	if len(rest) == 0 {
-		unix.Close(w)
-	} else {
-		wf := os.NewFile(uintptr(w), "|aws-config") // blocking again: not in the poller
-		go func() {
-			wf.Write(rest)
-			wf.Close()
-		}()
-	}
-	return vault.LoadConfig(fmt.Sprintf("/dev/fd/%d", r))
-}
-
-// writeWhatFits writes to the pipe's end w as much of data as it takes without waiting,
-// and returns the rest, with w blocking again if there is any.
-func writeWhatFits(w int, data []byte) (rest []byte, err error) {
-	if len(data) == 0 {
-		return nil, nil
-	}
-	if _, err := unix.FcntlInt(uintptr(w), unix.F_SETFL, unix.O_NONBLOCK); err != nil {
-		return nil, err
-	}
-	for len(data) > 0 {
-		n, err := unix.Write(w, data)
-		if err == unix.EINTR {
-			continue
-		}
-		if err == unix.EAGAIN {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		data = data[n:]
-	}
-	if len(data) > 0 {
-		if _, err := unix.FcntlInt(uintptr(w), unix.F_SETFL, 0); err != nil {
-			return nil, err
-		}
-	}
-	return data, nil
+	defer r.Close() // after the parse: a writer still blocked then fails, and returns
+	go func() {
+		w.Write(data)
+		w.Close()
+	}()
+	return vault.LoadConfig(fmt.Sprintf("/dev/fd/%d", r.Fd()))
 }
 
 // ini parses the file for av's own keys and the endpoint settings, once: a run reads them

@@ -172,8 +172,8 @@ func TestLoadConfigSyntaxErrorLine(t *testing.T) {
 }
 
 // aws-vault's reader gets the whole config through its pipe, whether the pipe takes it at
-// once (written ahead, no goroutine) or not (the rest written as it is read): a profile at
-// the end of a config of several times the pipe's capacity is there.
+// once or not (the rest written as it is read): a profile at the end of a config of
+// several times the pipe's capacity is there.
 func TestLoadVaultConfigWholeFile(t *testing.T) {
 	for _, n := range []int{0, 1, 20, 20000} { // 20000 profiles: about 1 MiB
 		var b strings.Builder

@@ -39,7 +39,7 @@ func ReadCapped(path string, o ReadOptions) ([]byte, error) {
 	if o.NoFollow {
 		flags |= unix.O_NOFOLLOW
 	}
-	fd, err := openFD(path, flags, 0)
+	fd, err := OpenFD(path, flags, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -64,9 +64,12 @@ func ReadCapped(path string, o ReadOptions) ([]byte, error) {
 	return data, nil
 }
 
-// openFD is open(2), retried when a signal interrupts it (as os.OpenFile retries), with
-// os.OpenFile's error.
-func openFD(path string, flags int, mode uint32) (int, error) {
+// OpenFD is open(2), retried when a signal interrupts it (as os.OpenFile retries), with
+// os.OpenFile's error, and outside Go's poller: os.OpenFile tries to add each file to it
+// first (four fcntl and a failing epoll_ctl for a regular file). For ReadCapped and for
+// the files env creates in a run directory; os.NewFile of a blocking descriptor stays
+// outside the poller too.
+func OpenFD(path string, flags int, mode uint32) (int, error) {
 	for {
 		fd, err := unix.Open(path, flags, mode)
 		if err == nil {

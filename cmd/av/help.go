@@ -90,18 +90,22 @@ var runHelp = map[string]string{
 // withRunHelp gives the flags and positionals of app that have no help their runHelp.
 func withRunHelp(app *kong.Application) {
 	_ = kong.Visit(app, func(n kong.Visitable, next kong.Next) error {
-		var v *kong.Value
-		switch n := n.(type) {
-		case *kong.Flag:
-			v = n.Value
-		case *kong.Value:
-			v = n
-		}
-		if v != nil && v.Help == "" {
+		if v := valueOf(n); v != nil && v.Help == "" {
 			v.Help = runHelp[v.Name]
 		}
 		return next(nil)
 	})
+}
+
+// valueOf is the value of a flag or a positional, else nil.
+func valueOf(n kong.Visitable) *kong.Value {
+	switch n := n.(type) {
+	case *kong.Flag:
+		return n.Value
+	case *kong.Value:
+		return n
+	}
+	return nil
 }
 
 // runForms are the run's forms in av --help, each with what it does (continued on the

@@ -101,17 +101,6 @@ func TestRunHelpNamesEveryRunFlag(t *testing.T) {
 	})
 }
 
-// valueOf is the value of a flag or a positional, else nil.
-func valueOf(n kong.Visitable) *kong.Value {
-	switch n := n.(type) {
-	case *kong.Flag:
-		return n.Value
-	case *kong.Value:
-		return n
-	}
-	return nil
-}
-
 // The run's defaults written in its tags are the constants the code uses.
 func TestRunDefaults(t *testing.T) {
 	for _, v := range []string{"AV_AWS_TIMEOUT"} {
